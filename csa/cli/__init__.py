@@ -1,2 +1,109 @@
-def main():
-    pass
+"""The `csa` command line: parsing and printing only; the work is in csa's modules.
+
+Subcommand modules are imported lazily so `csa --help` and `csa session list`
+do not pay for the runner, adapters, git or psutil.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+
+import click
+
+from csa import __version__
+from csa.errors import CsaError
+
+# name -> (module, attribute, short help). Loaded on first use.
+LAZY_COMMANDS = {
+    "run": ("csa.cli.run", "run", "Run an AI tool on a prompt in a new or resumed session."),
+    "session": ("csa.cli.session", "session", "Inspect and manage sessions."),
+    "config": ("csa.cli.misc", "config", "Show the effective configuration."),
+    "doctor": ("csa.cli.misc", "doctor", "Check the state dir, config and installed AI CLIs."),
+    "gc": ("csa.cli.lifecycle", "gc", "Garbage-collect stale locks, orphan dirs and old sessions."),
+    "events": ("csa.cli.lifecycle", "events", "Show the project's events log."),
+    "import": ("csa.cli.importing", "import_", "Import the AI tools' own transcripts as sessions."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands live in modules imported only when invoked."""
+
+    def __init__(self, *args, lazy: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx, name):
+        if name in self.lazy:
+            module, attr, _help = self.lazy[name]
+            try:
+                return getattr(importlib.import_module(module), attr)
+            except (ImportError, AttributeError):
+                return None
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx, formatter):
+        # Short help from the table, so --help does not import every command module.
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy:
+                if importlib.util.find_spec(self.lazy[name][0]) is None:
+                    continue
+                rows.append((name, self.lazy[name][2]))
+            else:
+                cmd = super().get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit=80)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class CsaGroup(LazyGroup):
+    """Top-level group: turns CsaError into a one-line message and its exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CsaError as e:
+            click.echo(e.message, err=True)
+            ctx.exit(e.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            # `csa session list | head`: quietly stop.
+            sys.stderr.close()
+            ctx.exit(0)
+        except Exception as e:  # noqa: BLE001 - last line of defence: never a traceback
+            if os.environ.get("CSA_DEBUG"):
+                raise
+            click.echo(f"csa: internal error: {type(e).__name__}: {e} "
+                       "(set CSA_DEBUG=1 for a traceback)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=CsaGroup, lazy=LAZY_COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="csa")
+def cli():
+    """csa: durable, recursive sessions for AI coding CLIs.
+
+    \b
+    Examples:
+      csa run --tool codex "analyze the auth module"
+      csa run --session 01JH4Q "continue"          # resume by unique id prefix
+      csa session list --tree
+      csa session result -s 01JH4Q --json
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="csa")

@@ -1,0 +1,85 @@
+"""claude-code (`claude`): stream-json print mode, `--resume ID`, native `/compact`.
+
+    claude -p PROMPT --output-format stream-json --verbose --dangerously-skip-permissions
+    claude -p PROMPT ... --resume 6e18d744-aa3e-4066-8a51-26240fe01126
+
+Every line carries `session_id`; the last line is `{"type":"result",...}` with the
+answer in `result`, cost and usage. As root the tool refuses
+`--dangerously-skip-permissions` unless IS_SANDBOX=1 is set (see docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+from csa.adapters.base import Adapter, TurnOutcome, TurnSpec
+
+
+class ClaudeCode(Adapter):
+    name = "claude-code"
+    binary = "claude"
+    package = "@anthropic-ai/claude-code"
+    compaction = "native"
+    stdin_prompt = True
+
+    def _argv(self, t: TurnSpec, prompt: str | None) -> list[str]:
+        argv = [t.binary, "-p"]
+        if prompt is not None and not t.prompt_via_stdin:
+            argv.append(self.safe_prompt(prompt))
+        argv += ["--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions"]
+        if t.model:
+            argv += ["--model", t.model]
+        argv += t.extra_args
+        if t.provider_session_id:
+            argv += ["--resume", t.provider_session_id]
+        return argv
+
+    def new_argv(self, t: TurnSpec) -> list[str]:
+        return self._argv(t, t.prompt)
+
+    def resume_argv(self, t: TurnSpec) -> list[str]:
+        return self._argv(t, t.prompt)
+
+    def compact_argv(self, t: TurnSpec) -> list[str]:
+        return self._argv(t, "/compact")
+
+    def observe(self, event: dict, turn: TurnOutcome) -> None:
+        sid = event.get("session_id")
+        if isinstance(sid, str) and sid:
+            turn.provider_session_id = sid
+        kind = event.get("type")
+        if kind == "assistant":
+            message = event.get("message") or {}
+            if isinstance(message, dict):
+                turn.model = message.get("model") or turn.model
+                for block in message.get("content") or []:
+                    if not isinstance(block, dict):
+                        continue
+                    if block.get("type") == "text" and isinstance(block.get("text"), str):
+                        turn.texts.append(block["text"])
+                    elif block.get("type") == "tool_use":
+                        turn.count_tool(block.get("name"))
+        elif kind == "result":
+            if isinstance(event.get("result"), str):
+                turn.final_text = event["result"]
+            turn.is_error = bool(event.get("is_error")) or turn.is_error
+            if event.get("is_error") and event.get("subtype"):
+                turn.errors.append(str(event.get("subtype")))
+            usage = event.get("usage") or {}
+            if isinstance(usage, dict):
+                turn.add_tokens(
+                    input_tokens=usage.get("input_tokens"),
+                    output_tokens=usage.get("output_tokens"),
+                    cache_read_input_tokens=usage.get("cache_read_input_tokens"),
+                    cache_creation_input_tokens=usage.get("cache_creation_input_tokens"),
+                )
+            cost = event.get("total_cost_usd")
+            if isinstance(cost, int | float) and not isinstance(cost, bool):
+                turn.cost_usd = (turn.cost_usd or 0.0) + float(cost)
+        elif kind == "system":
+            if event.get("subtype") == "init" and isinstance(event.get("model"), str):
+                turn.model = event["model"]
+            if "compact_result" in event:
+                turn.compact_result = event.get("compact_result")
+                turn.compact_error = event.get("compact_error")
+
+    def env(self) -> dict[str, str]:
+        return {}

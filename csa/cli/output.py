@@ -1,0 +1,79 @@
+"""Output helpers shared by every read command: JSON, aligned tables, trees, key/values.
+
+    @json_option
+    def cmd(as_json): emit_json(obj) if as_json else print_table(headers, rows)
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+import orjson
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+def _default(obj: Any) -> Any:
+    from datetime import datetime
+    from pathlib import Path
+
+    if isinstance(obj, datetime):
+        from csa.state import iso_ms
+
+        return iso_ms(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, set | tuple):
+        return list(obj)
+    raise TypeError
+
+
+def emit_json(obj: Any) -> None:
+    """One JSON document on stdout (indented; `list --json` prints one array)."""
+    data = orjson.dumps(obj, default=_default,
+                        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+    out = sys.stdout.buffer
+    out.write(data + b"\n")
+    out.flush()
+
+
+def emit_jsonl(objs) -> None:
+    out = sys.stdout.buffer
+    for obj in objs:
+        out.write(orjson.dumps(obj, default=_default) + b"\n")
+    out.flush()
+
+
+def write_text(text: str) -> None:
+    """Write a block of text at once (fast for 10,000-line listings)."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, last_free: bool = True) -> str:
+    """Left-aligned columns separated by two spaces; the last column is not padded."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    n = len(headers)
+    widths = [max(len(r[i]) for r in cells) for i in range(n)]
+    lines = []
+    for r in cells:
+        parts = [r[i].ljust(widths[i]) if (i < n - 1 or not last_free) else r[i] for i in range(n)]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def key_values(pairs: Sequence[tuple[str, Any]]) -> str:
+    width = max((len(k) for k, _ in pairs), default=0)
+    return "".join(f"{k.ljust(width)}  {'' if v is None else v}\n" for k, v in pairs)
+
+
+def human_bytes(n: int | float) -> str:
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"

@@ -1,0 +1,224 @@
+"""`csa session ...`: listing, inspection and management of sessions."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from csa.cli import LazyGroup
+from csa.cli.output import emit_json, json_option, key_values, table, write_text
+from csa.errors import UsageError
+from csa.store import Store
+
+SESSION_LAZY = {
+    "result": ("csa.cli.inspect", "result", "Show the last turn's outcome."),
+    "logs": ("csa.cli.inspect", "logs", "Show the session transcript."),
+    "artifacts": ("csa.cli.inspect", "artifacts", "List files under the session's output/."),
+    "is-alive": ("csa.cli.inspect", "is_alive", "Exit 0 if a process holds the session's lock."),
+    "compress": ("csa.cli.lifecycle", "compress", "Compact the tool's context."),
+    "checkpoint": ("csa.cli.lifecycle", "checkpoint", "Record a git-notes checkpoint."),
+    "checkpoints": ("csa.cli.lifecycle", "checkpoints", "List checkpoints."),
+    "log": ("csa.cli.lifecycle", "log", "Git history of the session's checkpoints."),
+    "verify": ("csa.cli.lifecycle", "verify", "Check the transcript against the last checkpoint."),
+    "clean": ("csa.cli.lifecycle", "clean", "Remove sessions not accessed for N days."),
+    "wait": ("csa.cli.lifecycle", "wait", "Wait for a (detached) session's run to finish."),
+    "kill": ("csa.cli.lifecycle", "kill", "Stop a session's running tool."),
+    "search": ("csa.cli.searching", "search", "Full-text search across session transcripts."),
+    "reindex": ("csa.cli.searching", "reindex", "Rebuild the search index from transcripts."),
+    "note": ("csa.cli.journaling", "note", "Append an entry to the session journal."),
+    "journal": ("csa.cli.journaling", "journal", "Show the session journal."),
+}
+
+
+def cd_option(f):
+    return click.option("--cd", "cd", metavar="DIR", type=click.Path(file_okay=False),
+                        help="Project directory (default: the current directory).")(f)
+
+
+def session_option(required: bool = True, env_fallback: bool = False):
+    help_text = "Session id or unique prefix (case-insensitive)."
+    if env_fallback:
+        help_text += " Default: $CSA_SESSION_ID (the session you run inside)."
+    return click.option("-s", "--session", "session", metavar="ID_OR_PREFIX", help=help_text,
+                        required=required and not env_fallback)
+
+
+def open_store(cd: str | None) -> Store:
+    return Store.open(cd)
+
+
+def resolve(store: Store, session: str | None, *, env_fallback: bool = False) -> str:
+    if session is None and env_fallback:
+        session = os.environ.get("CSA_SESSION_ID")
+    if session is None:
+        raise UsageError("Missing option -s/--session ID_OR_PREFIX")
+    return store.resolve(session)
+
+
+@click.group(cls=LazyGroup, lazy=SESSION_LAZY)
+def session():
+    """Inspect and manage sessions.
+
+    \b
+    Examples:
+      csa session list --tree
+      csa session show -s 01JH4Q --json
+      csa session delete -s 01JH4Q
+    """
+
+
+@session.command("list")
+@click.option("--tree", is_flag=True, help="Draw parents and children.")
+@click.option("--tool", "tools", metavar="a,b", help="Only sessions that used one of these tools.")
+@click.option("--branch", metavar="B", help="Only sessions created on this git branch.")
+@click.option("--status", metavar="PHASE",
+              help="active, available, retired, running, died or corrupt.")
+@click.option("--since", metavar="WHEN", help="Accessed within this long (2d, 36h) or since a date.")
+@click.option("--limit", type=int, metavar="N", help="At most N sessions.")
+@click.option("--all-projects", is_flag=True, help="List sessions of every project.")
+@json_option
+@cd_option
+def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
+    """List sessions, newest first.
+
+    \b
+    Examples:
+      csa session list
+      csa session list --tree
+      csa session list --tool codex,claude-code --since 2d
+      csa session list --json | jq '.[0].id'
+    """
+    from csa.genealogy import build_tree
+    from csa.listing import list_sessions, short_ids
+    from csa.timeutil import ago
+
+    store = open_store(cd)
+    rows, known = list_sessions(store, tools=(tools or "").split(","), branch=branch,
+                                status=status, since=since, limit=limit,
+                                all_projects=all_projects)
+    if tree:
+        ordered = build_tree(rows, known)
+    else:
+        ordered = [(r, 0, False) for r in rows]
+    if as_json:
+        out = []
+        for r, level, orphan in ordered:
+            item = dict(r)
+            if tree:
+                item["level"] = level
+                item["orphan"] = orphan
+            out.append(item)
+        emit_json(out)
+        return
+    if not rows:
+        click.echo("No sessions found. Start one with: csa run \"your prompt\"", err=True)
+        return
+    short = short_ids(known)
+    headers = ["ID", "STATUS", "TOOL", "TURNS", "ACCESSED", "BRANCH", "DESCRIPTION"]
+    if all_projects:
+        headers.insert(6, "PROJECT")
+    body = []
+    last_of_level = _last_flags(ordered) if tree else []
+    for i, (r, level, orphan) in enumerate(ordered):
+        sid = short.get(r["id"], r["id"])
+        if tree and level:
+            sid = _tree_prefix(last_of_level[i]) + sid
+        desc = r.get("error") if r.get("corrupt") else r.get("description", "")
+        if orphan:
+            desc = f"(orphan: parent {r['parent_session_id'][:8]} is gone) {desc}"
+        line = [sid, r["status"], ",".join(r.get("tools") or []) or "-", r.get("turn_count", 0),
+                ago(r.get("last_accessed")), r.get("git_branch") or "-", _one_line(desc)]
+        if all_projects:
+            line.insert(6, r.get("project", ""))
+        body.append(line)
+    write_text(table(headers, body))
+
+
+def _one_line(text: str | None, width: int = 80) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _last_flags(ordered) -> list[list[bool]]:
+    """For each row, whether it (and each ancestor level) is the last child at its level."""
+    n = len(ordered)
+    flags: list[list[bool]] = []
+    for i, (_r, level, _o) in enumerate(ordered):
+        chain = []
+        for lv in range(1, level + 1):
+            # Last at level lv if no later row at level lv appears before a row at a lower level.
+            last = True
+            for j in range(i + 1, n):
+                lj = ordered[j][1]
+                if lj < lv:
+                    break
+                if lj == lv:
+                    last = False
+                    break
+            chain.append(last)
+        flags.append(chain)
+    return flags
+
+
+def _tree_prefix(chain: list[bool]) -> str:
+    parts = ["   " if last else "│  " for last in chain[:-1]]
+    parts.append("└─ " if chain[-1] else "├─ ")
+    return "".join(parts)
+
+
+@session.command("show")
+@session_option(env_fallback=True)
+@json_option
+@cd_option
+def show(session, as_json, cd):
+    """Print a session's state.
+
+    \b
+    Examples:
+      csa session show -s 01JH4Q
+      csa session show -s 01JH4Q --json
+    """
+    store = open_store(cd)
+    sid = resolve(store, session, env_fallback=True)
+    st = store.load(sid)
+    if as_json:
+        d = st.to_dict()
+        d["session_dir"] = str(store.session_dir(sid))
+        emit_json(d)
+        return
+    from csa.state import iso_ms
+
+    pairs = [("id", st.meta_session_id), ("description", st.description),
+             ("project", st.project_path), ("dir", store.session_dir(sid)),
+             ("phase", st.phase), ("turns", st.turn_count),
+             ("created", iso_ms(st.created_at)), ("last accessed", iso_ms(st.last_accessed)),
+             ("git", f"{st.git_branch or '-'} {(st.git_head or '')[:12]}".strip()),
+             ("parent", st.parent_session_id or "-"), ("depth", st.depth),
+             ("compacted", f"{st.is_compacted} ({st.compaction_count}x)")]
+    if st.run:
+        pairs.append(("last run", f"{st.run.status} ({st.run.tool}, exit {st.run.exit_code})"))
+    for name, t in st.tools.items():
+        pairs.append((f"tool {name}", f"provider id {t.provider_session_id or '-'}, "
+                      f"exit {t.last_exit_code}, turns {t.turn_count}"))
+    write_text(key_values(pairs))
+
+
+@session.command("delete")
+@session_option()
+@click.option("--force", is_flag=True, help="Delete even if a process holds the session's lock.")
+@cd_option
+def delete(session, force, cd):
+    """Delete a session (refuses a running one unless --force).
+
+    \b
+    Examples:
+      csa session delete -s 01JH4Q
+      csa session delete -s 01JH4Q --force
+    """
+    from csa.cli.output import human_bytes
+
+    store = open_store(cd)
+    sid = resolve(store, session)
+    freed = store.delete(sid, force=force)
+    click.echo(f"Deleted session {sid} ({human_bytes(freed)})", err=True)

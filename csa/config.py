@@ -1,0 +1,192 @@
+"""Configuration: built-in defaults < global file < project file, with provenance.
+
+    >>> cfg = load_config(project_root=Path("/home/me/proj"))
+    >>> cfg.get("max_recursion_depth"), cfg.source("max_recursion_depth")
+    (5, 'default')
+    >>> cfg.tool("codex").binary
+    'codex'
+
+Global: `$XDG_CONFIG_HOME/csa/config.toml`; project: `<project>/.csa/config.toml`.
+Tables merge key by key (a project can change one tool's model and keep the
+global binary path); every value remembers which file it came from.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from csa.errors import ConfigError
+from csa.paths import config_home
+
+DEFAULTS: dict[str, Any] = {
+    "default_tool": "claude-code",
+    "max_recursion_depth": 5,
+    # Warn (or refuse) a run when available memory is below the tool's P95 peak + margin.
+    "memory_policy": "warn",
+    "memory_margin_mb": 256,
+    "checkpoint_on_turn_end": False,
+    "with_journal": False,
+    "index_on_turn_end": True,
+    "events": {"max_bytes": 1_048_576, "keep": 3},
+    "gc": {"retire_after_days": 0, "orphan_dir_age_s": 3600},
+    "tools": {},
+}
+
+# Per-tool keys and their types; unknown keys are an error so typos do not pass silently.
+TOOL_KEYS: dict[str, type | tuple] = {
+    "binary": str,
+    "args": list,
+    "env": dict,
+    "model": str,
+    "max_concurrent": int,
+}
+
+TOP_TYPES: dict[str, type | tuple] = {
+    "default_tool": str,
+    "max_recursion_depth": int,
+    "memory_policy": str,
+    "memory_margin_mb": int,
+    "checkpoint_on_turn_end": bool,
+    "with_journal": bool,
+    "index_on_turn_end": bool,
+    "events": dict,
+    "gc": dict,
+    "tools": dict,
+}
+
+
+@dataclass
+class ToolConfig:
+    name: str
+    binary: str | None = None
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    model: str | None = None
+    max_concurrent: int | None = None
+
+
+@dataclass
+class Config:
+    values: dict[str, Any]
+    sources: dict[str, str]
+    files: list[Path]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A dotted key: `get("events.max_bytes")`."""
+        node: Any = self.values
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def source(self, key: str) -> str:
+        return self.sources.get(key, "default")
+
+    def tool(self, name: str) -> ToolConfig:
+        raw = self.get(f"tools.{name}", {}) or {}
+        return ToolConfig(
+            name=name,
+            binary=raw.get("binary"),
+            args=[str(a) for a in raw.get("args", [])],
+            env={str(k): str(v) for k, v in raw.get("env", {}).items()},
+            model=raw.get("model"),
+            max_concurrent=raw.get("max_concurrent"),
+        )
+
+    def flat(self) -> list[tuple[str, Any, str]]:
+        """(dotted key, value, source) for every leaf, sorted: what `config show` prints."""
+        out: list[tuple[str, Any, str]] = []
+
+        def walk(prefix: str, node: Any) -> None:
+            if isinstance(node, Mapping) and node and not prefix.endswith(".env"):
+                for k in sorted(node):
+                    walk(f"{prefix}.{k}" if prefix else k, node[k])
+            else:
+                out.append((prefix, node, self.source(prefix)))
+
+        walk("", self.values)
+        return out
+
+
+def global_config_path() -> Path:
+    return config_home() / "config.toml"
+
+
+def project_config_path(project_root: Path) -> Path:
+    return project_root / ".csa" / "config.toml"
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path}: {e.strerror}") from e
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"invalid config {path}: {e}; fix or remove the file") from e
+
+
+def _validate(d: dict, path: Path) -> None:
+    def bad(key: str, want: type | tuple) -> ConfigError:
+        names = want.__name__ if isinstance(want, type) else "/".join(t.__name__ for t in want)
+        return ConfigError(f"invalid config {path}: '{key}' must be {names}")
+
+    for key, value in d.items():
+        want = TOP_TYPES.get(key)
+        if want is None:
+            raise ConfigError(f"invalid config {path}: unknown key '{key}'")
+        if not isinstance(value, want) or (isinstance(value, bool) and want is int):
+            raise bad(key, want)
+    for name, tool in d.get("tools", {}).items():
+        if not isinstance(tool, dict):
+            raise bad(f"tools.{name}", dict)
+        for key, value in tool.items():
+            want = TOOL_KEYS.get(key)
+            if want is None:
+                raise ConfigError(f"invalid config {path}: unknown key 'tools.{name}.{key}' "
+                                  f"(known: {', '.join(TOOL_KEYS)})")
+            if not isinstance(value, want) or (isinstance(value, bool) and want is int):
+                raise bad(f"tools.{name}.{key}", want)
+    if d.get("memory_policy") not in (None, "warn", "refuse", "off"):
+        raise ConfigError(f"invalid config {path}: 'memory_policy' must be warn, refuse or off")
+    if isinstance(d.get("max_recursion_depth"), int) and d["max_recursion_depth"] < 0:
+        raise ConfigError(f"invalid config {path}: 'max_recursion_depth' must be >= 0")
+
+
+def _merge(into: dict, new: Mapping, sources: dict, origin: str, prefix: str = "") -> None:
+    for key, value in new.items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _merge(into[key], value, sources, origin, dotted)
+        elif isinstance(value, Mapping):
+            into[key] = {}
+            _merge(into[key], value, sources, origin, dotted)
+        else:
+            into[key] = value
+            sources[dotted] = origin
+
+
+def load_config(project_root: Path | None = None) -> Config:
+    import copy
+
+    values = copy.deepcopy(DEFAULTS)
+    sources: dict[str, str] = {}
+    files: list[Path] = []
+    paths = [global_config_path()]
+    if project_root is not None:
+        paths.append(project_config_path(project_root))
+    for path in paths:
+        d = _read(path)
+        if d:
+            _validate(d, path)
+            _merge(values, d, sources, str(path))
+            files.append(path)
+    return Config(values=values, sources=sources, files=files)

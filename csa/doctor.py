@@ -1,0 +1,68 @@
+"""`csa doctor`: what csa sees — state dir, config, and each AI CLI with its version.
+
+    >>> report = diagnose()
+    >>> [(t["tool"], t["found"], t["version"]) for t in report["tools"]]
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from csa import __version__
+from csa.adapters import REGISTRY, get_adapter
+from csa.config import load_config
+from csa.errors import CsaError
+from csa.paths import project_root, project_state_dir, state_base
+
+
+def _version(argv: list[str]) -> str | None:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=15,
+                             stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = (out.stdout or out.stderr).strip().splitlines()
+    return text[0][:120] if text else None
+
+
+def diagnose(cd: str | None = None) -> dict:
+    problems: list[str] = []
+    base = state_base()
+    root = project_root(cd)
+    try:
+        cfg = load_config(root)
+    except CsaError as e:
+        problems.append(str(e))
+        from csa.config import DEFAULTS, Config
+
+        cfg = Config(values=dict(DEFAULTS), sources={}, files=[])
+    pdir = project_state_dir(base, root)
+    sessions = pdir / "sessions"
+    try:
+        count = sum(1 for n in os.listdir(sessions) if len(n) == 26)
+    except OSError:
+        count = 0
+    if base.exists() and not os.access(base, os.W_OK):
+        problems.append(f"state dir {base} is not writable")
+
+    def probe(name: str) -> dict:
+        adapter = get_adapter(name)
+        configured = cfg.tool(name).binary
+        wanted = os.path.expanduser(configured) if configured else adapter.binary
+        path = shutil.which(wanted)
+        return {"tool": name, "binary": wanted, "path": path, "found": path is not None,
+                "package": adapter.package, "configured": configured is not None,
+                "version": _version(adapter.version_argv(path)) if path else None}
+
+    with ThreadPoolExecutor(max_workers=len(REGISTRY)) as pool:
+        tools = list(pool.map(probe, REGISTRY))
+    return {
+        "version": __version__, "python": sys.version.split()[0], "state_base": str(base),
+        "project_root": str(root), "project_state_dir": str(pdir), "session_count": count,
+        "config_files": [str(f) for f in cfg.files], "default_tool": cfg.get("default_tool"),
+        "tools": tools, "problems": problems,
+    }

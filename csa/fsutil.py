@@ -1,0 +1,81 @@
+"""Durable, private file-system primitives: 0700 dirs, 0600 files, atomic replace.
+
+    >>> atomic_write(Path("/tmp/x/state.toml"), b"a = 1\\n")   # temp, fsync, rename, dir fsync
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def ensure_dir(path: Path) -> Path:
+    """Create `path` (and parents) with mode 0700; leave existing dirs alone."""
+    try:
+        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+    except FileExistsError:
+        pass
+    return path
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Replace `path` with `data` so a reader sees either the old or the new file.
+
+    A unique temp file in the same directory is written, fsynced, renamed over the
+    target, and the directory is fsynced. If anything fails the temp file is
+    removed and the old file is untouched.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    if durable:
+        fsync_dir(path.parent)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Create or truncate `path` with mode 0600 (not atomic; for caches and scratch)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def dir_size(path: Path) -> int:
+    """Total bytes of regular files under `path`, not following symlinks."""
+    total = 0
+    for root, _dirs, files in os.walk(path, followlinks=False):
+        for f in files:
+            try:
+                st = os.lstat(os.path.join(root, f))
+            except OSError:
+                continue
+            total += st.st_size
+    return total

@@ -1,0 +1,64 @@
+"""The project's git branch and HEAD, read from `.git` files (no git process, no GitPython).
+
+    >>> branch_and_head(Path("/home/me/proj"))
+    ('main', '3f2a...')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _git_dir(root: Path) -> Path | None:
+    dot = root / ".git"
+    if dot.is_dir():
+        return dot
+    if dot.is_file():
+        # Worktrees and submodules: ".git" is a file "gitdir: <path>".
+        try:
+            text = dot.read_text(errors="replace").strip()
+        except OSError:
+            return None
+        if text.startswith("gitdir:"):
+            p = Path(text[7:].strip())
+            return p if p.is_absolute() else (root / p).resolve()
+    return None
+
+
+def _common_dir(git_dir: Path) -> Path:
+    try:
+        rel = (git_dir / "commondir").read_text().strip()
+        return (git_dir / rel).resolve()
+    except OSError:
+        return git_dir
+
+
+def _resolve_ref(git_dir: Path, ref: str) -> str | None:
+    for base in (git_dir, _common_dir(git_dir)):
+        try:
+            return (base / ref).read_text().strip() or None
+        except OSError:
+            pass
+        try:
+            for line in (base / "packed-refs").read_text().splitlines():
+                if line.endswith(" " + ref) and not line.startswith(("#", "^")):
+                    return line.split(" ", 1)[0]
+        except OSError:
+            pass
+    return None
+
+
+def branch_and_head(root: Path) -> tuple[str | None, str | None]:
+    """(branch name or None when detached, HEAD commit sha or None) for a git checkout."""
+    git_dir = _git_dir(root)
+    if git_dir is None:
+        return None, None
+    try:
+        head = (git_dir / "HEAD").read_text().strip()
+    except OSError:
+        return None, None
+    if head.startswith("ref:"):
+        ref = head[4:].strip()
+        branch = ref.removeprefix("refs/heads/")
+        return branch, _resolve_ref(git_dir, ref)
+    return None, head or None

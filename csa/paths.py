@@ -1,0 +1,61 @@
+"""Where csa keeps things: the state base, the project root and its state dir.
+
+    >>> state_base({"CSA_STATE_DIR": "/tmp/s"})
+    PosixPath('/tmp/s')
+    >>> project_state_dir(Path("/tmp/s"), Path("/home/me/proj"))
+    PosixPath('/tmp/s/home/me/proj')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from csa.errors import CsaError
+
+
+def state_base(env: Mapping[str, str] | None = None) -> Path:
+    """`$CSA_STATE_DIR`, else `$XDG_STATE_HOME/csa`, else `~/.local/state/csa`."""
+    env = os.environ if env is None else env
+    if env.get("CSA_STATE_DIR"):
+        return Path(env["CSA_STATE_DIR"]).expanduser().absolute()
+    if env.get("XDG_STATE_HOME"):
+        return Path(env["XDG_STATE_HOME"]).expanduser().absolute() / "csa"
+    return Path(env.get("HOME") or Path.home()) / ".local" / "state" / "csa"
+
+
+def config_home(env: Mapping[str, str] | None = None) -> Path:
+    """`$XDG_CONFIG_HOME/csa`, else `~/.config/csa`."""
+    env = os.environ if env is None else env
+    if env.get("XDG_CONFIG_HOME"):
+        return Path(env["XDG_CONFIG_HOME"]).expanduser().absolute() / "csa"
+    return Path(env.get("HOME") or Path.home()) / ".config" / "csa"
+
+
+def git_toplevel(start: Path) -> Path | None:
+    """The nearest ancestor of `start` holding a `.git` dir or file (worktrees, submodules).
+
+    Walking up is what `git rev-parse --show-toplevel` answers for ordinary
+    checkouts, without spawning git on every command.
+    """
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            return d
+    return None
+
+
+def project_root(cd: str | os.PathLike | None = None) -> Path:
+    """The git top-level of `cd` (or the cwd) when inside a repo, else its canonical path."""
+    try:
+        here = Path(os.path.realpath(cd if cd is not None else os.getcwd()))
+    except FileNotFoundError as e:
+        raise CsaError("The current directory no longer exists; cd somewhere else or pass --cd DIR") from e
+    if not here.is_dir():
+        raise CsaError(f"--cd {cd}: not a directory")
+    return git_toplevel(here) or here
+
+
+def project_state_dir(base: Path, root: Path) -> Path:
+    """`<base>/<project path without its leading />`."""
+    return base / str(root).lstrip("/")

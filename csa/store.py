@@ -1,0 +1,370 @@
+"""The project store: one object owns a project's state dir and its sessions.
+
+    >>> store = Store.open(cd="/home/me/proj")          # honours CSA_STATE_DIR / XDG
+    >>> st = store.create(description="Auth refactor")  # sessions/<ULID>/ appears atomically
+    >>> store.resolve("01jh4q")                          # unique, case-insensitive prefix
+    '01JH4QWERT1234567890ABCDEF'
+    >>> [row["id"] for row in store.summaries()]        # fast listing (stat + cache)
+
+Layout (see docs/sessions.md):
+
+    <base>/<project path>/project.toml      marker: which project this dir belongs to
+    <base>/<project path>/sessions/<ULID>/  state.toml, locks/, transcript.jsonl, output/
+    <base>/<project path>/cache/            rebuildable caches (never the source of truth)
+
+Listing thousands of sessions must not parse thousands of TOML files: summaries are
+cached by (inode, mtime, size) of each state.toml and re-parsed only when that key
+changes. Files modified in the last two seconds are never cached (timestamps can be
+coarser than back-to-back rewrites; git's "racy index" rule).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+from csa import ids
+from csa.errors import AmbiguousPrefix, CorruptState, CsaError, SessionLocked, SessionNotFound
+from csa.fsutil import atomic_write, ensure_dir, write_private
+from csa.lock import SessionLock, is_alive, live_holder
+from csa.paths import project_root, project_state_dir, state_base
+from csa.state import RunRecord, SessionState, iso_ms, utcnow
+
+STATE_FILE = "state.toml"
+PROJECT_MARKER = "project.toml"
+CACHE_VERSION = 1
+RACY_WINDOW_NS = 2_000_000_000
+NEW_PREFIX = ".new-"
+
+
+def corrupt_summary(sid: str, reason: str) -> dict:
+    return {"id": sid, "corrupt": True, "error": reason, "description": "", "phase": "corrupt",
+            "created_at": iso_ms(_ulid_time(sid)), "last_accessed": None, "turn_count": 0,
+            "git_branch": None, "parent_session_id": None, "depth": 0, "tools": [],
+            "last_tool": None, "is_compacted": False, "run_status": None, "run_pid": None}
+
+
+def _ulid_time(sid: str):
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ids.ulid_timestamp_ms(sid) / 1000, UTC)
+
+
+class Store:
+    """One project's state directory."""
+
+    def __init__(self, base: Path, root: Path):
+        self.base = base
+        self.root = root
+        self.dir = project_state_dir(base, root)
+        self.sessions_dir = self.dir / "sessions"
+        self.cache_dir = self.dir / "cache"
+
+    @classmethod
+    def open(cls, cd: str | os.PathLike | None = None) -> Store:
+        return cls(state_base(), project_root(cd))
+
+    @classmethod
+    def for_project_dir(cls, base: Path, project_dir: Path, root: Path) -> Store:
+        store = cls(base, root)
+        store.dir = project_dir
+        store.sessions_dir = project_dir / "sessions"
+        store.cache_dir = project_dir / "cache"
+        return store
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.dir)!r})"
+
+    # -- layout --------------------------------------------------------------------------
+
+    def ensure(self) -> None:
+        """Create the state dirs (0700) and the project marker on first use."""
+        for d in (self.base, self.dir, self.sessions_dir):
+            ensure_dir(d)
+        marker = self.dir / PROJECT_MARKER
+        if not marker.exists():
+            atomic_write(marker, f'project_path = "{_toml_escape(str(self.root))}"\n'.encode(),
+                         durable=False)
+
+    def session_dir(self, sid: str) -> Path:
+        return self.sessions_dir / sid
+
+    def state_path(self, sid: str) -> Path:
+        return self.sessions_dir / sid / STATE_FILE
+
+    def ids(self) -> list[str]:
+        try:
+            names = os.listdir(self.sessions_dir)
+        except FileNotFoundError:
+            return []
+        return [n for n in names if ids.is_ulid(n)]
+
+    def exists(self, sid: str) -> bool:
+        return os.path.isdir(self.sessions_dir / sid)
+
+    # -- resolution ----------------------------------------------------------------------
+
+    def resolve(self, prefix: str) -> str:
+        """The one session id starting with `prefix` (case-insensitive).
+
+        Raises SessionNotFound (also for input that is not base32, before any file
+        access) or AmbiguousPrefix listing every match with its description.
+        """
+        p = ids.normalize_prefix(prefix)
+        if len(p) == ids.ULID_LEN:
+            if self.exists(p):
+                return p
+            raise SessionNotFound(f"No session matches '{prefix}'")
+        matches = sorted(n for n in self.ids() if n.startswith(p))
+        if not matches:
+            raise SessionNotFound(f"No session matches '{prefix}'")
+        if len(matches) > 1:
+            described = [(m, self._description(m)) for m in matches]
+            lines = [f"Session prefix '{prefix}' is ambiguous: {len(matches)} sessions match; "
+                     "use a longer prefix"]
+            lines += [f"  {m}  {d}" for m, d in described]
+            raise AmbiguousPrefix("\n".join(lines), described)
+        return matches[0]
+
+    def _description(self, sid: str) -> str:
+        try:
+            return self.load(sid, reconcile=False).description
+        except CsaError as e:
+            return f"(corrupt: {e})"
+
+    # -- create / load / save ------------------------------------------------------------
+
+    def create(self, *, description: str, parent_session_id: str | None = None, depth: int = 0,
+               lock_tool: str | None = None, run: RunRecord | None = None,
+               git_branch: str | None = None, git_head: str | None = None,
+               ) -> tuple[SessionState, SessionLock | None]:
+        """Create a session; it appears in sessions/ only once state.toml is durable.
+
+        With `lock_tool`, the session is returned already locked for that tool (the
+        lock is taken inside the hidden build dir, so no reader ever sees the new
+        session unlocked while its run record says it is running).
+        """
+        self.ensure()
+        sid = ids.new_ulid()
+        tmp = self.sessions_dir / f"{NEW_PREFIX}{sid}"
+        ensure_dir(tmp)
+        ensure_dir(tmp / "locks")
+        ensure_dir(tmp / "output")
+        lock = None
+        try:
+            if lock_tool is not None:
+                lock = SessionLock(tmp, sid, tool=lock_tool, reason="run").acquire()
+            state = SessionState.new(sid, description=description, project_path=str(self.root),
+                                     parent_session_id=parent_session_id, depth=depth,
+                                     git_branch=git_branch, git_head=git_head)
+            state.run = run
+            atomic_write(tmp / STATE_FILE, state.to_toml().encode())
+            os.rename(tmp, self.session_dir(sid))
+        except BaseException:
+            if lock is not None:
+                lock.release(clear=False)
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if lock is not None:
+            lock.session_dir = self.session_dir(sid)
+        from csa.fsutil import fsync_dir
+
+        fsync_dir(self.sessions_dir)
+        return state, lock
+
+    def read_state(self, sid: str) -> SessionState:
+        """Parse state.toml; CorruptState names the file and the reason."""
+        path = self.state_path(sid)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError as e:
+            if not self.exists(sid):
+                raise SessionNotFound(f"No session matches '{sid}'") from e
+            raise CorruptState(f"{path}: state.toml is missing") from e
+        except OSError as e:
+            raise CorruptState(f"{path}: {e.strerror}") from e
+        try:
+            state = SessionState.from_bytes(data)
+        except CorruptState as e:
+            raise CorruptState(f"{path}: {e}") from e
+        if state.meta_session_id != sid:
+            raise CorruptState(f"{path}: meta_session_id {state.meta_session_id!r} "
+                               f"does not match its directory")
+        return state
+
+    def load(self, sid: str, *, reconcile: bool = True) -> SessionState:
+        """Read a session; a run recorded as running whose lock is free is marked died."""
+        state = self.read_state(sid)
+        if reconcile and state.run is not None and state.run.status == "running":
+            state = self.reconcile(sid) or state
+        return state
+
+    def reconcile(self, sid: str) -> SessionState | None:
+        """Mark a run that died without finishing (csa killed) as `died`; None if live."""
+        sdir = self.session_dir(sid)
+        if is_alive(sdir):
+            return None
+        try:
+            with SessionLock(sdir, sid, reason="reconcile", grace=0):
+                state = self.read_state(sid)
+                if state.run is None or state.run.status != "running":
+                    return state
+                state.run.status = "died"
+                state.run.finished_at = utcnow()
+                state.run.error = "csa stopped before the turn finished (killed or crashed)"
+                tool = state.tools.get(state.run.tool or "")
+                if tool is not None and tool.last_exit_code is None:
+                    tool.last_exit_code = -1
+                self.save(state)
+                return state
+        except SessionLocked:
+            return None
+
+    def save(self, state: SessionState) -> None:
+        """Atomically replace the session's state.toml (caller holds the session lock)."""
+        sdir = self.session_dir(state.meta_session_id)
+        if not sdir.is_dir():
+            raise SessionNotFound(f"Session {state.meta_session_id} no longer exists")
+        atomic_write(sdir / STATE_FILE, state.to_toml().encode())
+
+    # -- listing -------------------------------------------------------------------------
+
+    def summaries(self, *, reconcile: bool = True) -> list[dict]:
+        """One summary dict per session (corrupt ones flagged), unsorted."""
+        cache_path = self.cache_dir / "summaries.json"
+        entries: dict = {}
+        try:
+            cached = orjson.loads(cache_path.read_bytes())
+            if cached.get("v") == CACHE_VERSION:
+                entries = cached.get("entries", {})
+        except (OSError, orjson.JSONDecodeError, AttributeError):
+            entries = {}
+        fresh: dict = {}
+        out: list[dict] = []
+        changed = False
+        racy_before = time.time_ns() - RACY_WINDOW_NS
+        sessions = str(self.sessions_dir)
+        for sid in self.ids():
+            try:
+                st = os.stat(f"{sessions}/{sid}/{STATE_FILE}")
+            except FileNotFoundError:
+                out.append(corrupt_summary(sid, "state.toml is missing"))
+                continue
+            except OSError as e:
+                out.append(corrupt_summary(sid, e.strerror or str(e)))
+                continue
+            key = [st.st_ino, st.st_mtime_ns, st.st_size]
+            hit = entries.get(sid)
+            if hit is not None and hit[0] == key:
+                fresh[sid] = hit
+                out.append(hit[1])
+                continue
+            changed = True
+            try:
+                summary = self.read_state(sid).summary()
+            except CorruptState as e:
+                out.append(corrupt_summary(sid, str(e).split(": ", 1)[-1]))
+                continue
+            except SessionNotFound:
+                continue
+            if st.st_mtime_ns < racy_before:
+                fresh[sid] = [key, summary]
+            out.append(summary)
+        if changed or len(fresh) != len(entries):
+            self._write_cache(cache_path, fresh)
+        for row in out:
+            if row.get("run_status") == "running":
+                self._live_view(row, reconcile)
+        return out
+
+    def _live_view(self, row: dict, reconcile: bool) -> None:
+        holder = live_holder(self.session_dir(row["id"]))
+        if holder is not None:
+            row["run_status"] = "running"
+            row["run_pid"] = holder.get("pid") or row.get("run_pid")
+        elif reconcile:
+            state = self.reconcile(row["id"])
+            row.update(state.summary() if state else {})
+        else:
+            row["run_status"] = "died"
+
+    def _write_cache(self, path: Path, entries: dict) -> None:
+        # Best effort: a read-only or full disk must not break listing.
+        try:
+            ensure_dir(self.cache_dir)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            write_private(tmp, orjson.dumps({"v": CACHE_VERSION, "entries": entries}))
+            os.replace(tmp, path)
+        except OSError:
+            pass
+
+    def newest(self) -> str:
+        """The session with the newest last_accessed (ties: the larger ULID), for --last."""
+        rows = [r for r in self.summaries() if not r.get("corrupt")]
+        if not rows:
+            raise SessionNotFound(f"No sessions yet in {self.root}; start one with: csa run PROMPT")
+        rows.sort(key=lambda r: (r["last_accessed"] or "", r["id"]))
+        return rows[-1]["id"]
+
+    # -- delete --------------------------------------------------------------------------
+
+    def delete(self, sid: str, *, force: bool = False) -> int:
+        """Remove a session dir; refuses a live one unless `force`. Returns bytes freed."""
+        from csa.fsutil import dir_size
+
+        sdir = self.session_dir(sid)
+        if force:
+            freed = dir_size(sdir)
+            _rmtree_inside(sdir, self.sessions_dir)
+            return freed
+        try:
+            lock = SessionLock(sdir, sid, reason="delete", grace=0).acquire()
+        except SessionLocked as e:
+            raise SessionLocked(f"{e.message}; it is running — stop it first, or pass --force",
+                                pid=e.pid) from e
+        try:
+            if not sdir.is_dir():
+                raise SessionNotFound(f"No session matches '{sid}'")
+            freed = dir_size(sdir)
+            _rmtree_inside(sdir, self.sessions_dir)
+        finally:
+            lock.release(clear=False)
+        return freed
+
+
+def _rmtree_inside(path: Path, container: Path) -> None:
+    """rmtree that refuses anything not strictly inside `container` (symlinks not followed)."""
+    real_container = os.path.realpath(container)
+    parent = os.path.realpath(path.parent)
+    if parent != real_container or path.is_symlink():
+        raise CsaError(f"refusing to delete {path}: not a session directory inside {container}")
+    # Rename first so a half-removed session is never visible under its id.
+    trash = path.with_name(f".trash-{path.name}-{os.getpid()}")
+    os.rename(path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _toml_escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def iter_project_dirs(base: Path) -> Iterator[tuple[Path, Path]]:
+    """(project state dir, project root) for every project under the state base."""
+    import tomllib
+
+    for dirpath, dirnames, filenames in os.walk(base):
+        if PROJECT_MARKER in filenames:
+            try:
+                root = Path(tomllib.loads((Path(dirpath) / PROJECT_MARKER).read_text())
+                            ["project_path"])
+            except (OSError, ValueError, KeyError, tomllib.TOMLDecodeError):
+                root = Path("/" + os.path.relpath(dirpath, base))
+            yield Path(dirpath), root
+            # Never descend into a project's own sessions or caches.
+            dirnames[:] = [d for d in dirnames if d not in ("sessions", "cache")]
+        dirnames.sort()

@@ -1,0 +1,34 @@
+"""Test helpers: build sessions directly through the store, run the CLI in-process."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from click.testing import CliRunner
+
+from csa.cli import cli
+from csa.store import Store
+
+
+def make_session(store: Store, description: str = "test session", *, parent: str | None = None,
+                 depth: int = 0, tools: dict | None = None, age_days: float = 0,
+                 branch: str | None = None, phase: str = "active", created_offset_s: float = 0):
+    """Create a session and backdate / decorate its state as asked; returns the state."""
+    from csa.state import ToolState
+
+    state, _ = store.create(description=description, parent_session_id=parent, depth=depth,
+                            git_branch=branch)
+    when = datetime.now(UTC) - timedelta(days=age_days) + timedelta(seconds=created_offset_s)
+    state.created_at = when
+    state.last_accessed = when
+    state.phase = phase
+    for name, provider in (tools or {}).items():
+        state.tools[name] = ToolState(provider_session_id=provider, updated_at=when)
+    store.save(state)
+    return state
+
+
+def invoke(*args, input=None):
+    """Run the csa CLI in-process; returns the click Result (exit_code, stdout, stderr)."""
+    runner = CliRunner()
+    return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
