@@ -1,0 +1,777 @@
+"""Mock LLM HTTP server that the real AI CLIs accept, for offline end-to-end tests.
+
+Speaks just enough of four wire APIs for claude-code, codex, gemini-cli and
+opencode to create and resume sessions against 127.0.0.1:
+
+* Anthropic Messages      ``POST /v1/messages[?beta=true]``  (SSE or plain JSON)
+* OpenAI Responses        ``POST /v1/responses``             (SSE or plain JSON)
+* OpenAI Chat Completions ``POST /v1/chat/completions``      (SSE or plain JSON)
+* Gemini                  ``POST /v1beta/models/<m>:streamGenerateContent?alt=sse``
+  and ``:generateContent`` (JSON-schema replies when JSON is requested)
+
+Every model reply is ``MOCK-REPLY #<n> (user turns seen: <k>)``: ``n`` counts the
+model replies this server produced, ``k`` counts the conversational user turns
+in the request, so a resumed session visibly carried its history (1, then 2).
+An optional secret is appended to every text reply for redaction tests.
+
+Library example::
+
+    with MockLLM(secret="s3cr3t") as mock:
+        env = {"ANTHROPIC_BASE_URL": mock.base_url}
+        ...  # run a CLI
+        assert mock.requests[-1]["user_turns"] == 2
+
+Command line example::
+
+    python tools/mock_llm.py --port 0 --log /tmp/mock.jsonl   # first line: PORT=<n>
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import ctypes.util
+import gzip
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import uuid
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["MockLLM", "count_user_turns", "reply_text", "schema_instance"]
+
+LOOPBACK = "127.0.0.1"
+CLONE_NEWNET = 0x40000000
+INPUT_TOKENS = 10
+OUTPUT_TOKENS = 5
+
+# Text blocks the CLIs inject into user-role messages that are context, not a
+# turn the user typed. A user message made only of these is not a turn.
+# claude-code: <system-reminder> (CLAUDE.md, date, skills), local-command
+# caveats/stdout around slash commands. codex: environment context, AGENTS.md
+# and user-instructions blocks. gemini-cli: its session-context preamble.
+_CONTEXT_TEXT = re.compile(
+    r"""^\s*(?:
+        <system-reminder>
+      | <local-command-caveat>
+      | <local-command-stdout>
+      | <local-command-stderr>
+      | <command-name>
+      | Caveat:\ The\ messages\ below\ were\ generated\ by\ the\ user
+      | <environment_context>
+      | <user_instructions>
+      | <user_shell_command>
+      | <turn_aborted>
+      | <skill>
+      | \#\ AGENTS\.md\ instructions\ for
+      | <INSTRUCTIONS>
+      | This\ is\ the\ Gemini\ CLI\.\ We\ are\ setting\ up\ the\ context
+      | <session_context>
+    )""",
+    re.VERBOSE,
+)
+
+
+def _is_context_text(text: str) -> bool:
+    """Whether an injected text block is CLI context rather than user input.
+
+    Example: ``_is_context_text("<system-reminder>x</system-reminder>") -> True``
+    """
+    return bool(_CONTEXT_TEXT.match(text)) or not text.strip()
+
+
+def _texts(content: Any, text_types: tuple[str, ...]) -> list[str] | None:
+    """The text pieces of a message ``content`` (string or list of typed blocks).
+
+    Returns None when the content has no text at all (e.g. only tool results),
+    so callers can tell "no text" from "only context text".
+
+    Example: ``_texts([{"type": "text", "text": "hi"}], ("text",)) -> ["hi"]``
+    """
+    if isinstance(content, str):
+        return [content]
+    if not isinstance(content, list):
+        return None
+    out = [
+        b["text"]
+        for b in content
+        if isinstance(b, dict) and b.get("type") in text_types and isinstance(b.get("text"), str)
+    ]
+    return out or None
+
+
+def _is_turn(texts: list[str] | None) -> bool:
+    """A user message is a turn when it has some text that is not injected context."""
+    return texts is not None and any(not _is_context_text(t) for t in texts)
+
+
+def _classify_entry(api: str, entry: Any) -> str:
+    """Classify one conversation entry as ``"turn"``, ``"model"`` or ``"other"``.
+
+    ``turn``: a user message with typed text that is not injected context.
+    ``model``: something the model produced (ends a run of user messages).
+    ``other``: system/developer prompts, tool results, context-only user
+    messages; they neither start nor end a turn.
+
+    Example: ``_classify_entry("chat", {"role": "assistant", "content": "x"}) -> "model"``
+    """
+    if not isinstance(entry, dict):
+        return "other"
+    role = entry.get("role")
+    if api == "gemini":
+        role = role or "user"
+        if role == "model":
+            return "model"
+        if role != "user":
+            return "other"
+        texts = [
+            p["text"]
+            for p in entry.get("parts") or []
+            if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought")
+        ]
+        return "turn" if _is_turn(texts or None) else "other"
+    if api == "responses":
+        kind = entry.get("type", "message")
+        if role == "user" and kind == "message":
+            texts = _texts(entry.get("content"), ("input_text", "text"))
+            return "turn" if _is_turn(texts) else "other"
+        if role in ("user", "developer", "system") or str(kind).endswith("_output"):
+            return "other"
+        # Assistant messages, reasoning and tool calls are all model output.
+        return "model"
+    # anthropic and chat share the role/content shape.
+    if role == "user":
+        return "turn" if _is_turn(_texts(entry.get("content"), ("text",))) else "other"
+    return "model" if role == "assistant" else "other"
+
+
+def count_user_turns(api: str, body: Any) -> int:
+    """Count the conversational user turns in a request body of the given API.
+
+    The entries are ``messages`` (anthropic, chat), ``input`` items
+    (responses) or ``contents`` (gemini). A user entry is a turn candidate
+    when it carries text (text / input_text blocks, text parts) that is not
+    context a CLI injects (system reminders, slash-command caveats, codex's
+    environment context and AGENTS.md, gemini's session context): so
+    tool_result / function_call_output / functionResponse-only messages do
+    not count. Consecutive candidates with no model output between them count
+    once, because CLIs split one prompt into several user messages (opencode's
+    title request sends "Generate a title..." and the prompt separately).
+
+    Example: ``count_user_turns("chat", {"messages": [{"role": "user", "content": "hi"}]}) -> 1``
+    """
+    if not isinstance(body, dict):
+        return 0
+    if api == "responses" and isinstance(body.get("input"), str):
+        return 1
+    key = {"anthropic": "messages", "chat": "messages", "responses": "input", "gemini": "contents"}
+    entries = body.get(key.get(api, ""))
+    if not isinstance(entries, list):
+        return 0
+    n, in_turn = 0, False
+    for entry in entries:
+        kind = _classify_entry(api, entry)
+        if kind == "turn" and not in_turn:
+            n += 1
+            in_turn = True
+        elif kind == "model":
+            in_turn = False
+    return n
+
+
+def reply_text(n: int, user_turns: int, secret: str | None = None) -> str:
+    """The text of model reply number ``n``.
+
+    Example: ``reply_text(3, 2) -> "MOCK-REPLY #3 (user turns seen: 2)"``
+    """
+    text = f"MOCK-REPLY #{n} (user turns seen: {user_turns})"
+    return f"{text} {secret}" if secret else text
+
+
+_RANGE_IN_TEXT = re.compile(r"\b(-?\d+)\s*(?:-|to)\s*-?\d+\b")
+
+
+def schema_instance(schema: Any, defs: dict | None = None, depth: int = 0) -> Any:
+    """Build the smallest JSON value that fits a JSON schema (or Gemini OpenAPI schema).
+
+    Objects get their required properties, strings ``"x"``, numbers 0 (or
+    ``minimum``, or N of an "N-M" range in the description), enums and
+    unions their first choice, booleans false, arrays ``minItems`` elements.
+    The first enum value matters: gemini-cli's next-speaker check lists
+    ``"user"`` first, which ends the turn instead of asking the model to go on.
+
+    Example: ``schema_instance({"type": "object", "required": ["a"],
+    "properties": {"a": {"enum": ["user", "model"]}}}) -> {"a": "user"}``
+    """
+    if not isinstance(schema, dict) or depth > 32:
+        return None
+    if defs is None:
+        defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        return schema_instance(defs.get(ref.rsplit("/", 1)[-1]), defs, depth + 1)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if schema.get(key):
+            return schema_instance(schema[key][0], defs, depth + 1)
+    typ = schema.get("type")
+    if isinstance(typ, list):
+        typ = next((t for t in typ if str(t).lower() != "null"), typ[0] if typ else None)
+    typ = str(typ).lower() if typ else ("object" if "properties" in schema else None)
+    if typ == "object":
+        props = schema.get("properties") or {}
+        return {
+            k: schema_instance(props.get(k, {}), defs, depth + 1)
+            for k in schema.get("required") or []
+        }
+    if typ == "array":
+        count = int(schema.get("minItems") or 0)
+        return [schema_instance(schema.get("items", {}), defs, depth + 1) for _ in range(count)]
+    if typ == "string":
+        return "x" * max(1, int(schema.get("minLength") or 1))
+    if typ in ("number", "integer"):
+        lo = schema.get("minimum")
+        if isinstance(lo, int | float):
+            return lo
+        # gemini-cli's router schema has no minimum but its validator wants
+        # "Complexity score from 1-100." to hold, so honour a range in the text.
+        m = _RANGE_IN_TEXT.search(str(schema.get("description") or ""))
+        return int(m.group(1)) if m else 0
+    if typ == "boolean":
+        return False
+    return None
+
+
+def _classify(method: str, path: str) -> tuple[str, str | None, bool | None]:
+    """Map a request to (api kind, model from the URL, streaming from the URL).
+
+    Example: ``_classify("POST", "/v1beta/models/g:generateContent") -> ("gemini", "g", False)``
+    """
+    if method in ("GET", "HEAD") and path == "/":
+        return "probe", None, None
+    if method != "POST":
+        return "unknown", None, None
+    if path == "/v1/messages":
+        return "anthropic", None, None
+    if path == "/v1/responses":
+        return "responses", None, None
+    if path == "/v1/chat/completions":
+        return "chat", None, None
+    m = re.fullmatch(
+        r"/v1(?:beta|alpha|)/models/([^/:]+):(streamGenerateContent|generateContent)", path
+    )
+    if m:
+        return "gemini", m.group(1), m.group(2) == "streamGenerateContent"
+    return "unknown", None, None
+
+
+def _sse(events: list[tuple[str | None, Any]]) -> bytes:
+    """Frame (event name, payload) pairs as one text/event-stream body."""
+    out = []
+    for name, data in events:
+        payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+        out.append((f"event: {name}\n" if name else "") + f"data: {payload}\n\n")
+    return "".join(out).encode()
+
+
+def _anthropic(body: dict, text: str, stream: bool) -> tuple[str, bytes]:
+    model = body.get("model") or "claude-mock"
+    msg_id = f"msg_mock_{uuid.uuid4().hex[:24]}"
+    usage = {
+        "input_tokens": INPUT_TOKENS,
+        "output_tokens": OUTPUT_TOKENS,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    }
+    message = {
+        "id": msg_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": usage,
+    }
+    if not stream:
+        return "application/json", json.dumps(message).encode()
+    start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+    return "text/event-stream", _sse(
+        [
+            ("message_start", {"type": "message_start", "message": start}),
+            (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            ),
+            (
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": text},
+                },
+            ),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": OUTPUT_TOKENS},
+                },
+            ),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+    )
+
+
+def _responses(body: dict, text: str, stream: bool) -> tuple[str, bytes]:
+    model = body.get("model") or "gpt-mock"
+    item = {
+        "id": f"msg_mock_{uuid.uuid4().hex[:24]}",
+        "type": "message",
+        "role": "assistant",
+        "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+    base = {
+        "id": f"resp_mock_{uuid.uuid4().hex[:24]}",
+        "object": "response",
+        "created_at": int(time.time()),
+        "model": model,
+    }
+    done = {
+        **base,
+        "status": "completed",
+        "output": [item],
+        "usage": {
+            "input_tokens": INPUT_TOKENS,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": OUTPUT_TOKENS,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": INPUT_TOKENS + OUTPUT_TOKENS,
+        },
+    }
+    if not stream:
+        return "application/json", json.dumps(done).encode()
+    events = [
+        {"type": "response.created", "response": {**base, "status": "in_progress", "output": []}},
+        {"type": "response.output_item.done", "output_index": 0, "item": item},
+        {"type": "response.completed", "response": done},
+    ]
+    return "text/event-stream", _sse(
+        [(e["type"], {**e, "sequence_number": i}) for i, e in enumerate(events)]
+    )
+
+
+def _chat(body: dict, text: str, stream: bool) -> tuple[str, bytes]:
+    model = body.get("model") or "chat-mock"
+    base = {
+        "id": f"chatcmpl-mock-{uuid.uuid4().hex[:20]}",
+        "created": int(time.time()),
+        "model": model,
+    }
+    usage = {
+        "prompt_tokens": INPUT_TOKENS,
+        "completion_tokens": OUTPUT_TOKENS,
+        "total_tokens": INPUT_TOKENS + OUTPUT_TOKENS,
+    }
+    if not stream:
+        msg = {
+            **base,
+            "object": "chat.completion",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": usage,
+        }
+        return "application/json", json.dumps(msg).encode()
+    chunk = {
+        **base,
+        "object": "chat.completion.chunk",
+        "choices": [
+            {"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+        ],
+        "usage": usage,
+    }
+    return "text/event-stream", _sse([(None, chunk), (None, "[DONE]")])
+
+
+def _gemini(model: str, text: str, stream: bool) -> tuple[str, bytes]:
+    obj = {
+        "candidates": [
+            {
+                "content": {"role": "model", "parts": [{"text": text}]},
+                "finishReason": "STOP",
+                "index": 0,
+            }
+        ],
+        "usageMetadata": {
+            "promptTokenCount": INPUT_TOKENS,
+            "candidatesTokenCount": OUTPUT_TOKENS,
+            "totalTokenCount": INPUT_TOKENS + OUTPUT_TOKENS,
+        },
+        "modelVersion": model,
+        "responseId": f"mock-{uuid.uuid4().hex[:16]}",
+    }
+    if not stream:
+        return "application/json", json.dumps(obj).encode()
+    return "text/event-stream", _sse([(None, obj)])
+
+
+def _gemini_json_schema(body: dict) -> Any | None:
+    """The schema a Gemini request wants its JSON reply to fit, or None for a text reply."""
+    cfg = body.get("generationConfig") or body.get("generation_config") or {}
+    mime = str(cfg.get("responseMimeType") or cfg.get("response_mime_type") or "")
+    if "json" not in mime.lower():
+        return None
+    return (
+        cfg.get("responseJsonSchema")
+        or cfg.get("responseSchema")
+        or cfg.get("response_schema")
+        or {}
+    )
+
+
+def _stream_flag(body: Any, url_stream: bool | None) -> bool:
+    """Gemini says it in the URL (stream vs generate); the others in the body's ``stream``."""
+    if url_stream is not None:
+        return url_stream
+    return bool(isinstance(body, dict) and body.get("stream"))
+
+
+def _in_netns(ns_path: str, fn: Any) -> Any:
+    """Call ``fn`` in a helper thread that first joined the network namespace ``ns_path``.
+
+    setns(CLONE_NEWNET) moves only the calling thread, so the listening socket
+    is created inside the namespace while no other thread changes namespace.
+    Python 3.11 has no os.setns, hence libc.
+
+    Example: ``_in_netns("/proc/1234/ns/net", lambda: socket.create_server(("127.0.0.1", 0)))``
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            fd = os.open(ns_path, os.O_RDONLY)
+            try:
+                if hasattr(os, "setns"):
+                    os.setns(fd, CLONE_NEWNET)
+                else:
+                    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+                    if libc.setns(fd, CLONE_NEWNET) != 0:
+                        err = ctypes.get_errno()
+                        raise OSError(err, f"setns({ns_path}): {os.strerror(err)}")
+            finally:
+                os.close(fd)
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            box["error"] = exc
+
+    t = threading.Thread(target=target, name="mock-llm-netns", daemon=True)
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Keep-alive handler threads must not hold up stop().
+    block_on_close = False
+    mock: MockLLM
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "MockLLM/1.0"
+    # Idle keep-alive connections are dropped after this, so threads do not pile up.
+    timeout = 60
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        # The structured request log replaces the stderr access log.
+        return
+
+    def do_HEAD(self) -> None:  # noqa: N802 - stdlib naming
+        self._handle("HEAD")
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle("DELETE")
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    # Trailer section ends with an empty line.
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            raw = b"".join(chunks)
+        else:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        enc = (self.headers.get("Content-Encoding") or "").lower()
+        if enc == "gzip":
+            raw = gzip.decompress(raw)
+        elif enc == "deflate":
+            raw = zlib.decompress(raw)
+        return raw
+
+    def _send(self, status: int, ctype: str, payload: bytes, head: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(payload)))
+        if ctype == "text/event-stream":
+            self.send_header("Cache-Control", "no-cache")
+        self.send_header("request-id", f"req_mock_{uuid.uuid4().hex[:12]}")
+        self.end_headers()
+        if not head:
+            self.wfile.write(payload)
+        self.wfile.flush()
+
+    def _handle(self, method: str) -> None:
+        mock = self.server.mock
+        url = urlsplit(self.path)
+        raw = self._read_body() if method not in ("GET", "HEAD") else b""
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        api, url_model, url_stream = _classify(method, url.path)
+        record: dict[str, Any] = {
+            "time": time.time(),
+            "method": method,
+            "path": url.path,
+            "query": url.query,
+            "api": api,
+            "model": url_model or (body.get("model") if isinstance(body, dict) else None),
+            "user_turns": count_user_turns(api, body) if api not in ("probe", "unknown") else None,
+            "stream": _stream_flag(body, url_stream) if api not in ("probe", "unknown") else None,
+        }
+        if mock.keep_bodies:
+            record["body"] = body
+
+        if api == "probe":
+            status, ctype, payload = 200, "application/json", b'{"ok":true}'
+        elif api == "unknown" or not isinstance(body, dict):
+            status, ctype = 404 if api == "unknown" else 400, "application/json"
+            msg = "not found" if api == "unknown" else "request body is not a JSON object"
+            payload = json.dumps(
+                {
+                    "error": {
+                        "type": "not_found" if status == 404 else "invalid_request",
+                        "message": msg,
+                        "path": url.path,
+                    }
+                }
+            ).encode()
+        else:
+            n = mock._next_reply_number()
+            record["n"] = n
+            schema = _gemini_json_schema(body) if api == "gemini" else None
+            if schema is not None:
+                # A JSON reply must stay parseable, so the secret is not appended here.
+                text = json.dumps(schema_instance(schema))
+                record["json_reply"] = True
+            else:
+                text = reply_text(n, record["user_turns"], mock.secret)
+            record["reply"] = text
+            stream = record["stream"]
+            if api == "anthropic":
+                ctype, payload = _anthropic(body, text, stream)
+            elif api == "responses":
+                ctype, payload = _responses(body, text, stream)
+            elif api == "chat":
+                ctype, payload = _chat(body, text, stream)
+            else:
+                ctype, payload = _gemini(url_model or "gemini-mock", text, stream)
+            status = 200
+        record["status"] = status
+        mock._record(record)
+        self._send(status, ctype, payload, head=method == "HEAD")
+
+
+class MockLLM:
+    """A mock LLM server on 127.0.0.1 in a background thread.
+
+    ``port=0`` picks a free port. ``secret`` (settable at any time) is appended
+    to every text reply. ``log`` names a JSONL file that gets one line per
+    request; ``requests`` keeps the same records in memory (``keep_bodies``
+    adds the parsed request body to the in-memory records only). ``netns``
+    (a path like ``/proc/PID/ns/net``) binds the listening socket inside that
+    network namespace, for CLIs run there with nsenter.
+
+    Example::
+
+        with MockLLM() as mock:
+            urllib.request.urlopen(mock.base_url + "/")  # 200
+            print(mock.port, mock.requests[0]["api"])      # e.g. 41234 probe
+    """
+
+    def __init__(
+        self,
+        host: str = LOOPBACK,
+        port: int = 0,
+        *,
+        secret: str | None = None,
+        log: str | os.PathLike[str] | None = None,
+        keep_bodies: bool = False,
+        netns: str | None = None,
+    ) -> None:
+        if host != LOOPBACK:
+            # Tests must never be reachable from (or talk to) anything but loopback.
+            raise ValueError(f"MockLLM binds {LOOPBACK} only, refusing host {host!r}")
+        self.host = host
+        self._want_port = port
+        self.secret = secret
+        self.log = os.fspath(log) if log is not None else None
+        self.keep_bodies = keep_bodies
+        self.netns = netns
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._replies = 0
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("MockLLM is not started")
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>`` without a trailing slash or /v1."""
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self) -> MockLLM:
+        """Bind and serve in a daemon thread; returns self."""
+        if self._server is not None:
+            return self
+
+        def bind() -> _Server:
+            return _Server((self.host, self._want_port), _Handler)
+
+        server = _in_netns(self.netns, bind) if self.netns else bind()
+        server.mock = self
+        self._server = server
+        # A short poll interval keeps stop() (shutdown waits one poll) fast in tests.
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="mock-llm",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket (idempotent)."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (the command line's mode)."""
+        self.start()
+        assert self._thread is not None
+        self._thread.join()
+
+    def __enter__(self) -> MockLLM:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def model_requests(self, api: str | None = None) -> list[dict[str, Any]]:
+        """The logged requests that got a model reply, optionally of one API kind.
+
+        Example: ``mock.model_requests("anthropic")[-1]["user_turns"]``
+        """
+        with self._lock:
+            return [r for r in self.requests if "n" in r and (api is None or r["api"] == api)]
+
+    def _next_reply_number(self) -> int:
+        with self._lock:
+            self._replies += 1
+            return self._replies
+
+    def _record(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self.requests.append(record)
+            if self.log:
+                line = {k: v for k, v in record.items() if k != "body"}
+                with open(self.log, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(line) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry: print ``PORT=<n>`` then serve until killed.
+
+    Example: ``python tools/mock_llm.py --port 0 --log mock.jsonl --secret TOPSECRET``
+    """
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--host", default=LOOPBACK, help="must be 127.0.0.1 (anything else is refused)")
+    ap.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    ap.add_argument("--log", help="append one JSON line per request to this file")
+    ap.add_argument(
+        "--secret",
+        default=os.environ.get("MOCK_LLM_SECRET"),
+        help="text appended to every reply (default: $MOCK_LLM_SECRET)",
+    )
+    args = ap.parse_args(argv)
+    try:
+        mock = MockLLM(args.host, args.port, secret=args.secret or None, log=args.log)
+    except ValueError as exc:
+        ap.error(str(exc))
+    # SIGTERM (how tests and scripts stop it) closes the socket and exits 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    mock.start()
+    print(f"PORT={mock.port}", flush=True)
+    try:
+        mock.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        mock.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
