@@ -97,19 +97,21 @@ def build_tree(rows: Iterable[dict], known_ids: Iterable[str] | None = None,
     out: list[tuple[dict, int, bool]] = []
     seen: set[str] = set()
 
-    def walk(r: dict, level: int) -> None:
-        if r["id"] in seen:
-            return
-        seen.add(r["id"])
-        parent = r.get("parent_session_id")
-        out.append((r, level, bool(parent) and level == 0 and parent not in known))
-        for kid in children.get(r["id"], []):
-            walk(kid, level + 1)
+    def walk(top: dict) -> None:
+        stack = [(top, 0)]
+        while stack:
+            r, level = stack.pop()
+            if r["id"] in seen:
+                continue
+            seen.add(r["id"])
+            parent = r.get("parent_session_id")
+            out.append((r, level, bool(parent) and level == 0 and parent not in known))
+            stack.extend((kid, level + 1) for kid in reversed(children.get(r["id"], ())))
 
     for r in roots:
-        walk(r, 0)
+        walk(r)
     # Rows caught in a parent cycle (corrupt data) still appear, as roots.
     for r in rows:
         if r["id"] not in seen:
-            walk(r, 0)
+            walk(r)
     return out

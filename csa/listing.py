@@ -86,10 +86,13 @@ def short_ids(all_ids: Iterable[str], minimum: int = 8) -> dict[str, str]:
     out: dict[str, str] = {}
     for i, sid in enumerate(ordered):
         need = minimum
+        head = sid[:minimum]
         for j in (i - 1, i + 1):
             if 0 <= j < len(ordered):
                 other = ordered[j]
-                k = 0
+                if other[:minimum] != head:
+                    continue  # they differ within the minimum: nothing more needed
+                k = minimum
                 while k < len(sid) and sid[k] == other[k]:
                     k += 1
                 need = max(need, k + 1)

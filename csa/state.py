@@ -25,6 +25,26 @@ PHASES = ("active", "available", "retired")
 RUN_STATUSES = ("running", "finished", "failed", "timeout", "interrupted", "died")
 
 
+# The session state machine: active -> available (compaction) -> active (resume);
+# active | available -> retired (gc). Staying in the same phase is always allowed.
+TRANSITIONS = {("active", "available"), ("available", "active"), ("active", "retired"),
+               ("available", "retired")}
+
+
+def transition(state: SessionState, phase: str) -> None:
+    """Move `state` to `phase`, or raise InvalidTransition naming what is allowed."""
+    from csa.errors import InvalidTransition
+
+    if phase == state.phase:
+        return
+    if (state.phase, phase) not in TRANSITIONS:
+        allowed = sorted(b for a, b in TRANSITIONS if a == state.phase)
+        raise InvalidTransition(
+            f"Session {state.meta_session_id} is {state.phase}; it cannot become {phase} "
+            f"(from {state.phase}: {', '.join(allowed) or 'no transitions'})")
+    state.phase = phase
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

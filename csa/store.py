@@ -37,9 +37,15 @@ from csa.state import RunRecord, SessionState, iso_ms, utcnow
 
 STATE_FILE = "state.toml"
 PROJECT_MARKER = "project.toml"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+# Summary fields kept in the cache, as a list in this order (smaller and faster to load
+# than one dict per session); `id` and `project_path` are filled in on reading.
+CACHED_FIELDS = ("description", "created_at", "last_accessed", "phase", "turn_count",
+                 "git_branch", "parent_session_id", "depth", "tools", "last_tool",
+                 "is_compacted", "run_status", "run_pid")
 RACY_WINDOW_NS = 2_000_000_000
 NEW_PREFIX = ".new-"
+AMBIGUOUS_SHOWN = 50
 
 
 def corrupt_summary(sid: str, reason: str) -> dict:
@@ -120,14 +126,21 @@ class Store:
             if self.exists(p):
                 return p
             raise SessionNotFound(f"No session matches '{prefix}'")
-        matches = sorted(n for n in self.ids() if n.startswith(p))
+        try:
+            names = os.listdir(self.sessions_dir)
+        except FileNotFoundError:
+            names = []
+        # Filter by prefix first: validating 100,000 names costs more than listing them.
+        matches = sorted(n for n in names if n.startswith(p) and ids.is_ulid(n))
         if not matches:
             raise SessionNotFound(f"No session matches '{prefix}'")
         if len(matches) > 1:
-            described = [(m, self._description(m)) for m in matches]
+            described = [(m, self._description(m)) for m in matches[:AMBIGUOUS_SHOWN]]
             lines = [f"Session prefix '{prefix}' is ambiguous: {len(matches)} sessions match; "
                      "use a longer prefix"]
             lines += [f"  {m}  {d}" for m, d in described]
+            if len(matches) > AMBIGUOUS_SHOWN:
+                lines.append(f"  ... and {len(matches) - AMBIGUOUS_SHOWN} more")
             raise AmbiguousPrefix("\n".join(lines), described)
         return matches[0]
 
@@ -248,6 +261,8 @@ class Store:
         out: list[dict] = []
         changed = False
         racy_before = time.time_ns() - RACY_WINDOW_NS
+        root = str(self.root)
+        n_fields = len(CACHED_FIELDS)
         sessions = str(self.sessions_dir)
         for sid in self.ids():
             try:
@@ -260,9 +275,12 @@ class Store:
                 continue
             key = [st.st_ino, st.st_mtime_ns, st.st_size]
             hit = entries.get(sid)
-            if hit is not None and hit[0] == key:
+            if hit is not None and hit[0] == key and len(hit[1]) == n_fields:
                 fresh[sid] = hit
-                out.append(hit[1])
+                row = dict(zip(CACHED_FIELDS, hit[1], strict=True))
+                row["id"] = sid
+                row["project_path"] = root
+                out.append(row)
                 continue
             changed = True
             try:
@@ -272,8 +290,8 @@ class Store:
                 continue
             except SessionNotFound:
                 continue
-            if st.st_mtime_ns < racy_before:
-                fresh[sid] = [key, summary]
+            if st.st_mtime_ns < racy_before and summary["project_path"] == root:
+                fresh[sid] = [key, [summary[f] for f in CACHED_FIELDS]]
             out.append(summary)
         if changed or len(fresh) != len(entries):
             self._write_cache(cache_path, fresh)

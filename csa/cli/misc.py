@@ -60,7 +60,8 @@ def _fmt(value) -> str:
 def doctor(as_json, cd):
     """Report the state dir, the effective config and which AI CLIs are installed.
 
-    Exit 0 when at least one AI CLI is usable, else 1.
+    Missing AI CLIs are reported with how to install them; the exit code is 1
+    only for a real problem (unreadable config, unwritable state dir).
 
     \b
     Examples:
@@ -95,4 +96,4 @@ def doctor(as_json, cd):
         for problem in report["problems"]:
             out += f"problem: {problem}\n"
         write_text(out)
-    sys.exit(0 if any(t["found"] for t in report["tools"]) else 1)
+    sys.exit(1 if report["problems"] else 0)

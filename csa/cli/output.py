@@ -34,7 +34,8 @@ def _default(obj: Any) -> Any:
 def emit_json(obj: Any) -> None:
     """One JSON document on stdout (indented; `list --json` prints one array)."""
     data = orjson.dumps(obj, default=_default,
-                        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+                        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+                        | orjson.OPT_PASSTHROUGH_DATETIME)
     out = sys.stdout.buffer
     out.write(data + b"\n")
     out.flush()
@@ -43,7 +44,8 @@ def emit_json(obj: Any) -> None:
 def emit_jsonl(objs) -> None:
     out = sys.stdout.buffer
     for obj in objs:
-        out.write(orjson.dumps(obj, default=_default) + b"\n")
+        out.write(orjson.dumps(obj, default=_default,
+                               option=orjson.OPT_PASSTHROUGH_DATETIME) + b"\n")
     out.flush()
 
 
@@ -53,16 +55,14 @@ def write_text(text: str) -> None:
     sys.stdout.flush()
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, last_free: bool = True) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Left-aligned columns separated by two spaces; the last column is not padded."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    cells = [list(map(str, headers))]
+    cells += [["" if c is None else c if isinstance(c, str) else str(c) for c in r] for r in rows]
     n = len(headers)
-    widths = [max(len(r[i]) for r in cells) for i in range(n)]
-    lines = []
-    for r in cells:
-        parts = [r[i].ljust(widths[i]) if (i < n - 1 or not last_free) else r[i] for i in range(n)]
-        lines.append("  ".join(parts).rstrip())
-    return "\n".join(lines) + "\n"
+    widths = [max(map(len, col)) for col in list(zip(*cells, strict=True))[: n - 1]]
+    fmt = "  ".join([f"{{:<{w}}}" for w in widths] + ["{}"])
+    return "\n".join([fmt.format(*r).rstrip() for r in cells]) + "\n"
 
 
 def key_values(pairs: Sequence[tuple[str, Any]]) -> str:

@@ -119,11 +119,11 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
     if all_projects:
         headers.insert(6, "PROJECT")
     body = []
-    last_of_level = _last_flags(ordered) if tree else []
+    prefixes = tree_prefixes(ordered) if tree else []
     for i, (r, level, orphan) in enumerate(ordered):
         sid = short.get(r["id"], r["id"])
         if tree and level:
-            sid = _tree_prefix(last_of_level[i]) + sid
+            sid = prefixes[i] + sid
         desc = r.get("error") if r.get("corrupt") else r.get("description", "")
         if orphan:
             desc = f"(orphan: parent {r['parent_session_id'][:8]} is gone) {desc}"
@@ -140,31 +140,29 @@ def _one_line(text: str | None, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _last_flags(ordered) -> list[list[bool]]:
-    """For each row, whether it (and each ancestor level) is the last child at its level."""
+def tree_prefixes(ordered) -> list[str]:
+    """The `│  ├─ └─` drawing in front of each row of a tree-ordered listing (one pass each way)."""
     n = len(ordered)
-    flags: list[list[bool]] = []
+    last = [True] * n
+    # Backwards: a row is the last child if no sibling follows before the parent level ends.
+    seen_at: dict[int, bool] = {}
+    for i in range(n - 1, -1, -1):
+        level = ordered[i][1]
+        last[i] = not seen_at.get(level, False)
+        seen_at[level] = True
+        for deeper in [lv for lv in seen_at if lv > level]:
+            del seen_at[deeper]
+    out = []
+    stems: list[str] = []  # stems[k]: what a row at level k+1 draws for its ancestors
     for i, (_r, level, _o) in enumerate(ordered):
-        chain = []
-        for lv in range(1, level + 1):
-            # Last at level lv if no later row at level lv appears before a row at a lower level.
-            last = True
-            for j in range(i + 1, n):
-                lj = ordered[j][1]
-                if lj < lv:
-                    break
-                if lj == lv:
-                    last = False
-                    break
-            chain.append(last)
-        flags.append(chain)
-    return flags
-
-
-def _tree_prefix(chain: list[bool]) -> str:
-    parts = ["   " if last else "│  " for last in chain[:-1]]
-    parts.append("└─ " if chain[-1] else "├─ ")
-    return "".join(parts)
+        if level == 0:
+            out.append("")
+            stems = [""]
+            continue
+        del stems[level:]
+        out.append(stems[-1] + ("└─ " if last[i] else "├─ "))
+        stems.append(stems[-1] + ("   " if last[i] else "│  "))
+    return out
 
 
 @session.command("show")
