@@ -1,0 +1,497 @@
+"""Append-only JSONL transcript: one redacted event per line, seq without gaps.
+
+Every line is ``{"v":1,"seq":N,"ts":"...Z","type":...}`` plus type-specific
+fields. A writer holds an exclusive ``flock`` on the file; on open it drops a
+torn tail left by a crash and continues at ``last seq + 1``. Everything is
+redacted (:mod:`csa.redact`) before it reaches the disk.
+
+Example::
+
+    with TranscriptWriter(session_dir / "transcript.jsonl") as tw:
+        tw.append("prompt", text="fix the tests")
+        for line in proc.stdout:
+            tw.append_stdout_line(line)
+        tw.append("turn_end", exit_code=proc.wait())
+        tw.turn_end()
+    for event in read_events(session_dir / "transcript.jsonl"):
+        print(event["seq"], event["type"])
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from csa.errors import CsaError
+from csa.redact import redact, redact_obj, suspect_indices_joined
+
+__all__ = ["TranscriptBusy", "TranscriptWriter", "last_seq", "read_events"]
+
+VERSION = 1
+_RESERVED = frozenset({"v", "seq", "ts", "type"})
+_OPTS = orjson.OPT_NON_STR_KEYS
+_TAIL_BLOCK = 64 * 1024
+_MAX_DEPTH = 200  # orjson refuses to serialize deeper than 255 levels
+
+
+class TranscriptBusy(CsaError):
+    """Another writer holds the transcript's lock."""
+
+
+# --------------------------------------------------------------------------
+# Serialization that never raises on odd data
+# --------------------------------------------------------------------------
+
+def _fix_text(s: str) -> str:
+    # Pairs of surrogates become the real character, lone ones U+FFFD:
+    # orjson (rightly) refuses to write either as UTF-8.
+    return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return bytes(obj).decode("utf-8", "replace")
+    if isinstance(obj, (set, frozenset)):
+        return list(obj)
+    try:
+        return str(obj)
+    except Exception:
+        return f"<unprintable {type(obj).__name__}>"
+
+
+def _sanitize(obj: Any, depth: int = 0) -> Any:
+    if depth > _MAX_DEPTH:
+        return "[too deeply nested]"
+    if isinstance(obj, str):
+        return _fix_text(obj)
+    if isinstance(obj, bool) or obj is None or isinstance(obj, float):
+        return obj
+    if isinstance(obj, int):
+        return obj if -(2**63) <= obj < 2**64 else str(obj)
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if isinstance(k, str):
+                k = _fix_text(k)
+            elif not (isinstance(k, (int, float, bool)) or k is None):
+                k = _fix_text(str(k))
+            out[k] = _sanitize(v, depth + 1)
+        return out
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [_sanitize(v, depth + 1) for v in obj]
+    return _sanitize(_default(obj), depth + 1)
+
+
+def _dumps(obj: Any) -> bytes:
+    try:
+        return orjson.dumps(obj, default=_default, option=_OPTS)
+    except TypeError:  # orjson.JSONEncodeError: surrogates, big ints, depth, odd keys
+        return orjson.dumps(_sanitize(obj), default=_default, option=_OPTS)
+
+
+def _parse_object(line: str) -> dict | None:
+    """The line as a JSON object, or None (not JSON, or not an object)."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        # orjson rejects lone surrogate escapes and strings; the stdlib accepts
+        # them and _sanitize repairs them on the way out.
+        import json
+
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError):
+            return None
+    return obj if isinstance(obj, dict) else None
+
+
+# (second, "YYYY-MM-DDTHH:MM:SS") and (millisecond, full stamp); each replaced
+# as one tuple so concurrent writers never see half an update.
+_ts_sec: tuple[int, bytes] = (-1, b"")
+_ts_ms: tuple[int, bytes] = (-1, b"")
+
+
+def _ts(t: float) -> bytes:
+    """RFC 3339 UTC with milliseconds (2026-11-21T14:17:39.059Z), cached per ms."""
+    global _ts_sec, _ts_ms
+    ms = int(t * 1000)
+    cached = _ts_ms
+    if cached[0] == ms:
+        return cached[1]
+    sec, frac = divmod(ms, 1000)
+    prefix = _ts_sec
+    if prefix[0] != sec:
+        prefix = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)).encode("ascii"))
+        _ts_sec = prefix
+    stamp = b"%b.%03dZ" % (prefix[1], frac)
+    _ts_ms = (ms, stamp)
+    return stamp
+
+
+# --------------------------------------------------------------------------
+# Reading the tail of a file backwards
+# --------------------------------------------------------------------------
+
+def _newlines_backward(fd: int, size: int) -> Iterator[int]:
+    """Offsets of b'\\n' in the file, last first, reading 64 KiB blocks from the end."""
+    pos = size
+    while pos > 0:
+        start = max(0, pos - _TAIL_BLOCK)
+        chunk = os.pread(fd, pos - start, start)
+        i = len(chunk)
+        while True:
+            i = chunk.rfind(b"\n", 0, i)
+            if i < 0:
+                break
+            yield start + i
+        pos = start
+
+
+def _load_line(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _INVALID
+
+
+_INVALID = object()
+
+
+def _scan_tail(fd: int) -> tuple[int, int | None]:
+    """(length to keep, last seq) for an existing transcript.
+
+    Anything after the last newline is a torn write; so is a final line (or a
+    run of final lines) that does not parse. The last seq comes from the last
+    parseable line that has one.
+    """
+    size = os.fstat(fd).st_size
+    newlines = _newlines_backward(fd, size)
+    end = next(newlines, -1)
+    keep = end + 1
+    while end >= 0:
+        prev = next(newlines, -1)
+        obj = _load_line(os.pread(fd, end - prev - 1, prev + 1))
+        if obj is _INVALID:
+            if keep == end + 1:
+                keep = prev + 1
+        elif isinstance(obj, dict) and type(obj.get("seq")) is int:
+            return keep, obj["seq"]
+        end = prev
+    return keep, None
+
+
+def last_seq(path: str | os.PathLike[str]) -> int | None:
+    """The seq of the last complete event, read from the tail; None if none or no file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        return _scan_tail(fd)[1]
+    finally:
+        os.close(fd)
+
+
+def read_events(path: str | os.PathLike[str], *, errors: list | None = None) -> Iterator[dict]:
+    """Yield the events of a transcript in order.
+
+    A torn last line (a crash artifact) is skipped silently. A corrupt line
+    elsewhere is not hidden: ``(line_no, reason)`` goes to ``errors`` and
+    ``{"type": "corrupt", "line": line_no, "error": reason}`` is yielded in its
+    place. Line numbers start at 1.
+    """
+    with open(path, "rb") as f:
+        pending: tuple[int, bytes] | None = None
+        line_no = 0
+        for raw in f:
+            line_no += 1
+            if pending is not None:
+                yield _event_or_corrupt(*pending, errors)
+            pending = (line_no, raw)
+        if pending is not None:
+            _, raw = pending
+            if raw.endswith(b"\n"):
+                obj = _load_line(raw)
+                if isinstance(obj, dict):
+                    yield obj
+
+
+def _event_or_corrupt(line_no: int, raw: bytes, errors: list | None) -> dict:
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        reason = f"invalid JSON: {e}"
+    else:
+        if isinstance(obj, dict):
+            return obj
+        reason = f"not a JSON object: {type(obj).__name__}"
+    if errors is not None:
+        errors.append((line_no, reason))
+    return {"type": "corrupt", "line": line_no, "error": reason}
+
+
+# --------------------------------------------------------------------------
+# The writer
+# --------------------------------------------------------------------------
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+class TranscriptWriter:
+    """Exclusive, buffered, redacting appender for one transcript file.
+
+    Records are buffered and written when the buffer holds ``flush_bytes`` or
+    ``flush_interval`` seconds have passed since the last write (checked on
+    each append; no thread). ``turn_end()`` also fsyncs. Raw stdout lines are
+    redacted in batches when the buffer is written; no unredacted byte is ever
+    written. Not thread-safe: one thread drives a writer.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        flush_bytes: int = 64 * 1024,
+        flush_interval: float = 0.5,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.flush_bytes = flush_bytes
+        self.flush_interval = flush_interval
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise TranscriptBusy(
+                f"transcript {self.path} is already being written by another process or writer"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            os.fchmod(fd, 0o600)  # transcripts hold private conversations
+            keep, seq = _scan_tail(fd)
+            if keep < os.fstat(fd).st_size:
+                os.ftruncate(fd, keep)
+                os.fsync(fd)
+        except BaseException:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise
+        self._fd: int | None = fd
+        self.next_seq = 0 if seq is None else seq + 1
+        # Ready records (bytes) and raw stdout lines (seq, time, line) in seq order.
+        self._pending: list[bytes | tuple[int, float, str]] = []
+        self._pending_size = 0
+        self._last_flush = time.time()
+
+    # -- appending ---------------------------------------------------------
+
+    def append(self, type: str, **fields: Any) -> int:
+        """Append ``{"v":1,"seq":N,"ts":...,"type":type, **fields}``; returns N.
+
+        Field values are redacted before they are buffered.
+        """
+        self._check_open()
+        clash = _RESERVED.intersection(fields)
+        if clash:
+            raise ValueError(f"reserved transcript field(s): {', '.join(sorted(clash))}")
+        seq = self.next_seq
+        t = time.time()
+        record = {"v": VERSION, "seq": seq, "ts": _ts(t).decode("ascii"), "type": type}
+        try:
+            record.update(redact_obj(fields))
+        except RecursionError:  # absurdly deep data: cut it down first
+            record.update(redact_obj(_sanitize(fields)))
+        data = _dumps(record) + b"\n"
+        self.next_seq = seq + 1
+        self._pending.append(data)
+        self._pending_size += len(data)
+        if self._pending_size >= self.flush_bytes or t - self._last_flush >= self.flush_interval:
+            self.flush()
+        return seq
+
+    def append_stdout_line(self, line: str) -> int:
+        """Record one line a tool printed on stdout; returns its seq.
+
+        A JSON object becomes ``{"type":"event","stream":"stdout","event":{...}}``,
+        anything else ``{"type":"stdout","text":...}``. The hot path: lines are
+        gated for secrets in batches and clean JSON is written as it came,
+        without a parse-walk-dump round trip.
+        """
+        if self._fd is None:
+            self._check_open()
+        if line[-1:] == "\n":
+            line = line[:-2] if line[-2:] == "\r\n" else line[:-1]
+        seq = self.next_seq
+        self.next_seq = seq + 1
+        t = time.time()
+        self._pending.append((seq, t, line))
+        size = self._pending_size + len(line) + 96
+        self._pending_size = size
+        if size >= self.flush_bytes or t - self._last_flush >= self.flush_interval:
+            self.flush()
+        return seq
+
+    # -- writing -----------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write buffered records to the file (no fsync)."""
+        self._check_open()
+        pending = self._pending
+        if pending:
+            data = _render(pending)
+            self._pending = []
+            self._pending_size = 0
+            _write_all(self._fd, data)  # type: ignore[arg-type]
+        self._last_flush = time.time()
+
+    def turn_end(self) -> None:
+        """Flush and fsync: the turn so far survives a crash."""
+        self.flush()
+        os.fsync(self._fd)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        """turn_end(), release the lock, close the file. Idempotent."""
+        if self._fd is None:
+            return
+        fd = self._fd
+        try:
+            self.turn_end()
+        finally:
+            self._fd = None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+    def _check_open(self) -> None:
+        if self._fd is None:
+            raise ValueError(f"transcript {self.path} is closed")
+
+    def __enter__(self) -> TranscriptWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # a writer dropped without close(): keep its records and free the lock
+        if getattr(self, "_fd", None) is not None:
+            try:
+                self.close()
+            except Exception:
+                pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self._fd is None else f"next_seq={self.next_seq}"
+        return f"<TranscriptWriter {self.path} {state}>"
+
+
+_EVENT_HEAD = b'{"v":1,"seq":%d,"ts":"%b","type":"event","stream":"stdout","event":%b}\n'
+_TEXT_HEAD = b'{"v":1,"seq":%d,"ts":"%b","type":"stdout","text":%b}\n'
+
+
+def _render(items: list[bytes | tuple[int, float, str]]) -> bytes:
+    """Serialize pending items; raw stdout lines are gated for secrets as one batch."""
+    where = [i for i, it in enumerate(items) if type(it) is tuple]
+    if not where:
+        return b"".join(items)  # type: ignore[arg-type]
+    texts: list[str] = [items[i][2] for i in where]  # type: ignore[index]
+    joined = "\n".join(texts)
+    try:
+        buf = joined.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: encode line by line
+        buf = b""
+    # offsets of each line in buf (byte lengths equal str lengths for ASCII)
+    starts: list[int] = []
+    unencodable: set[int] = set()
+    off = 0
+    if buf and len(buf) == len(joined):
+        for s in texts:
+            starts.append(off)
+            off += len(s) + 1
+    else:
+        encoded = []
+        for j, s in enumerate(texts):
+            try:
+                e = s.encode("utf-8")
+            except UnicodeEncodeError:  # the careful path repairs it
+                e = b""
+                unencodable.add(j)
+            encoded.append(e)
+            starts.append(off)
+            off += len(e) + 1
+        buf = b"\n".join(encoded)
+    suspects = suspect_indices_joined(buf, starts) | unencodable
+    starts.append(len(buf) + 1)
+    view = memoryview(buf)
+    out: list[bytes] = items[:]  # type: ignore[assignment]
+    loads = orjson.loads
+    dumps = orjson.dumps
+    decode_error = orjson.JSONDecodeError
+    find = buf.find
+    # a raw CR/LF inside a JSON line would split it in the file; rare, so look once
+    inner_breaks = buf.count(b"\n") != len(texts) - 1 or find(b"\r") >= 0
+    last_ms = -1
+    ts = b""
+    tuples: list[tuple[int, float, str]] = [items[i] for i in where]  # type: ignore[misc]
+    for j, (i, (seq, t, line), s, e) in enumerate(zip(where, tuples, starts[:-1], starts[1:], strict=True)):
+        e -= 1
+        ms = int(t * 1000)
+        if ms != last_ms:
+            ts = _ts(t)
+            last_ms = ms
+        if suspects and j in suspects:
+            out[i] = _stdout_record_careful(seq, ts.decode("ascii"), line)
+        elif s < e and buf[s] == 123:  # "{"
+            if not inner_breaks or (find(b"\n", s, e) < 0 and find(b"\r", s, e) < 0):
+                # clean JSON is written as it came: no walk, no re-serialization
+                b = view[s:e]
+                try:
+                    obj = loads(b)
+                except decode_error:
+                    obj = None
+                if type(obj) is dict:
+                    out[i] = _EVENT_HEAD % (seq, ts, b)
+                    continue
+            out[i] = _stdout_record_careful(seq, ts.decode("ascii"), line)
+        elif line[:1].isspace() and line.lstrip()[:1] == "{":
+            out[i] = _stdout_record_careful(seq, ts.decode("ascii"), line)
+        else:
+            out[i] = _TEXT_HEAD % (seq, ts, dumps(line))
+    return b"".join(out)
+
+
+def _record(seq: int, ts: str, event: dict) -> dict:
+    return {"v": VERSION, "seq": seq, "ts": ts, "type": "event", "stream": "stdout", "event": event}
+
+
+def _stdout_record_careful(seq: int, ts: str, line: str) -> bytes:
+    """Parse, walk and redact: the path for lines the gate flagged, and for
+    JSON-looking lines that are not plain compact objects (pretty-printed, or
+    only the stdlib parser accepts them: lone-surrogate escapes, which may also
+    spell out text the byte gate could not see)."""
+    obj = _parse_object(line) if line.lstrip()[:1] == "{" else None
+    if obj is not None:
+        try:
+            event = redact_obj(obj)
+        except RecursionError:
+            event = None
+        if event is not None:
+            return _dumps(_record(seq, ts, event)) + b"\n"
+    record = {"v": VERSION, "seq": seq, "ts": ts, "type": "stdout", "text": redact(line)}
+    return _dumps(record) + b"\n"
