@@ -23,7 +23,7 @@ from pathlib import Path
 import orjson
 
 from csa.errors import SessionLocked
-from csa.fsutil import FILE_MODE, ensure_dir
+from csa.fsutil import FILE_MODE
 
 SESSION_LOCK = "session.lock"
 # A liveness probe holds a shared lock for microseconds; an acquirer that collides
@@ -151,7 +151,16 @@ class SessionLock:
         return self.session_dir / "locks"
 
     def acquire(self) -> SessionLock:
-        ensure_dir(self.locks_dir)
+        # Never recreate a session dir that was deleted meanwhile (gc racing a resume):
+        # only locks/ itself may be created, inside an existing session dir.
+        try:
+            os.mkdir(self.locks_dir, 0o700)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            from csa.errors import SessionNotFound
+
+            raise SessionNotFound(f"Session {self.sid} no longer exists") from None
         paths = [self.locks_dir / SESSION_LOCK]
         if self.tool:
             paths.append(self.locks_dir / f"{self.tool}.lock")

@@ -247,8 +247,11 @@ class Store:
 
     # -- listing -------------------------------------------------------------------------
 
-    def summaries(self, *, reconcile: bool = True) -> list[dict]:
-        """One summary dict per session (corrupt ones flagged), unsorted."""
+    def summaries(self, *, reconcile: bool = True, write_cache: bool = True) -> list[dict]:
+        """One summary dict per session (corrupt ones flagged), unsorted.
+
+        `reconcile=False, write_cache=False` reads only (what a dry run needs).
+        """
         cache_path = self.cache_dir / "summaries.json"
         entries: dict = {}
         try:
@@ -293,7 +296,7 @@ class Store:
             if st.st_mtime_ns < racy_before and summary["project_path"] == root:
                 fresh[sid] = [key, [summary[f] for f in CACHED_FIELDS]]
             out.append(summary)
-        if changed or len(fresh) != len(entries):
+        if write_cache and (changed or len(fresh) != len(entries)):
             self._write_cache(cache_path, fresh)
         for row in out:
             if row.get("run_status") == "running":

@@ -48,6 +48,8 @@ class TurnOutcome:
     compact_error: str | None = None
     tool_calls: dict[str, int] = field(default_factory=dict)
     events: int = 0
+    thread_tokens: dict[str, int] | None = None  # provider's running totals (cumulative tools)
+    thread_cost: float | None = None
 
     def text(self) -> str:
         """The turn's final answer: the tool's own result, else the assistant text seen."""
@@ -75,6 +77,11 @@ class Adapter:
     # "rollover": csa asks for a summary and seeds a fresh provider session with it.
     compaction: str = "rollover"
     stdin_prompt: bool = False  # the tool reads the prompt from stdin when not in argv
+    always_stdin: bool = False  # send every prompt through stdin (argv would alter it)
+    # Token usage / cost in the tool's events is a running total for the provider session,
+    # not per turn: csa keeps the last total and records the difference.
+    cumulative_usage: bool = False
+    cumulative_cost: bool = False
 
     def new_argv(self, t: TurnSpec) -> list[str]:
         raise NotImplementedError

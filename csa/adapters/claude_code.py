@@ -4,7 +4,8 @@
     claude -p PROMPT ... --resume 6e18d744-aa3e-4066-8a51-26240fe01126
 
 Every line carries `session_id`; the last line is `{"type":"result",...}` with the
-answer in `result`, cost and usage. As root the tool refuses
+answer in `result`, cost and usage. `usage` is per turn but `total_cost_usd` is the
+running total of the claude session (it is reloaded on --resume). As root the tool refuses
 `--dangerously-skip-permissions` unless IS_SANDBOX=1 is set (see docs/configuration.md).
 """
 
@@ -19,6 +20,7 @@ class ClaudeCode(Adapter):
     package = "@anthropic-ai/claude-code"
     compaction = "native"
     stdin_prompt = True
+    cumulative_cost = True
 
     def _argv(self, t: TurnSpec, prompt: str | None) -> list[str]:
         argv = [t.binary, "-p"]

@@ -4,8 +4,9 @@
     codex exec resume --json ... THREAD_ID PROMPT
 
 `thread.started` carries the provider id; `item.completed` with an `agent_message`
-item carries the answer; `turn.completed` carries usage. `/compact` in exec mode is
-an ordinary prompt, so csa compacts by rollover.
+item carries the answer; `turn.completed` carries usage — on a resumed thread, the
+running total of the thread (csa turns it into per-turn figures). `/compact` in
+exec mode is an ordinary prompt, so csa compacts by rollover.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class Codex(Adapter):
     binary = "codex"
     package = "@openai/codex"
     stdin_prompt = True
+    cumulative_usage = True
 
     def _tail(self, t: TurnSpec) -> list[str]:
         argv = list(FLAGS)

@@ -3,7 +3,9 @@
     opencode run --format json --auto [-m provider/model] [-s ses_...] PROMPT
 
 Every line carries `sessionID`; `text` parts carry the answer; `step_finish` parts
-carry tokens and cost (summed over the steps of a turn).
+carry tokens and cost (summed over the steps of a turn). The prompt goes through
+stdin: opencode 1.18 wraps an argv prompt containing spaces in quotes before it
+reaches the model, but reads stdin verbatim.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ class OpenCode(Adapter):
     name = "opencode"
     binary = "opencode"
     package = "opencode-ai"
+    stdin_prompt = True
+    always_stdin = True
 
     def new_argv(self, t: TurnSpec) -> list[str]:
         argv = [t.binary, "run", "--format", "json", "--auto"]
@@ -23,7 +27,7 @@ class OpenCode(Adapter):
         argv += t.extra_args
         if t.provider_session_id:
             argv += ["-s", t.provider_session_id]
-        return argv + [self.safe_prompt(t.prompt)]
+        return argv if t.prompt_via_stdin else argv + [self.safe_prompt(t.prompt)]
 
     resume_argv = new_argv
 

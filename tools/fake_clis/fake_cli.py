@@ -838,8 +838,11 @@ def claude_cost(inp, outp):
 
 
 def claude_result(
-    sid, model, text, inp, outp, duration, is_error=False, errors=None, num_turns=1, subtype=None
+    sid, model, text, inp, outp, duration, is_error=False, errors=None, num_turns=1, subtype=None,
+    prior_cost=0.0,
 ):
+    # Like claude 2.1.330: `usage` is per turn, `total_cost_usd` the session's running total
+    # (reloaded on --resume); modelUsage.costUSD is this call's.
     cost = claude_cost(inp, outp) or 0
     res = {"type": "result"}
     res["subtype"] = subtype or ("error_during_execution" if errors is not None else "success")
@@ -855,7 +858,7 @@ def claude_result(
         res["result"] = text
     res["stop_reason"] = "end_turn" if errors is None else None
     res["session_id"] = sid
-    res["total_cost_usd"] = cost
+    res["total_cost_usd"] = round(prior_cost + cost, 9)
     res["usage"] = claude_usage(inp, outp)
     res["modelUsage"] = (
         {}
@@ -959,7 +962,10 @@ def claude_turn(run):
             errors=[f"FAKE_EXIT={code}: simulated failure during execution"],
         )
     else:
-        res = claude_result(sid, run.model, reply, inp, OUTPUT_TOKENS, duration)
+        prior = run.rec.get("cost_total", 0.0)
+        res = claude_result(sid, run.model, reply, inp, OUTPUT_TOKENS, duration,
+                            prior_cost=prior)
+        run.rec["cost_total"] = res["total_cost_usd"]
     if run.fmt == "text":
         out_text(reply + "\n")
     else:
@@ -1393,11 +1399,15 @@ def codex_turn(run, provider):
             }
         )
     code = exit_code()
+    # Like codex 0.169: on a resumed thread, turn.completed reports the thread's running total.
+    totals = run.rec.setdefault("usage_total", {"input_tokens": 0, "output_tokens": 0})
+    totals["input_tokens"] += inp
+    totals["output_tokens"] += OUTPUT_TOKENS
     usage = {
-        "input_tokens": inp,
+        "input_tokens": totals["input_tokens"],
         "cached_input_tokens": 0,
         "cache_write_input_tokens": 0,
-        "output_tokens": OUTPUT_TOKENS,
+        "output_tokens": totals["output_tokens"],
         "reasoning_output_tokens": 0,
     }
     if stream:

@@ -1,0 +1,98 @@
+"""`csa run`: parse options, read the prompt, call csa.runner.run, print the answer."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from csa.adapters import TOOL_NAMES
+from csa.errors import UsageError
+
+
+def read_prompt(prompt: str | None) -> str:
+    if prompt is None or prompt == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UsageError('No prompt: pass it as an argument (csa run "...") or on stdin')
+        prompt = sys.stdin.read()
+    if not prompt.strip():
+        raise UsageError("The prompt is empty")
+    return prompt
+
+
+def positive(_ctx, param, value):
+    if value is not None and value <= 0:
+        raise click.BadParameter("must be greater than 0", param=param)
+    return value
+
+
+@click.command("run")
+@click.argument("prompt", required=False)
+@click.option("--tool", type=click.Choice(TOOL_NAMES), help="AI tool (default: config, else claude-code).")
+@click.option("-m", "--model", help="Model name passed to the tool.")
+@click.option("-d", "--description", help="Session description (default: the prompt, cut to 80 chars).")
+@click.option("--cd", "cd", metavar="DIR", type=click.Path(file_okay=False, exists=True),
+              help="Run in DIR (its git top-level is the project).")
+@click.option("-s", "--session", metavar="ID_OR_PREFIX", help="Resume this session (unique prefix).")
+@click.option("--last", is_flag=True, help="Resume the most recently used session of the project.")
+@click.option("--ephemeral", is_flag=True, help="Leave no session behind.")
+@click.option("--timeout", type=float, metavar="SECONDS", callback=positive,
+              help="Kill the tool after SECONDS of wall time (exit 124).")
+@click.option("--idle-timeout", type=float, metavar="SECONDS", callback=positive,
+              help="Kill the tool when it prints nothing for SECONDS (exit 124).")
+@click.option("--wait", "wait_slot", is_flag=True,
+              help="Wait for a free slot when the tool's max_concurrent is reached.")
+@click.option("--with-journal/--no-journal", default=None,
+              help="Prepend the session journal's summary to the prompt.")
+@click.option("--detach", is_flag=True,
+              help="Start in the background, print the session id and return at once.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the outcome.")
+def run(prompt, tool, model, description, cd, session, last, ephemeral, timeout, idle_timeout,
+        wait_slot, with_journal, detach, quiet, as_json):
+    """Run an AI tool on PROMPT in a new session, or resume one.
+
+    PROMPT comes from the argument, or from stdin when it is absent or '-'.
+    The new session's id is printed on stderr before the tool starts; the
+    tool's final answer goes to stdout. Exit code: the tool's; 124 on timeout;
+    130 when interrupted.
+
+    \b
+    Examples:
+      csa run "explain src/auth.py"
+      csa run --tool codex -m gpt-5.5 "add tests for the parser"
+      csa run --session 01JH4Q "continue"
+      csa run --last "and now the docs"
+      git diff | csa run --tool gemini-cli -
+      csa run --json --timeout 600 "review this branch" | jq .final_text
+    """
+    from csa.runner import RunRequest
+
+    text = read_prompt(prompt)
+    req = RunRequest(prompt=text, tool=tool, model=model, description=description, cd=cd,
+                     session=session, last=last, ephemeral=ephemeral, timeout=timeout,
+                     idle_timeout=idle_timeout, wait_slot=wait_slot, with_journal=with_journal,
+                     quiet=quiet)
+    if detach:
+        from csa.detach import start_detached
+
+        sid = start_detached(req)
+        if as_json:
+            from csa.cli.output import emit_json
+
+            emit_json({"session_id": sid, "detached": True})
+        else:
+            click.echo(sid)
+        return
+    from csa.runner import run as run_turn
+
+    result = run_turn(req)
+    if as_json:
+        from csa.cli.output import emit_json
+
+        emit_json(result.to_json())
+    elif result.final_text:
+        out = result.final_text
+        sys.stdout.write(out if out.endswith("\n") else out + "\n")
+        sys.stdout.flush()
+    sys.exit(result.exit_code)

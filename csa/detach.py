@@ -1,0 +1,173 @@
+"""`csa run --detach`, `csa session wait` and `csa session kill`: runs that outlive the caller.
+
+    >>> sid = start_detached(RunRequest(prompt="long refactor", tool="codex"))
+    >>> wait_for_run(store, sid, timeout=600)         # blocks; returns the result
+    >>> kill_run(store, sid)                           # SIGTERM, then SIGKILL after a grace
+
+A detached run is an ordinary `csa run` started in its own session (so closing the
+parent's shell does not stop it). It reports its session id back through a pipe
+once state.toml is durable, then writes its own output to `output/detached.log`.
+This is what a parent agent whose shell commands have a time limit needs.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from csa.errors import CsaError
+from csa.lock import live_holder, pid_alive
+from csa.store import Store
+
+HANDSHAKE_ENV = "CSA_DETACH_FD"
+LOG_NAME = "detached.log"
+
+
+def _argv(req) -> list[str]:
+    argv = [sys.executable, "-m", "csa", "run"]
+    for flag, value in (("--tool", req.tool), ("--model", req.model),
+                        ("--description", req.description), ("--cd", req.cd),
+                        ("--session", req.session), ("--timeout", req.timeout),
+                        ("--idle-timeout", req.idle_timeout)):
+        if value is not None:
+            argv += [flag, str(value)]
+    if req.last:
+        argv.append("--last")
+    if req.ephemeral:
+        raise CsaError("--detach cannot be combined with --ephemeral (nothing would be left "
+                       "to wait for)")
+    if req.wait_slot:
+        argv.append("--wait")
+    if req.with_journal is not None:
+        argv.append("--with-journal" if req.with_journal else "--no-journal")
+    return argv + ["-"]
+
+
+def start_detached(req, timeout: float = 30.0) -> str:
+    """Start the run in the background; return its session id once it is durable."""
+    read_fd, write_fd = os.pipe()
+    errfile = tempfile.TemporaryFile()
+    env = dict(os.environ)
+    env[HANDSHAKE_ENV] = str(write_fd)
+    proc = subprocess.Popen(_argv(req), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=errfile, env=env, start_new_session=True,
+                            pass_fds=(write_fd,), cwd=os.getcwd())
+    os.close(write_fd)
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(req.prompt.encode())
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    data = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([read_fd], [], [], 0.2)
+            if ready:
+                chunk = os.read(read_fd, 64)
+                if not chunk:
+                    break
+                data += chunk
+                if b"\n" in data:
+                    break
+            elif proc.poll() is not None:
+                break
+    finally:
+        os.close(read_fd)
+    sid = data.decode().strip()
+    if sid:
+        return sid
+    code = proc.wait(timeout=max(0.1, deadline - time.monotonic())) if proc.poll() is None \
+        else proc.returncode
+    errfile.seek(0)
+    message = errfile.read().decode(errors="replace").strip() or "the detached run failed"
+    raise CsaError(message, exit_code=code or 1)
+
+
+def handshake(sid: str, session_dir) -> None:
+    """In the detached child: report the id, then send our output to output/detached.log."""
+    fd_text = os.environ.pop(HANDSHAKE_ENV, None)
+    if not fd_text:
+        return
+    from csa.fsutil import FILE_MODE, ensure_dir
+
+    out = ensure_dir(session_dir / "output")
+    log = os.open(out / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                  FILE_MODE)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    try:
+        fd = int(fd_text)
+        os.write(fd, sid.encode() + b"\n")
+        os.close(fd)
+    except (ValueError, OSError):
+        pass
+
+
+def wait_for_run(store: Store, sid: str, timeout: float | None = None,
+                 poll: float = 0.2) -> dict | None:
+    """Block until no process holds the session's lock; None on timeout."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    sdir = store.session_dir(sid)
+    while live_holder(sdir) is not None:
+        if deadline is not None and time.monotonic() >= deadline:
+            return None
+        time.sleep(poll)
+    from csa.result import read_result
+
+    store.load(sid)  # reconciles a run that died
+    return read_result(sdir) or {}
+
+
+def kill_run(store: Store, sid: str, grace: float = 5.0) -> dict:
+    """Stop a session's running tool so that its turn is still recorded.
+
+    SIGTERM to the session's csa (it forwards to the tool's process group); after
+    `grace`, SIGKILL to the tool's group (csa then records the turn as interrupted);
+    only if csa itself does not finish after another grace is it killed too (the
+    run is then reconciled as `died` on the next read).
+    """
+    sdir = store.session_dir(sid)
+    holder = live_holder(sdir)
+    if holder is None:
+        raise CsaError(f"Session {sid} is not running")
+    pid, pgid = holder.get("pid"), holder.get("tool_pgid")
+    csa_alive = pid_alive(pid, holder.get("pid_start"))
+    if csa_alive:
+        os.kill(pid, signal.SIGTERM)
+    elif pgid:
+        _killpg(pgid, signal.SIGTERM)
+    forced = not _released(sdir, grace)
+    if forced:
+        if pgid:
+            _killpg(pgid, signal.SIGKILL)
+        if not _released(sdir, grace) and pid_alive(pid, holder.get("pid_start")):
+            os.kill(pid, signal.SIGKILL)
+            _released(sdir, grace)
+    return {"session_id": sid, "pid": pid, "forced": forced,
+            "stopped": live_holder(sdir) is None}
+
+
+def _released(sdir, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while live_holder(sdir) is not None:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,92 @@
+"""`events.jsonl`: one line per orchestration event of a project, size-bounded.
+
+    >>> emit(store, "session_start", session_id=sid, tool="codex")
+    >>> [e["type"] for e in read_events(store, types={"resume"})]
+
+Types: session_start, session_end, resume, compress, checkpoint, lock_conflict,
+clean, gc, delete. The file is rotated to events.jsonl.1 .. .N when it exceeds
+`events.max_bytes` (config); `events.keep` old files are kept. Appends are single
+`write` calls on an O_APPEND descriptor, so concurrent writers never interleave
+within a line. Event logging never fails a command.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+from csa.fsutil import FILE_MODE
+from csa.redact import redact_obj
+from csa.state import iso_ms, utcnow
+
+EVENTS_FILE = "events.jsonl"
+
+
+def events_path(project_dir: Path) -> Path:
+    return project_dir / EVENTS_FILE
+
+
+def emit(project_dir: Path, type_: str, *, max_bytes: int = 1_048_576, keep: int = 3,
+         **fields) -> None:
+    """Append one event; rotate first when the file is over `max_bytes`."""
+    path = events_path(project_dir)
+    rec = {"ts": iso_ms(utcnow()), "type": type_, "pid": os.getpid(), **redact_obj(fields)}
+    line = orjson.dumps(rec, default=str) + b"\n"
+    try:
+        try:
+            if max_bytes > 0 and os.stat(path).st_size + len(line) > max_bytes:
+                _rotate(path, keep)
+        except FileNotFoundError:
+            pass
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, FILE_MODE)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def _rotate(path: Path, keep: int) -> None:
+    # Several writers may rotate at once; losing a race only means one extra rotation.
+    for i in range(keep - 1, 0, -1):
+        older = path.with_name(f"{path.name}.{i}")
+        if older.exists():
+            os.replace(older, path.with_name(f"{path.name}.{i + 1}"))
+    if keep > 0:
+        os.replace(path, path.with_name(f"{path.name}.1"))
+    else:
+        os.unlink(path)
+
+
+def read_events(project_dir: Path, *, since: datetime | None = None,
+                types: set[str] | None = None, session: str | None = None) -> Iterator[dict]:
+    """Events oldest first across rotated files; unparseable lines are skipped."""
+    path = events_path(project_dir)
+    files = sorted(path.parent.glob(f"{path.name}.*"),
+                   key=lambda p: -int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0)
+    files.append(path)
+    cutoff = iso_ms(since) if since else None
+    for f in files:
+        try:
+            data = f.read_bytes()
+        except OSError:
+            continue
+        for raw in data.splitlines():
+            try:
+                ev = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(ev, dict):
+                continue
+            if cutoff and str(ev.get("ts", "")) < cutoff:
+                continue
+            if types and ev.get("type") not in types:
+                continue
+            if session and ev.get("session_id") != session:
+                continue
+            yield ev

@@ -1,0 +1,73 @@
+"""Running the real `csa` executable against the fake CLIs, as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FAKE_BIN = REPO / "tools" / "fake_clis" / "bin"
+CSA = [sys.executable, "-m", "csa"]
+ULID_RE = re.compile(r"\b[0-7][0-9A-HJKMNP-TV-Z]{25}\b")
+
+
+def fake_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """os.environ (already isolated by conftest) with the fakes first on PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CSA_", "FAKE_"))}
+    env["CSA_STATE_DIR"] = os.environ["CSA_STATE_DIR"]
+    env["PATH"] = f"{FAKE_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["FAKE_CLI_HOME"] = str(tmp_path / "fake-home")
+    env["FAKE_CSA"] = f"{sys.executable} -m csa"
+    env["PYTHONPATH"] = str(REPO)
+    env.update(extra)
+    return env
+
+
+def csa(*args: str, env: dict, cwd: Path, input: str | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([*CSA, *args], env=env, cwd=cwd, input=input, capture_output=True,
+                          text=True, timeout=timeout,
+                          stdin=None if input is not None else subprocess.DEVNULL)
+
+
+def spawn(*args: str, env: dict, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([*CSA, *args], env=env, cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+
+
+def session_id_from(stderr: str) -> str:
+    m = ULID_RE.search(stderr)
+    assert m, f"no session id in stderr: {stderr!r}"
+    return m.group(0)
+
+
+def sessions(env: dict, cwd: Path) -> list[dict]:
+    res = csa("session", "list", "--json", env=env, cwd=cwd)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def transcript(state_dir: Path, project: Path, sid: str) -> list[dict]:
+    path = state_dir / str(project).lstrip("/") / "sessions" / sid / "transcript.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def wait_for(predicate, timeout: float = 15.0, every: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not met in time")
+
+
+def read_log(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
