@@ -1,0 +1,274 @@
+"""Checkpoints: the sessions directory is a git repository; a checkpoint is a commit of
+a session's metadata with a TOML git note under `refs/notes/csa-checkpoints`.
+
+    >>> cp = checkpoint(store, sid, note="before the refactor")
+    >>> cp["commit"], cp["transcript_last_seq"], cp["transcript_sha256"]
+    >>> verify(store, sid)["altered"]
+    False
+
+What is committed: `state.toml`, `journal.md` and the result files under `output/`
+(never the transcript, which can be large and is protected by its hash instead).
+The note records the session id, tools, phase, turn count, tokens, the transcript's
+last `seq` and the sha256 of the transcript bytes up to and including that line, and
+the user's note. `verify` recomputes that hash, so an edited or truncated transcript
+is detected.
+
+The repository has its own identity and ignores the user's global and system git
+config. Commits are serialized by a flock on `<project>/checkpoint.lock`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import tomllib
+from contextlib import contextmanager
+from pathlib import Path
+
+from csa.errors import CsaError
+from csa.fsutil import FILE_MODE, atomic_write
+from csa.redact import redact
+from csa.state import iso_ms, utcnow
+from csa.store import Store
+
+NOTES_REF = "csa-checkpoints"
+IDENTITY = {"GIT_AUTHOR_NAME": "csa", "GIT_AUTHOR_EMAIL": "csa@localhost",
+            "GIT_COMMITTER_NAME": "csa", "GIT_COMMITTER_EMAIL": "csa@localhost"}
+GITIGNORE = """\
+# Managed by csa: only session metadata is versioned (see docs/sessions.md).
+*/transcript.jsonl
+*/locks/
+.new-*/
+.trash-*/
+"""
+
+
+def _git_env() -> dict[str, str]:
+    env = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    env.update(IDENTITY)
+    return env
+
+
+def open_repo(store: Store, *, create: bool = True):
+    """The sessions repository (GitPython `Repo`), created on first use."""
+    try:
+        import git
+    except ImportError as e:  # pragma: no cover - GitPython is a dependency
+        raise CsaError("checkpoints need GitPython: pip install GitPython") from e
+    sdir = store.sessions_dir
+    if not (sdir / ".git").exists():
+        if not create:
+            return None
+        store.ensure()
+        try:
+            repo = git.Repo.init(sdir, initial_branch="main")
+        except TypeError:  # older GitPython without initial_branch
+            repo = git.Repo.init(sdir)
+        repo.git.update_environment(**_git_env())
+        with repo.config_writer() as cw:
+            cw.set_value("user", "name", "csa")
+            cw.set_value("user", "email", "csa@localhost")
+            cw.set_value("commit", "gpgsign", "false")
+            cw.set_value("core", "hooksPath", os.devnull)
+        atomic_write(sdir / ".gitignore", GITIGNORE.encode(), durable=False)
+        repo.git.add("--", ".gitignore")
+        repo.git.commit("-m", "csa: sessions repository", "--no-verify")
+        return repo
+    repo = git.Repo(sdir)
+    repo.git.update_environment(**_git_env())
+    return repo
+
+
+@contextmanager
+def _repo_lock(store: Store):
+    store.ensure()
+    fd = os.open(store.dir / "checkpoint.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def transcript_digest(path: Path, upto_seq: int | None = None) -> tuple[int | None, str]:
+    """(last seq, sha256 hex of the bytes up to and including that seq's line).
+
+    With `upto_seq`, hash exactly the prefix ending at that seq (for verification);
+    a transcript that no longer reaches it hashes what is there (and will differ).
+    """
+    import orjson
+
+    h = hashlib.sha256()
+    last = None
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return None, h.hexdigest()
+    with f:
+        pending = b""
+        for line in f:
+            if not line.endswith(b"\n"):
+                break  # a torn tail is not part of the transcript yet
+            try:
+                seq = orjson.loads(line).get("seq")
+            except (orjson.JSONDecodeError, AttributeError):
+                seq = None
+            pending += line
+            if isinstance(seq, int):
+                h.update(pending)
+                pending = b""
+                last = seq
+                if upto_seq is not None and seq >= upto_seq:
+                    break
+        if upto_seq is not None and pending:
+            h.update(pending)
+    return last, h.hexdigest()
+
+
+def _files_of(store: Store, sid: str) -> list[str]:
+    sdir = store.session_dir(sid)
+    files = [f"{sid}/state.toml"]
+    if (sdir / "journal.md").exists():
+        files.append(f"{sid}/journal.md")
+    out = sdir / "output"
+    if out.is_dir():
+        for name in sorted(os.listdir(out)):
+            if name.endswith((".toml", ".md")):
+                files.append(f"{sid}/output/{name}")
+    return files
+
+
+def _toml_string(s: str) -> str:
+    import json
+
+    return json.dumps(s, ensure_ascii=False)
+
+
+def checkpoint(store: Store, prefix: str, *, note: str = "", locked: bool = False) -> dict:
+    """Commit the session's metadata and attach the checkpoint note; returns the note's data.
+
+    `locked` is informational (the caller holds the session lock, e.g. at turn end);
+    checkpoints never need the session lock, only the repository lock.
+    """
+    del locked
+    sid = store.resolve(prefix)
+    state = store.load(sid)
+    sdir = store.session_dir(sid)
+    last_seq, digest = transcript_digest(sdir / "transcript.jsonl")
+    data = {
+        "session_id": sid,
+        "tools": state.tool_names,
+        "phase": state.phase,
+        "turn_count": state.turn_count,
+        "tokens": state.total_tokens(),
+        "transcript_last_seq": last_seq if last_seq is not None else -1,
+        "transcript_sha256": digest,
+        "note": redact(note),
+        "created_at": iso_ms(utcnow()),
+    }
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if k != "tokens"]
+    lines.append("")
+    lines.append("[tokens]")
+    lines += [f"{_toml_string(k)} = {v}" for k, v in sorted(data["tokens"].items())]
+    note_text = "\n".join(lines) + "\n"
+    with _repo_lock(store):
+        repo = open_repo(store)
+        files = _files_of(store, sid)
+        repo.git.add("-f", "--", *files)
+        subject = f"csa: checkpoint {sid}" + (f": {redact(note)[:60]}" if note else "")
+        repo.git.commit("--allow-empty", "--no-verify", "-m", subject, "--", *files)
+        commit = repo.head.commit.hexsha
+        repo.git.notes("--ref", NOTES_REF, "add", "-f", "-m", note_text, commit)
+    data["commit"] = commit
+    from csa import events
+
+    events.emit(store.dir, "checkpoint", session_id=sid, commit=commit, note=data["note"])
+    return data
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_string(str(x)) for x in v) + "]"
+    return _toml_string(str(v))
+
+
+def list_checkpoints(store: Store, sid: str | None = None) -> list[dict]:
+    """Checkpoints newest first (each: the note's fields plus `commit`, `committed_at`)."""
+    repo = open_repo(store, create=False)
+    if repo is None:
+        return []
+    try:
+        raw = repo.git.log(f"--notes={NOTES_REF}", "--format=%H%x00%cI%x00%N%x1e")
+    except Exception:  # noqa: BLE001 - an empty or broken repo has no checkpoints to list
+        return []
+    out = []
+    for record in raw.split("\x1e"):
+        record = record.strip("\n")
+        if not record:
+            continue
+        commit, committed, note = (record.split("\x00") + ["", ""])[:3]
+        if not note.strip():
+            continue
+        try:
+            data = tomllib.loads(note)
+        except tomllib.TOMLDecodeError:
+            data = {"note": note.strip(), "corrupt_note": True}
+        if sid is not None and data.get("session_id") != sid:
+            continue
+        data["commit"] = commit.strip()
+        data["committed_at"] = committed
+        out.append(data)
+    return out
+
+
+def session_log(store: Store, sid: str) -> list[dict]:
+    """The session's commits (checkpoints and turn-end commits), newest first, with notes."""
+    repo = open_repo(store, create=False)
+    if repo is None:
+        return []
+    try:
+        raw = repo.git.log(f"--notes={NOTES_REF}", "--format=%H%x00%cI%x00%s%x00%N%x1e",
+                           "--grep", sid)
+    except Exception:  # noqa: BLE001
+        return []
+    out = []
+    for record in raw.split("\x1e"):
+        record = record.strip("\n")
+        if not record:
+            continue
+        commit, committed, subject, note = (record.split("\x00") + ["", "", ""])[:4]
+        entry = {"commit": commit.strip(), "committed_at": committed, "subject": subject}
+        if note.strip():
+            try:
+                entry["checkpoint"] = tomllib.loads(note)
+            except tomllib.TOMLDecodeError:
+                entry["checkpoint"] = {"note": note.strip()}
+        out.append(entry)
+    return out
+
+
+def verify(store: Store, prefix: str) -> dict:
+    """Recompute the transcript hash against the last checkpoint of the session."""
+    sid = store.resolve(prefix)
+    cps = list_checkpoints(store, sid)
+    if not cps:
+        raise CsaError(f"Session {sid} has no checkpoint to verify against; create one with: "
+                       f"csa session checkpoint -s {sid[:8]}")
+    cp = cps[0]
+    upto = int(cp.get("transcript_last_seq", -1))
+    path = store.session_dir(sid) / "transcript.jsonl"
+    if upto < 0:
+        last, digest = None, hashlib.sha256().hexdigest()
+    else:
+        last, digest = transcript_digest(path, upto_seq=upto)
+    altered = digest != cp.get("transcript_sha256") or (upto >= 0 and last != upto)
+    now_last, _ = transcript_digest(path)
+    return {"session_id": sid, "commit": cp["commit"], "checkpoint_seq": upto,
+            "transcript_last_seq": now_last, "expected_sha256": cp.get("transcript_sha256"),
+            "actual_sha256": digest, "altered": altered}

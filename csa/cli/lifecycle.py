@@ -1,0 +1,366 @@
+"""`csa session compress | checkpoint | checkpoints | log | verify | clean | wait | kill`,
+`csa gc` and `csa events`: the session lifecycle."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from csa.cli.output import emit_json, json_option, key_values, write_text
+from csa.cli.session import cd_option, open_store, resolve, session_option
+
+
+@click.command("compress")
+@session_option()
+@click.option("--tool", help="The tool whose context to compact (default: the session's last).")
+@click.option("--timeout", type=float, metavar="SECONDS", help="Limit for each compaction turn.")
+@json_option
+@cd_option
+def compress(session, tool, timeout, as_json, cd):
+    """Compact the tool's context: natively (claude-code `/compact`) or by rollover.
+
+    Rollover (codex, gemini-cli, opencode): the tool summarizes the conversation,
+    then a fresh provider session is seeded with that summary; the old provider
+    id is kept. Success moves the session to `available`.
+
+    \b
+    Examples:
+      csa session compress -s 01JH4Q
+      csa session compress -s 01JH4Q --json
+    """
+    from csa.compress import compress as do_compress
+
+    store = open_store(cd)
+    sid = resolve(store, session)
+    res = do_compress(store, sid, tool=tool, timeout=timeout)
+    if as_json:
+        emit_json(res.to_json())
+    else:
+        write_text(key_values([("session", res.session_id), ("tool", res.tool),
+                               ("method", res.method), ("result", res.message),
+                               ("provider id", f"{res.old_provider_session_id} -> "
+                                f"{res.new_provider_session_id}"),
+                               ("compactions", res.compaction_count)]))
+    sys.exit(0 if res.success else 1)
+
+
+@click.command("checkpoint")
+@session_option()
+@click.option("-m", "--message", "note", default="", metavar="NOTE", help="A note to record.")
+@json_option
+@cd_option
+def checkpoint(session, note, as_json, cd):
+    """Record a checkpoint: commit the session's metadata and attach a git note.
+
+    \b
+    Examples:
+      csa session checkpoint -s 01JH4Q -m "before the risky refactor"
+    """
+    from csa.checkpoint import checkpoint as do_checkpoint
+
+    store = open_store(cd)
+    sid = resolve(store, session)
+    data = do_checkpoint(store, sid, note=note)
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(f"Checkpoint {data['commit'][:12]} for session {sid} "
+                   f"(transcript seq {data['transcript_last_seq']})")
+
+
+@click.command("checkpoints")
+@session_option(required=False)
+@json_option
+@cd_option
+def checkpoints(session, as_json, cd):
+    """List checkpoints, newest first: the whole project's, or one session's.
+
+    \b
+    Examples:
+      csa session checkpoints
+      csa session checkpoints -s 01JH4Q --json
+    """
+    from csa.checkpoint import list_checkpoints
+    from csa.cli.output import table
+
+    store = open_store(cd)
+    sid = resolve(store, session) if session is not None else None
+    cps = list_checkpoints(store, sid)
+    if as_json:
+        emit_json(cps)
+        return
+    if not cps:
+        click.echo("No checkpoints yet. Create one with: csa session checkpoint -s ID", err=True)
+        return
+    rows = [[c["commit"][:12], c.get("committed_at", ""), c.get("session_id", "?")[:10],
+             c.get("phase", ""), c.get("turn_count", ""), c.get("transcript_last_seq", ""),
+             c.get("note", "")] for c in cps]
+    write_text(table(["COMMIT", "WHEN", "SESSION", "PHASE", "TURNS", "SEQ", "NOTE"], rows))
+
+
+@click.command("log")
+@session_option()
+@json_option
+@cd_option
+def log(session, as_json, cd):
+    """The git history of the session's checkpoints and turn-end commits.
+
+    \b
+    Examples:
+      csa session log -s 01JH4Q
+    """
+    from csa.checkpoint import session_log
+
+    store = open_store(cd)
+    sid = resolve(store, session)
+    entries = session_log(store, sid)
+    if as_json:
+        emit_json(entries)
+        return
+    if not entries:
+        click.echo(f"No history for {sid} yet (csa session checkpoint -s {sid[:8]})", err=True)
+        return
+    lines = []
+    for e in entries:
+        lines.append(f"{e['commit'][:12]}  {e['committed_at']}  {e['subject']}")
+        cp = e.get("checkpoint")
+        if cp:
+            lines.append(f"    phase={cp.get('phase')} turns={cp.get('turn_count')} "
+                         f"seq={cp.get('transcript_last_seq')} note={cp.get('note', '')!r}")
+    write_text("\n".join(lines) + "\n")
+
+
+@click.command("verify")
+@session_option()
+@json_option
+@cd_option
+def verify(session, as_json, cd):
+    """Check the transcript against the last checkpoint's hash (exit 1 if altered).
+
+    \b
+    Examples:
+      csa session verify -s 01JH4Q
+    """
+    from csa.checkpoint import verify as do_verify
+
+    store = open_store(cd)
+    sid = resolve(store, session)
+    res = do_verify(store, sid)
+    if as_json:
+        emit_json(res)
+    elif res["altered"]:
+        click.echo(f"ALTERED: the transcript of {sid} does not match checkpoint "
+                   f"{res['commit'][:12]} (up to seq {res['checkpoint_seq']})")
+    else:
+        click.echo(f"ok: transcript of {sid} matches checkpoint {res['commit'][:12]} "
+                   f"up to seq {res['checkpoint_seq']}")
+    sys.exit(1 if res["altered"] else 0)
+
+
+def _print_report(rep, as_json: bool, verb: str) -> None:
+    from csa.cli.output import human_bytes, table
+
+    if as_json:
+        emit_json(rep.to_json())
+        return
+    would = "would be " if rep.dry_run else ""
+    lines = []
+    if rep.removed:
+        rows = [[r["id"], r.get("last_accessed") or "-", human_bytes(r.get("bytes", 0)),
+                 (r.get("description") or "")[:60]] for r in rep.removed]
+        lines.append(table(["SESSION", "LAST ACCESSED", "SIZE", "DESCRIPTION"], rows).rstrip())
+    for k in rep.kept:
+        if k["reason"] not in ("other tool",):
+            lines.append(f"kept {k['id']}: {k['reason']}")
+    for name in rep.orphan_dirs:
+        lines.append(f"{would}removed orphan dir {name}")
+    for name in rep.stale_locks:
+        lines.append(f"{would}removed stale lock {name}")
+    for sid in rep.retired:
+        lines.append(f"{would}retired {sid}")
+    if lines:
+        write_text("\n".join(lines) + "\n")
+    click.echo(f"{'Dry run: ' if rep.dry_run else ''}{len(rep.removed)} session(s) {would}"
+               f"{verb}, {human_bytes(rep.bytes_freed)} {'would be ' if rep.dry_run else ''}"
+               f"freed" + (f"; archived to {rep.archive_dir}" if rep.archive_dir and
+                           not rep.dry_run and rep.removed else ""), err=True)
+
+
+@click.command("clean")
+@click.option("--days", type=float, required=True, metavar="N",
+              help="Remove sessions not accessed for more than N days (0: all not in use).")
+@click.option("--dry-run", is_flag=True, help="Change nothing; list what would be removed.")
+@click.option("--tool", "tools", metavar="a,b", help="Only sessions that used one of these tools.")
+@click.option("--archive", type=click.Path(file_okay=False), metavar="DIR",
+              help="Move each removed session into DIR as <ULID>.tar.gz instead of deleting.")
+@json_option
+@cd_option
+def clean(days, dry_run, tools, archive, as_json, cd):
+    """Remove sessions not accessed for more than N days.
+
+    Never removes a live (locked) session, nor an ancestor of a session that is
+    kept. Ends with a summary (sessions, bytes freed).
+
+    \b
+    Examples:
+      csa session clean --days 30 --dry-run
+      csa session clean --days 30 --tool codex
+      csa session clean --days 90 --archive ~/csa-archive
+    """
+    from pathlib import Path
+
+    from csa.gc import clean as do_clean
+
+    if days < 0:
+        raise click.BadParameter("must be 0 or more", param_hint="--days")
+    store = open_store(cd)
+    rep = do_clean(store, days=days, dry_run=dry_run, tools=(tools or "").split(","),
+                   archive=Path(archive).expanduser().absolute() if archive else None)
+    _print_report(rep, as_json, "removed")
+
+
+@click.command("gc")
+@click.option("--dry-run", is_flag=True, help="Change nothing; list what would be done.")
+@click.option("--max-bytes", metavar="SIZE",
+              help="Evict transcripts of the oldest digested sessions until under SIZE (e.g. 500M).")
+@click.option("--force", is_flag=True, help="With --max-bytes, also evict undigested transcripts.")
+@json_option
+@cd_option
+def gc(dry_run, max_bytes, force, as_json, cd):
+    """Remove stale locks and orphan dirs, retire long-idle sessions, enforce a size budget.
+
+    Retiring uses config `gc.retire_after_days` (0: never). Orphan dirs are
+    session dirs without state.toml (and unfinished creations) older than
+    `gc.orphan_dir_age_s`.
+
+    \b
+    Examples:
+      csa gc --dry-run
+      csa gc
+      csa gc --max-bytes 2G
+    """
+    from csa.config import load_config
+    from csa.gc import gc as do_gc
+
+    store = open_store(cd)
+    cfg = load_config(store.root)
+    rep = do_gc(store, dry_run=dry_run,
+                retire_after_days=float(cfg.get("gc.retire_after_days", 0) or 0),
+                orphan_age_s=float(cfg.get("gc.orphan_dir_age_s", 3600)))
+    budget = None
+    if max_bytes:
+        from csa.budget import enforce_budget, parse_size
+
+        budget = enforce_budget(store, parse_size(max_bytes), dry_run=dry_run, force=force)
+    if as_json:
+        data = rep.to_json()
+        if budget is not None:
+            data["budget"] = budget
+        emit_json(data)
+        return
+    _print_report(rep, False, "removed")
+    if budget is not None:
+        from csa.cli.output import human_bytes
+
+        for item in budget["evicted"]:
+            click.echo(f"{'would evict' if dry_run else 'evicted'} transcript of {item['id']} "
+                       f"({human_bytes(item['bytes'])})")
+        click.echo(f"Budget {human_bytes(budget['max_bytes'])}: {human_bytes(budget['before'])} "
+                   f"-> {human_bytes(budget['after'])}"
+                   + (f"; {budget['skipped_undigested']} undigested transcript(s) kept "
+                      "(--force to evict them)" if budget["skipped_undigested"] else ""),
+                   err=True)
+
+
+@click.command("wait")
+@session_option()
+@click.option("--timeout", type=float, metavar="SECONDS",
+              help="Give up after SECONDS (exit 124, the run goes on).")
+@json_option
+@cd_option
+def wait(session, timeout, as_json, cd):
+    """Wait until the session's run finishes, then print its result.
+
+    Exit code: the run's exit code; 124 if --timeout passed first.
+
+    \b
+    Examples:
+      sid=$(csa run --detach "long task") && csa session wait -s "$sid" --timeout 3600
+    """
+    from csa.detach import wait_for_run
+
+    store = open_store(cd)
+    sid = resolve(store, session)
+    res = wait_for_run(store, sid, timeout=timeout)
+    if res is None:
+        click.echo(f"Session {sid} is still running after {timeout:g}s", err=True)
+        sys.exit(124)
+    if as_json:
+        emit_json(res)
+    elif res.get("final_text"):
+        text = res["final_text"]
+        write_text(text if text.endswith("\n") else text + "\n")
+    sys.exit(int(res.get("exit_code", 0) or 0))
+
+
+@click.command("kill")
+@session_option()
+@click.option("--grace", type=float, default=5.0, show_default=True, metavar="SECONDS",
+              help="Seconds between SIGTERM and SIGKILL.")
+@json_option
+@cd_option
+def kill(session, grace, as_json, cd):
+    """Stop a session's running tool (SIGTERM to its csa, then SIGKILL after a grace).
+
+    \b
+    Examples:
+      csa session kill -s 01JH4Q
+    """
+    from csa.detach import kill_run
+
+    store = open_store(cd)
+    sid = resolve(store, session)
+    res = kill_run(store, sid, grace=grace)
+    if as_json:
+        emit_json(res)
+    else:
+        click.echo(f"Stopped session {sid}" + (" (forced)" if res["forced"] else ""), err=True)
+    sys.exit(0 if res["stopped"] else 1)
+
+
+@click.command("events")
+@click.option("--since", metavar="WHEN", help="Only events since a duration ago (2d) or a date.")
+@click.option("--type", "types", metavar="a,b", help="Only these event types.")
+@click.option("-s", "--session", metavar="ID_OR_PREFIX", help="Only events of this session.")
+@click.option("--limit", type=int, metavar="N", help="Only the last N events.")
+@json_option
+@cd_option
+def events(since, types, session, limit, as_json, cd):
+    """Show the project's events log (session_start, session_end, resume, compress,
+    checkpoint, lock_conflict, clean, gc), oldest first.
+
+    \b
+    Examples:
+      csa events --since 1d
+      csa events --type lock_conflict,clean --json
+    """
+    from csa.cli.output import emit_jsonl
+    from csa.events import read_events
+    from csa.timeutil import parse_since
+
+    store = open_store(cd)
+    sid = store.resolve(session) if session else None
+    evs = list(read_events(store.dir, since=parse_since(since) if since else None,
+                           types=set(types.split(",")) if types else None, session=sid))
+    if limit is not None:
+        evs = evs[-limit:] if limit > 0 else []
+    if as_json:
+        emit_jsonl(evs)
+        return
+    lines = []
+    for e in evs:
+        rest = " ".join(f"{k}={v}" for k, v in e.items() if k not in ("ts", "type", "pid"))
+        lines.append(f"{e.get('ts', '')}  {e.get('type', ''):<14} {rest}")
+    if lines:
+        write_text("\n".join(lines) + "\n")

@@ -1,0 +1,148 @@
+"""Compaction: shrink a tool's context natively where it can, else by rollover.
+
+    >>> res = compress(store, "01JH4Q")           # claude-code: `/compact` in print mode
+    >>> res.method, res.success, res.new_provider_session_id
+
+Native (claude-code): csa resumes the conversation with `/compact` and reads the
+tool's own `compact_result`. A failure ("Not enough messages to compact.") is
+reported and not counted.
+
+Rollover (codex exec, gemini -p, opencode run: `/compact` would reach the model as an
+ordinary prompt): csa asks the current provider session for a summary, then starts a
+fresh provider session seeded with it. The old provider id is kept in the tool's
+`previous_provider_session_ids`; the summary is saved as an artifact.
+
+Success sets `is_compacted`, `last_compacted_at`, increments `compaction_count` and
+moves the phase to `available`; the next run moves it back to `active`. Both turns
+run under one session lock, so no other run can slip in between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from csa import events
+from csa.adapters import get_adapter
+from csa.errors import CsaError
+from csa.lock import SessionLock
+from csa.redact import redact
+from csa.state import iso_ms, transition, utcnow
+from csa.store import Store
+
+SUMMARY_PROMPT = (
+    "Summarize our conversation so far so that it can continue in a fresh session: the goal, "
+    "decisions made and why, the current state of the work, files involved, and open next "
+    "steps. Reply with the summary only."
+)
+SEED_PROMPT = (
+    "This conversation continues an earlier session whose context was compacted. Summary of "
+    "the earlier conversation:\n\n{summary}\n\nReply 'ready' and wait for the next instruction."
+)
+
+
+@dataclass
+class CompressResult:
+    session_id: str
+    tool: str
+    method: str  # "native" | "rollover"
+    success: bool
+    message: str
+    old_provider_session_id: str | None = None
+    new_provider_session_id: str | None = None
+    compaction_count: int = 0
+    exit_code: int = 0
+    details: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in (
+            "session_id", "tool", "method", "success", "message", "old_provider_session_id",
+            "new_provider_session_id", "compaction_count", "exit_code")}
+
+
+def compress(store: Store, prefix: str, *, tool: str | None = None, timeout: float | None = None,
+             quiet: bool = True) -> CompressResult:
+    from csa.runner import RunRequest, run
+
+    sid = store.resolve(prefix)
+    state = store.load(sid)
+    tool = tool or state.last_tool()
+    if tool is None:
+        raise CsaError(f"Session {sid} has not run any tool yet; nothing to compact")
+    tstate = state.tools.get(tool)
+    if tstate is None or not tstate.provider_session_id:
+        raise CsaError(f"Session {sid} has no {tool} conversation to compact")
+    if state.phase == "retired":
+        raise CsaError(f"Session {sid} is retired; it cannot be compacted")
+    adapter = get_adapter(tool)
+    old_id = tstate.provider_session_id
+    sdir = store.session_dir(sid)
+    lock = SessionLock(sdir, sid, tool=tool, reason="compress").acquire()
+    try:
+        def turn(prompt: str, purpose: str, **kw):
+            return run(RunRequest(prompt=prompt, tool=tool, session=sid, cd=str(store.root),
+                                  purpose=purpose, held_lock=lock, quiet=quiet,
+                                  timeout=timeout, with_journal=False, **kw))
+
+        if adapter.compaction == "native":
+            res = turn("/compact", "compact", native_compact=True)
+            outcome = res.outcome
+            ok = res.exit_code == 0 and outcome is not None and \
+                outcome.compact_result == "success"
+            if ok:
+                message = "compacted natively (/compact)"
+            else:
+                why = (outcome.compact_error if outcome else None) or \
+                    (res.final_text or "").strip() or f"exit {res.exit_code}"
+                message = f"compaction failed: {why}"
+            result = CompressResult(sid, tool, "native", ok, message, old_id,
+                                    res.provider_session_id, exit_code=res.exit_code)
+        else:
+            summary_res = turn(SUMMARY_PROMPT, "rollover-summary")
+            summary = summary_res.final_text.strip()
+            if summary_res.exit_code != 0 or not summary:
+                result = CompressResult(
+                    sid, tool, "rollover", False,
+                    f"compaction failed: the summary turn ended with exit "
+                    f"{summary_res.exit_code}{'' if summary else ' and no text'}", old_id,
+                    old_id, exit_code=summary_res.exit_code or 1)
+            else:
+                seed = turn(SEED_PROMPT.format(summary=summary), "rollover-seed",
+                            fresh_provider_session=True)
+                new_id = seed.provider_session_id
+                ok = seed.exit_code == 0 and bool(new_id) and new_id != old_id
+                result = CompressResult(
+                    sid, tool, "rollover", ok,
+                    f"rolled over to a fresh {tool} session seeded with a summary"
+                    if ok else f"compaction failed: the seed turn ended with exit "
+                    f"{seed.exit_code}", old_id, new_id, exit_code=seed.exit_code)
+                _save_summary(sdir, summary)
+        state = store.load(sid, reconcile=False)
+        if result.success:
+            now = utcnow()
+            state.is_compacted = True
+            state.last_compacted_at = now
+            state.compaction_count += 1
+            transition(state, "available")
+            store.save(state)
+        result.compaction_count = state.compaction_count
+        _record(store, sdir, result)
+        return result
+    finally:
+        lock.release()
+
+
+def _save_summary(sdir, summary: str) -> None:
+    from csa.fsutil import ensure_dir, write_private
+
+    out = ensure_dir(sdir / "output")
+    stamp = iso_ms(utcnow()).replace(":", "").replace("-", "")
+    write_private(out / f"compaction-{stamp}.md", redact(summary).encode() + b"\n")
+
+
+def _record(store: Store, sdir, result: CompressResult) -> None:
+    from csa.transcript import TranscriptWriter
+
+    with TranscriptWriter(sdir / "transcript.jsonl") as w:
+        w.append("compaction", **result.to_json())
+    events.emit(store.dir, "compress", session_id=result.session_id, tool=result.tool,
+                method=result.method, success=result.success)

@@ -1,0 +1,359 @@
+"""Full-text search over every session's transcript: a rebuildable SQLite FTS5 index.
+
+    >>> index_session(store, sid)                      # incremental: only new lines
+    >>> hits = search(store, "flaky test", tool="codex", limit=10)
+    >>> hits[0]["session_id"], hits[0]["snippet"]
+    >>> reindex(base)                                   # rebuild from the plaintext transcripts
+
+The transcripts are the truth; the index at `<state base>/index.sqlite3` is a cache
+of them (one row per transcript event with text, one per session for its
+description). It is updated after each turn from the byte offset it reached, so a
+turn costs only its own lines. A missing, corrupt or outdated index is rebuilt
+automatically; an index problem never fails a run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+from csa.store import Store, iter_project_dirs
+
+INDEX_FILE = "index.sqlite3"
+SCHEMA_VERSION = 1
+MAX_TEXT = 20_000
+# Keys whose string values are worth searching in tool events (ids, hashes and
+# timestamps are not).
+TEXT_KEYS = frozenset({"text", "content", "result", "command", "aggregated_output", "output",
+                       "message", "thinking", "query", "description", "summary", "title",
+                       "prompt", "error", "stderr", "stdout", "input", "name"})
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, project TEXT NOT NULL, description TEXT, tools TEXT, branch TEXT,
+    phase TEXT, digest TEXT, created_at TEXT, last_accessed TEXT,
+    indexed_offset INTEGER NOT NULL DEFAULT 0, indexed_seq INTEGER NOT NULL DEFAULT -1,
+    file_id TEXT, last_tool TEXT
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS events USING fts5(
+    text, session_id UNINDEXED, project UNINDEXED, tool UNINDEXED, type UNINDEXED,
+    ts UNINDEXED, seq UNINDEXED, tokenize = 'unicode61 remove_diacritics 2'
+);
+"""
+
+
+def index_path(base: Path) -> Path:
+    return base / INDEX_FILE
+
+
+class Index:
+    """An open index connection; rebuilds itself when the file is missing or broken."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.path = index_path(base)
+        self.rebuilt = False
+        self.conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        fresh = not self.path.exists()
+        try:
+            conn = self._connect()
+            version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if version is None or int(version[0]) != SCHEMA_VERSION:
+                raise sqlite3.DatabaseError("schema mismatch")
+        except (sqlite3.DatabaseError, ValueError):
+            self._discard()
+            conn = self._connect()
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            conn.commit()
+            fresh = True
+        if fresh:
+            self.rebuilt = True
+            self.conn = conn
+            self._fill_all()
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        self.base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        new = not self.path.exists()
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        if new:
+            os.chmod(self.path, 0o600)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(SCHEMA)
+        return conn
+
+    def _discard(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.unlink(f"{self.path}{suffix}")
+            except FileNotFoundError:
+                pass
+
+    def _fill_all(self) -> None:
+        for project_dir, root in iter_project_dirs(self.base):
+            store = Store.for_project_dir(self.base, project_dir, root)
+            for sid in store.ids():
+                self.update_session(store, sid)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def update_session(self, store: Store, sid: str) -> int:
+        """Index what is new in one session; returns the number of events added."""
+        conn = self.conn
+        try:
+            state = store.read_state(sid)
+        except Exception:  # noqa: BLE001 - a corrupt session is simply not indexed
+            return 0
+        tpath = store.session_dir(sid) / "transcript.jsonl"
+        row = conn.execute("SELECT indexed_offset, indexed_seq, file_id, last_tool, description "
+                           "FROM sessions WHERE id=?", (sid,)).fetchone()
+        offset, last_seq, file_id, last_tool, old_desc = row if row else (0, -1, None, None,
+                                                                          None)
+        try:
+            st = os.stat(tpath)
+            current_id = f"{st.st_dev}:{st.st_ino}"
+        except FileNotFoundError:
+            st, current_id = None, None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if row is not None and (current_id != file_id or (st and st.st_size < offset)):
+                # The transcript was replaced or truncated (evicted, restored): start over.
+                conn.execute("DELETE FROM events WHERE session_id=? AND seq >= 0", (sid,))
+                offset, last_seq = 0, -1
+            project = str(store.root)
+            digest = state.extra.get("digest")
+            conn.execute(
+                "INSERT INTO sessions (id, project, description, tools, branch, phase, digest, "
+                "created_at, last_accessed, indexed_offset, indexed_seq, file_id, last_tool) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                "project=excluded.project, description=excluded.description, "
+                "tools=excluded.tools, branch=excluded.branch, phase=excluded.phase, "
+                "digest=excluded.digest, last_accessed=excluded.last_accessed",
+                (sid, project, state.description, ",".join(state.tool_names), state.git_branch,
+                 state.phase, orjson.dumps(digest).decode() if digest else None,
+                 _iso(state.created_at), _iso(state.last_accessed), offset, last_seq, current_id,
+                 last_tool))
+            if old_desc != state.description:
+                conn.execute("DELETE FROM events WHERE session_id=? AND seq = -1", (sid,))
+                if state.description:
+                    conn.execute("INSERT INTO events VALUES (?,?,?,?,?,?,?)",
+                                 (state.description, sid, project, state.last_tool(),
+                                  "description", _iso(state.created_at), -1))
+            added = 0
+            if st is not None and st.st_size > offset:
+                rows, offset, last_seq, last_tool = _read_new(tpath, offset, last_seq, last_tool,
+                                                             sid, project)
+                conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?)", rows)
+                added = len(rows)
+                conn.execute("UPDATE sessions SET indexed_offset=?, indexed_seq=?, last_tool=? "
+                             "WHERE id=?", (offset, last_seq, last_tool, sid))
+            conn.execute("COMMIT")
+            return added
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def forget(self, sids: list[str]) -> None:
+        if not sids:
+            return
+        marks = ",".join("?" * len(sids))
+        self.conn.execute(f"DELETE FROM events WHERE session_id IN ({marks})", sids)
+        self.conn.execute(f"DELETE FROM sessions WHERE id IN ({marks})", sids)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def search(self, query: str, *, project: str | None, tool: str | None = None,
+               types: list[str] | None = None, since: str | None = None,
+               until: str | None = None, limit: int = 20) -> list[dict]:
+        where = ["events MATCH ?"]
+        args: list = []
+        if project is not None:
+            where.append("project = ?")
+            args.append(project)
+        if tool:
+            where.append("tool = ?")
+            args.append(tool)
+        if types:
+            where.append(f"type IN ({','.join('?' * len(types))})")
+            args += types
+        if since:
+            where.append("ts >= ?")
+            args.append(since)
+        if until:
+            where.append("ts <= ?")
+            args.append(until)
+        sql = ("SELECT session_id, project, tool, type, ts, seq, "
+               "snippet(events, 0, '[', ']', '…', 16), bm25(events) AS rank FROM events "
+               f"WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?")
+        rows = None
+        for q in (query, _quote_terms(query)):
+            try:
+                rows = self.conn.execute(sql, [q, *args, limit]).fetchall()
+                break
+            except sqlite3.OperationalError:
+                continue
+        if rows is None:
+            return []
+        hits = []
+        for sid, proj, tool_, type_, ts, seq, snippet, rank in rows:
+            hits.append({"session_id": sid, "project": proj, "tool": tool_, "type": type_,
+                         "ts": ts, "seq": seq, "snippet": snippet, "score": round(-rank, 4)})
+        return hits
+
+
+def _iso(dt) -> str | None:
+    from csa.state import iso_ms
+
+    return iso_ms(dt)
+
+
+def _quote_terms(query: str) -> str:
+    """Any user text as a safe FTS5 query: every word quoted, all required."""
+    words = re.findall(r"\w+", query)
+    return " ".join(f'"{w}"' for w in words) or '""'
+
+
+def event_text(ev: dict) -> str:
+    """The searchable text of one transcript event ('' when there is none)."""
+    kind = ev.get("type")
+    if kind in ("prompt", "stdout", "stderr", "warning"):
+        return str(ev.get("text") or "")[:MAX_TEXT]
+    if kind == "turn_end":
+        return str(ev.get("final_text") or "")[:MAX_TEXT]
+    if kind == "compaction":
+        return str(ev.get("message") or "")
+    if kind == "event":
+        out: list[str] = []
+        _collect(ev.get("event"), out, 0)
+        return "\n".join(out)[:MAX_TEXT]
+    if kind == "imported":
+        return str(ev.get("text") or "")[:MAX_TEXT]
+    return ""
+
+
+def _collect(obj, out: list[str], depth: int) -> None:
+    if depth > 8:
+        return
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if isinstance(v, str):
+                if k in TEXT_KEYS and v.strip():
+                    out.append(v)
+            else:
+                _collect(v, out, depth + 1)
+    elif isinstance(obj, list):
+        for v in obj:
+            if isinstance(v, str):
+                if v.strip():
+                    out.append(v)
+            else:
+                _collect(v, out, depth + 1)
+
+
+def _read_new(path: Path, offset: int, last_seq: int, last_tool: str | None, sid: str,
+              project: str) -> tuple[list[tuple], int, int, str | None]:
+    rows = []
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+    end = data.rfind(b"\n")
+    if end < 0:
+        return rows, offset, last_seq, last_tool
+    for line in data[: end + 1].splitlines():
+        try:
+            ev = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(ev, dict):
+            continue
+        seq = ev.get("seq")
+        if isinstance(seq, int):
+            last_seq = max(last_seq, seq)
+        if ev.get("type") == "prompt" and isinstance(ev.get("tool"), str):
+            last_tool = ev["tool"]
+        text = event_text(ev)
+        if text.strip():
+            rows.append((text, sid, project, ev.get("tool") or last_tool, ev.get("type"),
+                         ev.get("ts"), seq if isinstance(seq, int) else 0))
+    return rows, offset + end + 1, last_seq, last_tool
+
+
+# -- library entry points ----------------------------------------------------------------
+
+def index_session(store: Store, sid: str) -> int:
+    idx = Index(store.base)
+    try:
+        return idx.update_session(store, sid)
+    finally:
+        idx.close()
+
+
+def search(store: Store, query: str, *, all_projects: bool = False, tool: str | None = None,
+           types: list[str] | None = None, since: str | None = None, until: str | None = None,
+           limit: int = 20) -> list[dict]:
+    """Ranked hits; sessions deleted since they were indexed are dropped (and forgotten)."""
+    idx = Index(store.base)
+    try:
+        if not idx.rebuilt:
+            _catch_up(idx, store, all_projects)
+        hits = idx.search(query, project=None if all_projects else str(store.root), tool=tool,
+                          types=types, since=since, until=until, limit=limit)
+        gone = sorted({h["session_id"] for h in hits
+                       if not (store.base / h["project"].lstrip("/") / "sessions" /
+                               h["session_id"]).is_dir()})
+        if gone:
+            idx.forget(gone)
+            hits = [h for h in hits if h["session_id"] not in gone]
+        return hits
+    finally:
+        idx.close()
+
+
+def _catch_up(idx: Index, store: Store, all_projects: bool) -> None:
+    """Index sessions changed outside csa run (imports, restores) before searching."""
+    stores = [store]
+    if all_projects:
+        stores = [Store.for_project_dir(store.base, d, r) for d, r in iter_project_dirs(store.base)]
+    known = dict(idx.conn.execute("SELECT id, indexed_offset FROM sessions").fetchall())
+    for st in stores:
+        for sid in st.ids():
+            path = st.session_dir(sid) / "transcript.jsonl"
+            try:
+                size = os.stat(path).st_size
+            except FileNotFoundError:
+                size = 0
+            if sid not in known or known[sid] != size:
+                idx.update_session(st, sid)
+
+
+def reindex(base: Path) -> dict:
+    """Drop the index and rebuild it from every transcript under the state base."""
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.unlink(f"{index_path(base)}{suffix}")
+        except FileNotFoundError:
+            pass
+    idx = Index(base)
+    try:
+        sessions = idx.conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        events = idx.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    finally:
+        idx.close()
+    return {"sessions": sessions, "events": events, "path": str(index_path(base))}
+
+
+def iter_hits(hits: list[dict]) -> Iterator[str]:
+    for h in hits:
+        yield f"{h['session_id']}  {h['ts'] or '-'}  {h['tool'] or '-'}  {h['type']}: {h['snippet']}"
