@@ -541,6 +541,12 @@ def _record_outcome(turn: Turn, result: RunResult, started_at) -> None:
     if turn.req.purpose == "run":
         state.turn_count += 1
     state.last_accessed = now
+    from csa.digest import add_turn, new_digest
+
+    add_turn(state.extra.setdefault("digest", new_digest()), status=result.status,
+             exit_code=result.exit_code, tokens=result.tokens, cost_usd=result.cost_usd,
+             tool_calls=result.outcome.tool_calls if result.outcome else None,
+             errors=len(result.errors))
     state.run = RunRecord(status=result.status, tool=adapter.name, pid=os.getpid(),
                           started_at=started_at, finished_at=now, exit_code=result.exit_code,
                           error=redact("; ".join(result.errors)) if result.errors else None)

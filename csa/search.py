@@ -128,10 +128,14 @@ class Index:
             st, current_id = None, None
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if row is not None and (current_id != file_id or (st and st.st_size < offset)):
-                # The transcript was replaced or truncated (evicted, restored): start over.
-                conn.execute("DELETE FROM events WHERE session_id=? AND seq >= 0", (sid,))
-                offset, last_seq = 0, -1
+            if row is not None and st is not None and (current_id != file_id
+                                                       or st.st_size < offset):
+                # The transcript was replaced: an eviction stub keeps the indexed rows (that
+                # is the point of evicting); anything else (restored, rewritten) starts over.
+                if not _is_eviction_stub(tpath):
+                    conn.execute("DELETE FROM events WHERE session_id=? AND seq >= 0", (sid,))
+                    last_seq = -1
+                offset = 0
             project = str(store.root)
             digest = state.extra.get("digest")
             conn.execute(
@@ -157,8 +161,8 @@ class Index:
                                                              sid, project)
                 conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?)", rows)
                 added = len(rows)
-                conn.execute("UPDATE sessions SET indexed_offset=?, indexed_seq=?, last_tool=? "
-                             "WHERE id=?", (offset, last_seq, last_tool, sid))
+            conn.execute("UPDATE sessions SET indexed_offset=?, indexed_seq=?, last_tool=?, "
+                         "file_id=? WHERE id=?", (offset, last_seq, last_tool, current_id, sid))
             conn.execute("COMMIT")
             return added
         except BaseException:
@@ -211,6 +215,14 @@ class Index:
             hits.append({"session_id": sid, "project": proj, "tool": tool_, "type": type_,
                          "ts": ts, "seq": seq, "snippet": snippet, "score": round(-rank, 4)})
         return hits
+
+
+def _is_eviction_stub(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return b'"type":"evicted"' in f.readline(4096)
+    except OSError:
+        return False
 
 
 def _iso(dt) -> str | None:

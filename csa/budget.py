@@ -1,0 +1,138 @@
+"""Budget retention: `csa gc --max-bytes SIZE` evicts transcripts, oldest digested first.
+
+    >>> enforce_budget(store, parse_size("500M"), dry_run=True)["evicted"]
+
+A session's transcript is the bulk of its size; its digest (in state.toml), its
+state and its search-index rows are small and are kept. An evicted transcript is
+replaced by a one-line stub `{"type":"evicted",...}` whose `seq` follows the last
+one, so a later resume keeps `seq` contiguous and the index keeps the old rows.
+Live sessions are never touched; sessions without a digest keep their transcript
+unless `force` (which digests them first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from csa.errors import CsaError, SessionLocked, SessionNotFound, UsageError
+from csa.fsutil import atomic_write, dir_size
+from csa.lock import SessionLock, is_alive
+from csa.state import iso_ms, utcnow
+from csa.store import Store
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """`500M`, `2G`, `1.5GiB`, `10000` (bytes) -> bytes."""
+    m = _SIZE.match(text or "")
+    if not m:
+        raise UsageError(f"invalid size {text!r}: use bytes or a number with K, M, G or T")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def _usage(store: Store) -> int:
+    total = 0
+    for sid in store.ids():
+        total += dir_size(store.session_dir(sid))
+    return total
+
+
+def enforce_budget(store: Store, max_bytes: int, *, dry_run: bool = False,
+                   force: bool = False) -> dict:
+    before = _usage(store)
+    report = {"max_bytes": max_bytes, "before": before, "after": before, "evicted": [],
+              "skipped_undigested": 0, "skipped_live": 0, "dry_run": dry_run}
+    if before <= max_bytes:
+        return report
+    rows = [r for r in store.summaries(reconcile=False, write_cache=not dry_run)
+            if not r.get("corrupt")]
+    rows.sort(key=lambda r: (r.get("last_accessed") or "", r["id"]))
+    total = before
+    for r in rows:
+        if total <= max_bytes:
+            break
+        sid = r["id"]
+        path = store.session_dir(sid) / "transcript.jsonl"
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            continue
+        if size == 0 or _is_stub(path):
+            continue
+        if is_alive(store.session_dir(sid)):
+            report["skipped_live"] += 1
+            continue
+        state = store.read_state(sid)
+        if "digest" not in state.extra and not force:
+            report["skipped_undigested"] += 1
+            continue
+        if not dry_run:
+            freed = _evict(store, sid)
+            if freed is None:
+                report["skipped_live"] += 1
+                continue
+            size = freed
+        total -= size
+        report["evicted"].append({"id": sid, "bytes": size,
+                                  "last_accessed": r.get("last_accessed")})
+    report["after"] = total if dry_run else _usage(store)
+    if not dry_run and report["evicted"]:
+        from csa import events
+
+        events.emit(store.dir, "gc", evicted=len(report["evicted"]),
+                    bytes=before - report["after"])
+    return report
+
+
+def _is_stub(path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(200)
+    return b'"type":"evicted"' in head and head.count(b"\n") <= 1
+
+
+def _evict(store: Store, sid: str) -> int | None:
+    """Replace the transcript with a stub under the session lock; bytes freed or None."""
+    from csa.digest import digest_transcript
+    from csa.transcript import last_seq
+
+    sdir = store.session_dir(sid)
+    try:
+        lock = SessionLock(sdir, sid, reason="evict", grace=0).acquire()
+    except (SessionLocked, SessionNotFound):
+        return None
+    try:
+        path = sdir / "transcript.jsonl"
+        state = store.read_state(sid)
+        # Index what is not indexed yet, so search keeps finding it after eviction.
+        try:
+            from csa.search import index_session
+
+            index_session(store, sid)
+        except Exception:  # noqa: BLE001 - the index is a cache
+            pass
+        if "digest" not in state.extra:
+            state.extra["digest"] = digest_transcript(path)
+        size = path.stat().st_size
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        seq = last_seq(path)
+        stub_seq = 0 if seq is None else seq + 1
+        import orjson
+
+        stub = orjson.dumps({"v": 1, "seq": stub_seq, "ts": iso_ms(utcnow()), "type": "evicted",
+                             "bytes": size, "sha256": h.hexdigest(),
+                             "last_seq": seq}) + b"\n"
+        state.extra["evicted"] = {"at": iso_ms(utcnow()), "bytes": size,
+                                  "sha256": h.hexdigest()}
+        store.save(state)
+        atomic_write(path, stub)
+        return size - len(stub)
+    except OSError as e:
+        raise CsaError(f"Session {sid}: could not evict the transcript: {e.strerror}") from e
+    finally:
+        lock.release(clear=False)
