@@ -363,7 +363,7 @@ def test_randomized_gc_vs_resume_race(env, project):
     assert not errors, errors
     assert rounds["n"] >= 5
     allowed = ("No session matches", "is locked by PID", "was removed while", "no longer exists")
-    for sid, code, err in outcomes:
+    for _sid, code, err in outcomes:
         if code == 0:
             continue
         assert code == 1 and any(a in err for a in allowed), err

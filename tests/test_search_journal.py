@@ -11,7 +11,7 @@ import pytest
 
 from csa.budget import enforce_budget, parse_size
 from csa.errors import UsageError
-from csa.search import Index, index_path, search
+from csa.search import Index, index_path
 from csa.store import Store
 from csa.transcript import read_events
 from runkit import csa, fake_env, session_id_from, transcript
