@@ -770,9 +770,10 @@ class _Rebuild:
             out = {}
             for k, v in obj.items():
                 if isinstance(k, str):
-                    secret_key = _is_secret_name(k)
+                    before = k
                     k = self.text(k)
-                    if secret_key and type(v) is not dict:
+                    # judged before and after redaction, so a second pass agrees
+                    if (_is_secret_name(before) or _is_secret_name(k)) and type(v) is not dict:
                         # numbers, booleans and None stay (flags, counters);
                         # strings, and strings inside lists, are replaced
                         out[k] = self.walk(v, True)

@@ -393,8 +393,11 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
                     session_id=turn.sid, tool=adapter.name, parent_session_id=parent,
                     purpose=req.purpose, **_events_limits(turn.cfg))
 
+    indexer = _index_in_background(turn)
     relay = Relay(proc, adapter, writer, req)
     relay.run()
+    if indexer is not None:
+        indexer.join(timeout=5)
     duration = time.monotonic() - started
     outcome = relay.outcome
     _per_turn_usage(adapter, outcome, tool_state, provider_id)
@@ -574,15 +577,26 @@ def _after_turn_hooks(turn: Turn) -> None:
             checkpoint(turn.store, turn.sid, note="turn end", locked=True)
         except (ImportError, CsaError, OSError):
             pass
-    if turn.cfg.get("index_on_turn_end", True):
+
+
+def _index_in_background(turn: Turn) -> threading.Thread | None:
+    """Bring the search index up to date with the session's earlier turns while the tool
+    runs (sqlite works outside the GIL). The turn being run is indexed at the start of
+    the next one, or by `csa session search`, which catches up before it searches."""
+    if turn.req.ephemeral or not turn.cfg.get("index_on_turn_end", True):
+        return None
+
+    def work() -> None:
         try:
             from csa.search import index_session
-        except ImportError:
-            return
-        try:
+
             index_session(turn.store, turn.sid)
         except Exception:  # noqa: BLE001 - the index is rebuildable; a turn never fails on it
             pass
+
+    t = threading.Thread(target=work, name="csa-index", daemon=True)
+    t.start()
+    return t
 
 
 class Relay:

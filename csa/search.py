@@ -117,10 +117,11 @@ class Index:
         except Exception:  # noqa: BLE001 - a corrupt session is simply not indexed
             return 0
         tpath = store.session_dir(sid) / "transcript.jsonl"
-        row = conn.execute("SELECT indexed_offset, indexed_seq, file_id, last_tool, description "
-                           "FROM sessions WHERE id=?", (sid,)).fetchone()
-        offset, last_seq, file_id, last_tool, old_desc = row if row else (0, -1, None, None,
-                                                                          None)
+        row = conn.execute("SELECT indexed_offset, indexed_seq, file_id, last_tool, "
+                           "description, tools FROM sessions WHERE id=?", (sid,)).fetchone()
+        offset, last_seq, file_id, last_tool, old_desc, old_tools = \
+            row if row else (0, -1, None, None, None, None)
+        tools = ",".join(state.tool_names)
         try:
             st = os.stat(tpath)
             current_id = f"{st.st_dev}:{st.st_ino}"
@@ -145,11 +146,11 @@ class Index:
                 "project=excluded.project, description=excluded.description, "
                 "tools=excluded.tools, branch=excluded.branch, phase=excluded.phase, "
                 "digest=excluded.digest, last_accessed=excluded.last_accessed",
-                (sid, project, state.description, ",".join(state.tool_names), state.git_branch,
+                (sid, project, state.description, tools, state.git_branch,
                  state.phase, orjson.dumps(digest).decode() if digest else None,
                  _iso(state.created_at), _iso(state.last_accessed), offset, last_seq, current_id,
                  last_tool))
-            if old_desc != state.description:
+            if (old_desc, old_tools) != (state.description, tools):
                 conn.execute("DELETE FROM events WHERE session_id=? AND seq = -1", (sid,))
                 if state.description:
                     conn.execute("INSERT INTO events VALUES (?,?,?,?,?,?,?)",

@@ -316,7 +316,14 @@ def test_redact_env():
     assert out["DATABASE_URL"] == "postgres://u:[REDACTED:url-credentials]@h/db"
 
 
-def test_known_secrets_from_environment(monkeypatch):
+@pytest.fixture
+def restore_known(monkeypatch):
+    """Known secrets are process-global: put them back as they were after the test."""
+    for name in ("_known", "_known_b", "_known_re", "_env_loaded"):
+        monkeypatch.setattr(R, name, getattr(R, name))
+
+
+def test_known_secrets_from_environment(restore_known):
     value = "Qm9" + "vLongEnoughValue7"
     R._load_env_secrets({"MY_API_TOKEN": value, "OTHER_KEY": "dummy", "SHORT_TOKEN": "abc", "HOME": "/x" * 8})
     assert redact(f"echo {value} | tool") == "echo [REDACTED:known-secret] | tool"
@@ -327,7 +334,7 @@ def test_known_secrets_from_environment(monkeypatch):
     assert R.suspect_indices([b"x", b'{"t":"abc\\/def\\/ghi\\/123"}']) == {1}
 
 
-def test_env_secrets_loaded_lazily_from_os_environ(monkeypatch):
+def test_env_secrets_loaded_lazily_from_os_environ(monkeypatch, restore_known):
     value = "Env" + "Secret" + "9f8e7d6c"
     monkeypatch.setenv("SOME_SERVICE_TOKEN", value)
     monkeypatch.setattr(R, "_env_loaded", False)
@@ -500,3 +507,18 @@ def test_gate_flags_every_corpus_secret_in_a_batch():
     for _secret, text in CORPUS[::7]:
         parts = clean + [text.encode()] + clean
         assert R.suspect_indices(parts) == {len(clean)}, text
+
+
+json_keys = st.one_of(tricky_text, st.sampled_from(["api_key", "password", "token", "input_tokens", "Authorization"]))
+json_trees = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), tricky_text),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(json_keys, inner, max_size=3)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(json_keys, json_trees, max_size=4))
+def test_redact_obj_is_idempotent(obj):
+    once = redact_obj(obj)
+    assert redact_obj(once) == once

@@ -78,15 +78,24 @@ def test_reindex_gives_identical_results_and_corrupt_db_is_rebuilt(env, project,
 
 
 def test_index_is_incremental(env, project, state_dir):
+    """Each update reads only the lines added since the last one (the runner brings the
+    index up to date with earlier turns while the tool runs; search catches up)."""
     sid = run(env, project, "--tool", "codex", "first words")
     store = Store.open(cd=str(project))
     idx = Index(state_dir)
-    assert idx.update_session(store, sid) == 0  # already indexed after the turn
+    first = idx.update_session(store, sid)
+    assert first > 0
+    assert idx.update_session(store, sid) == 0
     csa("run", "-s", sid, "second words", env=env, cwd=project)
+    second = idx.update_session(store, sid)
+    assert 0 < second <= first
     n_events = len(transcript(state_dir, project, sid))
     row = idx.conn.execute("SELECT indexed_seq FROM sessions WHERE id=?", (sid,)).fetchone()
     assert row[0] == n_events - 1
     assert idx.update_session(store, sid) == 0
+    total = idx.conn.execute("SELECT count(*) FROM events WHERE session_id=? AND seq >= 0",
+                             (sid,)).fetchone()[0]
+    assert total == first + second  # nothing indexed twice
     idx.close()
 
 
