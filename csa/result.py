@@ -23,21 +23,10 @@ def result_path(session_dir: Path, name: str | None = None) -> Path:
 
 def write_result(session_dir: Path, result: dict[str, Any], name: str | None = None) -> None:
     """Write the (already redacted) result atomically; None values are left out."""
-    import tomlkit
+    from csa.tomlw import dumps
 
-    doc = tomlkit.document()
-    tables = {}
-    for key, value in result.items():
-        if value is None:
-            continue
-        if isinstance(value, dict):
-            tables[key] = value
-        else:
-            doc[key] = value
-    for key, value in tables.items():
-        doc[key] = {k: v for k, v in value.items() if v is not None}
     ensure_dir(session_dir / "output")
-    atomic_write(result_path(session_dir, name), tomlkit.dumps(doc).encode())
+    atomic_write(result_path(session_dir, name), dumps(result).encode())
 
 
 def read_result(session_dir: Path) -> dict[str, Any] | None:

@@ -49,6 +49,7 @@ EXIT_INTERRUPTED = 130
 KILL_GRACE_S = 3.0
 SAMPLE_EVERY_S = 0.5
 SUMMARY_CHARS = 200
+INDEX_DELAY_S = 0.2
 
 
 @dataclass
@@ -397,6 +398,7 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
     relay = Relay(proc, adapter, writer, req)
     relay.run()
     if indexer is not None:
+        indexer.done.set()
         indexer.join(timeout=5)
     duration = time.monotonic() - started
     outcome = relay.outcome
@@ -583,10 +585,13 @@ def _index_in_background(turn: Turn) -> threading.Thread | None:
     """Bring the search index up to date with the session's earlier turns while the tool
     runs (sqlite works outside the GIL). The turn being run is indexed at the start of
     the next one, or by `csa session search`, which catches up before it searches."""
-    if turn.req.ephemeral or not turn.cfg.get("index_on_turn_end", True):
-        return None
+    if turn.req.ephemeral or turn.is_new or not turn.cfg.get("index_on_turn_end", True):
+        return None  # a new session has nothing indexable yet
 
     def work() -> None:
+        # A tool that answers within the delay never competes with this for the CPU.
+        if turn_done.wait(INDEX_DELAY_S):
+            return
         try:
             from csa.search import index_session
 
@@ -594,7 +599,9 @@ def _index_in_background(turn: Turn) -> threading.Thread | None:
         except Exception:  # noqa: BLE001 - the index is rebuildable; a turn never fails on it
             pass
 
+    turn_done = threading.Event()
     t = threading.Thread(target=work, name="csa-index", daemon=True)
+    t.done = turn_done  # type: ignore[attr-defined]
     t.start()
     return t
 

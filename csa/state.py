@@ -5,8 +5,8 @@
     >>> SessionState.from_toml(st.to_toml()).description
     'Auth refactor'
 
-Reads use the stdlib `tomllib` (fast, strict); writes use tomlkit so the file stays
-readable for people. Unknown keys are kept on a round trip so newer csa versions
+Reads use the stdlib `tomllib` (fast, strict); writes use csa.tomlw (a small,
+exact emitter: see its docstring for why not tomlkit). Unknown keys are kept on a round trip so newer csa versions
 can add fields without older ones dropping them.
 """
 
@@ -332,12 +332,9 @@ class SessionState:
         return d
 
     def to_toml(self) -> str:
-        import tomlkit  # only writers pay for it
+        from csa.tomlw import dumps
 
-        doc = tomlkit.document()
-        for key, value in self.to_dict().items():
-            doc[key] = _tomlkit_value(value)
-        return tomlkit.dumps(doc)
+        return dumps(self.to_dict())
 
     # -- views ---------------------------------------------------------------------------
 
@@ -385,25 +382,3 @@ def _upgrade(d: dict, version: int) -> dict:
     """Bring an older state.toml up to SCHEMA_VERSION (one small step per version)."""
     # Version 1 is the first; files without schema_version are treated as version 1.
     return d
-
-
-def _tomlkit_value(value: Any) -> Any:
-    import tomlkit
-    from tomlkit.items import DateTime, Trivia
-
-    if isinstance(value, datetime):
-        v = value.astimezone(UTC)
-        ms = v.microsecond // 1000 * 1000
-        return DateTime(v.year, v.month, v.day, v.hour, v.minute, v.second, ms, UTC,
-                        Trivia(), iso_ms(v))
-    if isinstance(value, dict):
-        table = tomlkit.table()
-        for k, v in value.items():
-            if v is not None:
-                table[k] = _tomlkit_value(v)
-        return table
-    if isinstance(value, list):
-        arr = tomlkit.array()
-        arr.extend(_tomlkit_value(v) for v in value)
-        return arr
-    return value

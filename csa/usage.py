@@ -44,22 +44,16 @@ def p95(samples: list[int]) -> int:
 
 def record_peak(project_dir: Path, tool: str, peak: int) -> None:
     """Append a sample (last-writer-wins across concurrent runs: it is statistics)."""
-    import tomlkit
+    from csa.tomlw import dumps
 
     stats = load_stats(project_dir)
     stats.setdefault(tool, []).append(int(peak))
-    doc = tomlkit.document()
-    doc.add(tomlkit.comment("Peak RSS (bytes) of each tool's process tree in recent runs."))
-    tools = tomlkit.table()
-    for name in sorted(stats):
-        t = tomlkit.table()
-        samples = stats[name][-KEEP:]
-        t["peak_rss_bytes"] = samples
-        t["p95_bytes"] = p95(samples)
-        tools[name] = t
-    doc["tools"] = tools
+    tools = {name: {"peak_rss_bytes": stats[name][-KEEP:], "p95_bytes": p95(stats[name][-KEEP:])}
+             for name in sorted(stats)}
+    text = "# Peak RSS (bytes) of each tool's process tree in recent runs.\n" + \
+        dumps({"tools": tools})
     try:
-        atomic_write(project_dir / STATS_FILE, tomlkit.dumps(doc).encode(), durable=False)
+        atomic_write(project_dir / STATS_FILE, text.encode(), durable=False)
     except OSError:
         pass
 

@@ -1,0 +1,71 @@
+"""`csa import claude|codex|gemini|opencode`: the AI tools' own transcripts as csa sessions.
+
+    csa import claude --since 2d --dry-run     # list what would be imported, change nothing
+"""
+
+from __future__ import annotations
+
+import click
+
+from csa.cli.output import emit_json, json_option, table, write_text
+from csa.cli.session import cd_option
+
+SOURCES = ("claude", "codex", "gemini", "opencode", "claude-code", "gemini-cli")
+
+
+@click.command("import")
+@click.argument("source", type=click.Choice(SOURCES, case_sensitive=False), metavar="SOURCE")
+@click.option("--since", metavar="WHEN",
+              help="Only source sessions active within this long (2d, 36h) or since a date.")
+@click.option("--dry-run", is_flag=True, help="Change nothing; list what would be imported.")
+@click.option("--path", "paths", multiple=True, metavar="P",
+              type=click.Path(exists=True, dir_okay=True, file_okay=True),
+              help="Read this file or directory instead of the tool's own store (repeatable).")
+@click.option("--all-projects", is_flag=True,
+              help="Import every session into the project of its working directory, "
+                   "not only this project's.")
+@json_option
+@cd_option
+def import_(source, since, dry_run, paths, all_projects, as_json, cd):
+    """Import the sessions an AI tool ran on its own (outside csa) as csa sessions.
+
+    SOURCE is claude, codex, gemini or opencode. Each tool session becomes one csa
+    session (sub-agents become child sessions) whose provider id lets
+    `csa run --session ID` resume the tool's conversation. Re-running imports only
+    what is new: a session that grew gets its new events appended.
+
+    \b
+    Examples:
+      csa import claude                        # this project's claude sessions
+      csa import codex --since 2d --dry-run
+      csa import gemini --all-projects --json
+      csa import opencode --path export.json   # `opencode export <id>` output
+    """
+    from csa.importer import import_sessions
+
+    report = import_sessions(source.lower(), cd=cd, paths=paths, since=since, dry_run=dry_run,
+                             all_projects=all_projects)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    if report.sessions:
+        rows = []
+        for s in report.sessions:
+            sid = s["session_id"] or "(new)"
+            if s["parent_session_id"]:
+                sid = f"└─ {sid}"
+            who = (s["agent_id"] and f"agent {s['agent_id']}") or s["provider_session_id"] or "-"
+            rows.append([s["action"], sid, who, s["events"], s.get("description") or ""])
+        head = ["WOULD" if report.dry_run else "ACTION", "SESSION", "PROVIDER ID", "EVENTS",
+                "DESCRIPTION"]
+        write_text(table(head, rows))
+    for b in report.bad:
+        click.echo(f"skipped corrupt line {b}", err=True)
+    if report.bad_lines > len(report.bad):
+        click.echo(f"... and {report.bad_lines - len(report.bad)} more corrupt lines", err=True)
+    for s in report.skipped_sources:
+        if s["reason"] != "no activity since --since":
+            click.echo(f"skipped {s['path']}: {s['reason']}", err=True)
+    for p in report.problems:
+        click.echo(f"problem: {p}", err=True)
+    click.echo(report.summary(), err=True)

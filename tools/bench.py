@@ -1,0 +1,368 @@
+#!/usr/bin/env python3
+"""Every csa benchmark in one run, as medians next to floors measured in the same run.
+
+    python tools/bench.py                 # quick: smaller corpora (about 2 minutes)
+    python tools/bench.py --full          # the issue sizes: 10,000 sessions, 100,000 dirs,
+                                          # 100 MB relay, 1 GB search corpus
+    python tools/bench.py --only run,list # a subset: run, relay, list, prefix, transcript,
+                                          # clean, search
+
+Floors: `python -c pass` (interpreter start-up), the bare fake tool (what `csa run`
+wraps), `cat` of the same bytes (I/O), plain orjson dumps (serialization). Each row
+gives the median, the ratio to its floor and the target. Everything runs in a temp
+dir with its own CSA_STATE_DIR and HOME; the machine's real state is not touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tools"))
+
+FAKE_BIN = REPO / "tools" / "fake_clis" / "bin"
+ROWS: list[tuple[str, str, str, str, str]] = []
+
+
+def csa_cmd() -> list[str]:
+    """The installed console script when it sits next to this interpreter, else -m csa."""
+    script = Path(sys.executable).parent / "csa"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "csa"]
+
+
+def row(section: str, name: str, value: str, ratio: str = "", target: str = "") -> None:
+    ROWS.append((section, name, value, ratio, target))
+    print(f"  {name}: {value} {ratio} {target}".rstrip(), file=sys.stderr, flush=True)
+
+
+def wall(argv, env, cwd, stdout=subprocess.DEVNULL) -> float:
+    t = time.perf_counter()
+    subprocess.run(argv, env=env, cwd=cwd, stdout=stdout, stderr=subprocess.DEVNULL,
+                   stdin=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t
+
+
+def wall_rss(argv, env, cwd) -> tuple[float, int]:
+    """Wall time and peak RSS (bytes) of one process, via wait4."""
+    t = time.perf_counter()
+    p = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError(f"{argv} exited {p.returncode}")
+    return time.perf_counter() - t, usage.ru_maxrss * 1024
+
+
+def ms(x: float) -> str:
+    return f"{x * 1000:.1f} ms"
+
+
+def bench_run(tmp: Path, env: dict, pairs: int) -> None:
+    project = tmp / "run-proj"
+    project.mkdir()
+    bare = [str(FAKE_BIN / "codex"), "exec", "--json", "--skip-git-repo-check",
+            "--dangerously-bypass-approvals-and-sandbox", "hello"]
+    wrapped = [*csa_cmd(), "run", "-q", "--tool", "codex", "hello"]
+    floor = statistics.median(wall([sys.executable, "-c", "pass"], env, project)
+                              for _ in range(pairs))
+    for _ in range(3):  # warm caches (bytecode, page cache)
+        wall(bare, env, project)
+        wall(wrapped, env, project)
+    bare_t, csa_t, diffs, rss = [], [], [], []
+    for _ in range(pairs):
+        b = wall(bare, env, project)
+        c, r = wall_rss(wrapped, env, project)
+        bare_t.append(b)
+        csa_t.append(c)
+        diffs.append(c - b)
+        rss.append(r)
+    row("run", "python -c pass (floor)", ms(floor))
+    row("run", "bare fake codex (floor)", ms(statistics.median(bare_t)))
+    row("run", f"csa run --tool codex (new session), median of {pairs}",
+        ms(statistics.median(csa_t)),
+        f"{statistics.median(csa_t) / statistics.median(bare_t):.2f}x bare")
+    row("run", "csa run overhead over the bare tool (median of pair differences)",
+        ms(statistics.median(diffs)), "", "<= 50 ms")
+    row("run", "csa run peak RSS (max of csa and its reaped children)",
+        f"{max(rss) / 2**20:.1f} MiB", "", "<= 50 MB")
+    sid_dir = None
+    res = subprocess.run([*csa_cmd(), "session", "list", "--json"], env=env, cwd=project,
+                         capture_output=True, text=True, check=True)
+    import json
+
+    sid = json.loads(res.stdout)[0]["id"]
+    resume = [*csa_cmd(), "run", "-q", "-s", sid, "again"]
+    times = [wall(resume, env, project) for _ in range(max(5, pairs // 2))]
+    row("run", "csa run --session (resume), median", ms(statistics.median(times)),
+        f"{statistics.median(times) / statistics.median(bare_t):.2f}x bare")
+    del sid_dir
+
+
+def bench_relay(tmp: Path, env: dict, mb: int, runs: int) -> None:
+    project = tmp / "relay-proj"
+    project.mkdir()
+    big = dict(env, FAKE_HUGE_MB=str(mb))
+    bare = [str(FAKE_BIN / "codex"), "exec", "--json", "--skip-git-repo-check",
+            "--dangerously-bypass-approvals-and-sandbox", "hello"]
+    out = tmp / "relay.out"
+    with open(out, "wb") as f:
+        subprocess.run(bare, env=big, cwd=project, stdout=f, check=True,
+                       stdin=subprocess.DEVNULL)
+    nbytes = out.stat().st_size
+    cat = statistics.median(wall(["cat", str(out)], env, project) for _ in range(runs))
+    gen = statistics.median(wall(bare, big, project) for _ in range(runs))
+    tool = statistics.median(wall([*csa_cmd(), "run", "-q", "--tool", "codex", "hello"], big,
+                                  project) for _ in range(runs))
+    mbs = nbytes / 2**20
+    row("relay", f"cat {mbs:.0f} MB (I/O floor)", f"{mbs / cat:.0f} MB/s")
+    row("relay", f"bare fake tool printing {mbs:.0f} MB to /dev/null", f"{mbs / gen:.0f} MB/s")
+    row("relay", f"csa run relaying {mbs:.0f} MB (redacted transcript), end to end",
+        f"{mbs / tool:.0f} MB/s", f"{gen / tool:.2f}x bare", ">= 50 MB/s")
+
+
+def bench_list_prefix(tmp: Path, env: dict, sessions: int, dirs: int, runs: int) -> None:
+    from bench_sessions import synth_sessions
+
+    from csa import ids
+    from csa.store import Store
+
+    project = tmp / "list-proj"
+    project.mkdir()
+    pdir = Path(env["CSA_STATE_DIR"]) / str(project).lstrip("/")
+    synth_sessions(pdir / "sessions", sessions, str(project))
+    (pdir / "project.toml").write_text(f'project_path = "{project}"\n')
+    old = time.time() - 3600
+    for d in (pdir / "sessions").iterdir():
+        os.utime(d / "state.toml", (old, old))
+    floor = statistics.median(wall([sys.executable, "-c", "pass"], env, project)
+                              for _ in range(runs))
+    helpt = statistics.median(wall([*csa_cmd(), "--help"], env, project) for _ in range(runs))
+    row("list", "python -c pass (floor)", ms(floor))
+    row("list", "csa --help", ms(helpt), f"{helpt / floor:.2f}x floor", "<= 2.5x floor")
+    cold = wall([*csa_cmd(), "session", "list"], env, project)
+    row("list", f"csa session list, {sessions} sessions, cold cache (once)", ms(cold))
+    for args, label in ((["session", "list"], "csa session list"),
+                        (["session", "list", "--tree"], "csa session list --tree"),
+                        (["session", "list", "--json"], "csa session list --json")):
+        t = statistics.median(wall([*csa_cmd(), *args], env, project) for _ in range(runs))
+        row("list", f"{label}, {sessions} sessions", ms(t), f"{t / floor:.2f}x floor",
+            "<= 300 ms" if "json" not in label else "")
+    rdir = tmp / "resolve" / "sessions"
+    rdir.mkdir(parents=True)
+    t0 = int(time.time() * 1000)
+    names = [ids.new_ulid(now_ms=t0 - i * 7) for i in range(dirs)]
+    for n in names:
+        os.mkdir(rdir / n)
+    store = Store(tmp / "resolve-base", project)
+    store.sessions_dir = rdir
+    target = names[len(names) // 2]
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        assert store.resolve(target[:16].lower()) == target
+        times.append(time.perf_counter() - t)
+    row("prefix", f"prefix resolution over {dirs} session dirs (in-process)",
+        ms(statistics.median(times)), "", "<= 100 ms")
+    tool_t = statistics.median(wall([*csa_cmd(), "session", "list", "--limit", "1"], env,
+                                    project) for _ in range(runs))
+    del tool_t
+    return
+
+
+def bench_transcript(mb: float, runs: int) -> None:
+    import bench_transcript as bt
+    import orjson
+
+    from csa.transcript import TranscriptWriter
+
+    lines, _secrets = bt.build_corpus(mb)
+    data = [ln.encode() for ln in lines]
+    nbytes = sum(len(d) + 1 for d in data)
+    tmp = Path(tempfile.mkdtemp(prefix="csa-bench-tr-"))
+    try:
+        def floor() -> None:
+            with open(tmp / "floor.jsonl", "wb") as f:
+                for d in data:
+                    try:
+                        obj = orjson.loads(d)
+                    except orjson.JSONDecodeError:
+                        obj = d.decode()
+                    f.write(orjson.dumps({"v": 1, "seq": 0, "type": "event", "event": obj})
+                            + b"\n")
+
+        def writer() -> None:
+            p = tmp / "t.jsonl"
+            if p.exists():
+                p.unlink()
+            with TranscriptWriter(p) as w:
+                for ln in lines:
+                    w.append_stdout_line(ln)
+
+        f_rate = bt.median_rate(floor, nbytes, runs)
+        w_rate = bt.median_rate(writer, nbytes, runs)
+        row("transcript", "orjson loads+dumps to a file, no redaction (floor)",
+            f"{f_rate:.0f} MB/s")
+        row("transcript", "TranscriptWriter.append_stdout_line with redaction",
+            f"{w_rate:.0f} MB/s", f"{w_rate / f_rate:.2f}x floor", ">= 50 MB/s")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_clean(tmp: Path, env: dict, sessions: int) -> None:
+    from bench_sessions import synth_sessions
+
+    project = tmp / "clean-proj"
+    project.mkdir()
+    pdir = Path(env["CSA_STATE_DIR"]) / str(project).lstrip("/")
+    synth_sessions(pdir / "sessions", sessions, str(project))
+    (pdir / "project.toml").write_text(f'project_path = "{project}"\n')
+    old = time.time() - 40 * 86400
+    for d in (pdir / "sessions").iterdir():
+        os.utime(d / "state.toml", (old, old))
+    dry = wall([*csa_cmd(), "session", "clean", "--days", "0", "--dry-run"], env, project)
+    row("clean", f"csa session clean --days 0 --dry-run, {sessions} sessions", ms(dry))
+    real = wall([*csa_cmd(), "session", "clean", "--days", "0"], env, project)
+    left = len([n for n in os.listdir(pdir / "sessions") if len(n) == 26])
+    row("clean", f"csa session clean --days 0, {sessions} sessions removed", ms(real),
+        f"{sessions / real:.0f} sessions/s", f"{left} left")
+
+
+def bench_search(tmp: Path, env: dict, mb: int, queries: int) -> None:
+    import orjson
+
+    from csa.search import Index
+    from csa.state import SessionState
+    from csa.store import Store
+
+    base = tmp / "search-state"
+    project = tmp / "search-proj"
+    project.mkdir()
+    store = Store(base, project)
+    store.ensure()
+    rng = random.Random(42)
+    vocab = [f"w{i}" for i in range(20000)] + ["database", "migration", "timeout", "flaky",
+                                               "refactor", "parser", "deadlock", "cache"]
+    per_session = 4 * 2**20
+    n_sessions = max(1, mb * 2**20 // per_session)
+    t_write = time.perf_counter()
+    total = 0
+    sids = []
+    for i in range(n_sessions):
+        st, _ = store.create(description=f"synthetic session {i}")
+        sids.append(st.meta_session_id)
+        path = store.session_dir(st.meta_session_id) / "transcript.jsonl"
+        with open(path, "wb") as f:
+            seq = 0
+            size = 0
+            while size < per_session:
+                words = " ".join(rng.choice(vocab) for _ in range(40))
+                ev = {"v": 1, "seq": seq, "ts": "2026-11-21T10:00:00.000Z", "type": "event",
+                      "event": {"type": "item.completed",
+                                "item": {"type": "agent_message", "text": words}}}
+                line = orjson.dumps(ev) + b"\n"
+                f.write(line)
+                size += len(line)
+                seq += 1
+        total += size
+    del SessionState
+    write_s = time.perf_counter() - t_write
+    t0 = time.perf_counter()
+    idx = Index(base)  # a fresh index builds itself from every transcript
+    build_s = time.perf_counter() - t0
+    row("search", f"index {total / 2**20:.0f} MB of transcripts ({n_sessions} sessions)",
+        f"{total / 2**20 / build_s:.1f} MB/s", f"{build_s:.1f} s",
+        f"(writing them: {total / 2**20 / write_s:.0f} MB/s)")
+    qs = [rng.choice(vocab[-8:]) + " " + rng.choice(vocab[:2000]) for _ in range(queries)]
+    times = []
+    for q in qs:
+        t = time.perf_counter()
+        idx.search(q, project=str(project), limit=20)
+        times.append(time.perf_counter() - t)
+    row("search", f"{queries} queries, median", ms(statistics.median(times)),
+        f"p95 {ms(sorted(times)[int(0.95 * len(times)) - 1])}", "<= 50 ms")
+    # Incremental update after one turn: a few new lines in one session.
+    upd = []
+    for k in range(20):
+        sid = sids[k % len(sids)]
+        path = store.session_dir(sid) / "transcript.jsonl"
+        with open(path, "ab") as f:
+            for j in range(5):
+                ev = {"v": 1, "seq": 10_000_000 + k * 10 + j, "ts": "2026-11-21T11:00:00.000Z",
+                      "type": "event", "event": {"type": "item.completed", "item": {
+                          "type": "agent_message", "text": " ".join(rng.choice(vocab)
+                                                                    for _ in range(40))}}}
+                f.write(orjson.dumps(ev) + b"\n")
+        t = time.perf_counter()
+        idx.update_session(store, sid)
+        upd.append(time.perf_counter() - t)
+    row("search", "incremental index update after a turn (5 events), median",
+        ms(statistics.median(upd)), "", "<= 20 ms")
+    idx.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--full", action="store_true", help="the issue sizes (slow)")
+    ap.add_argument("--only", default="run,relay,list,prefix,transcript,clean,search")
+    ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    full = args.full
+    tmp = Path(tempfile.mkdtemp(prefix="csa-bench-"))
+    # PYTHONDONTWRITEBYTECODE (set by some sandboxes) would make every csa process
+    # recompile every module: not how an installed csa runs.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CSA_", "FAKE_")) and k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(CSA_STATE_DIR=str(tmp / "state"), HOME=str(tmp / "home"),
+               XDG_CONFIG_HOME=str(tmp / "home" / ".config"),
+               FAKE_CLI_HOME=str(tmp / "fake-home"),
+               PATH=f"{FAKE_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    (tmp / "home").mkdir()
+    try:
+        if "run" in only:
+            bench_run(tmp, env, pairs=25 if full else 20)
+        if "relay" in only:
+            bench_relay(tmp, env, mb=100 if full else 30, runs=3)
+        if "list" in only or "prefix" in only:
+            bench_list_prefix(tmp, env, sessions=10_000 if full else 3_000,
+                              dirs=100_000 if full else 30_000, runs=9 if full else 5)
+        if "transcript" in only:
+            bench_transcript(mb=50 if full else 20, runs=5 if full else 3)
+        if "clean" in only:
+            bench_clean(tmp, env, sessions=10_000 if full else 2_000)
+        if "search" in only:
+            bench_search(tmp, env, mb=1024 if full else 128, queries=100)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\ncsa benchmarks — {platform.node()}: {os.cpu_count()} cores, "
+          f"{platform.python_implementation()} {platform.python_version()}, "
+          f"load {os.getloadavg()[0]:.2f}, {'full' if full else 'quick'} sizes")
+    width = max(len(r[1]) for r in ROWS)
+    sep = "|" if args.markdown else " "
+    if args.markdown:
+        print("| area | measurement | median | ratio | target |\n|---|---|---|---|---|")
+    for section, name, value, ratio, target in ROWS:
+        if args.markdown:
+            print(f"| {section} | {name} | {value} | {ratio} | {target} |")
+        else:
+            print(f"{section:<10}{sep}{name.ljust(width)}{sep} {value:>12} {ratio:>16} "
+                  f"{target}")
+    del resource
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
