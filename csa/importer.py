@@ -152,6 +152,10 @@ def _drop_none(obj: Any) -> Any:
     return obj
 
 
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _str(value: Any) -> str | None:
     # Record discriminators are strings; anything else is just an unknown record.
     return value if isinstance(value, str) else None
@@ -161,7 +165,13 @@ def _loads(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return _BAD
+        # orjson refuses integers beyond 64 bits and lone surrogates; the stdlib does not.
+        import json
+
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError):
+            return _BAD
 
 
 _BAD = object()
@@ -384,11 +394,6 @@ _CLAUDE_META = frozenset({
 _UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-def _claude_mangle(path: str) -> str:
-    # claude names a project's dir after its cwd with every non-alphanumeric char as '-'.
-    return re.sub(r"[^A-Za-z0-9]", "-", path)
-
-
 class ClaudeReader(Reader):
     """claude-code 2.1: one JSONL per session; sub-agents in `<session id>/subagents/
     agent-<agentId>.jsonl` (+ `.meta.json`), older versions: `agent-<id>.jsonl` beside
@@ -401,15 +406,10 @@ class ClaudeReader(Reader):
         return [Path(root) / "projects"]
 
     def discover(self, paths: list[Path], here: Path | None) -> Iterator[Source]:
-        files = _files(paths, ("*.jsonl",))
-        wanted = _claude_mangle(str(here)) if here is not None else None
+        # Project dirs are named after the cwd as claude saw it (symlinks unresolved), so
+        # the cwd is read from each file rather than guessed from its dir name.
         mains, agents = [], []
-        for f in files:
-            # A dir named like a mangled path that cannot hold `here`: skip without reading.
-            proj_dir = f.parent.parent.parent if f.parent.name == "subagents" else f.parent
-            dn = proj_dir.name
-            if wanted and dn.startswith("-") and len(dn) < 200 and not dn.startswith(wanted):
-                continue
+        for f in _files(paths, ("*.jsonl",)):
             if f.name.startswith("agent-"):
                 agents.append(f)
             elif _UUID_RE.fullmatch(f.stem) and f.parent.name != "subagents":
@@ -460,14 +460,15 @@ class ClaudeReader(Reader):
             p.model = agent["model"]
         offset, lines = int(entry.get("offset") or 0), int(entry.get("lines") or 0)
         for _n, d in _jsonl(src.files[0], offset, lines, p):
-            target = p
+            target, tstate = p, state
             if d.get("isSidechain") is True and src.agent_id is None:
-                target = self._sidechain(p, d, state)
-            self._line(target, d, state)
+                agent, target = self._sidechain(p, d, state)
+                tstate = state.setdefault("agents", {}).setdefault(agent, {})
+            self._line(target, d, tstate)
         p.cursor["state"] = state
         return p
 
-    def _sidechain(self, p: Parsed, d: dict, state: dict) -> Parsed:
+    def _sidechain(self, p: Parsed, d: dict, state: dict) -> tuple[str, Parsed]:
         # In-file sidechain lines (older claude): one child per agentId; without one, a
         # chain that starts at parentUuid null is a new agent, later lines join the last.
         agent = d.get("agentId")
@@ -480,7 +481,7 @@ class ClaudeReader(Reader):
         child = p.children.get(agent)
         if child is None:
             child = p.children[agent] = Parsed(provider_id=p.provider_id, cwd=p.cwd)
-        return child
+        return agent, child
 
     def _line(self, p: Parsed, d: dict, state: dict) -> None:
         t = _str(d.get("type"))
@@ -917,7 +918,7 @@ class GeminiReader(Reader):
             first = None
             if text:
                 first = p.add("assistant", text, ts=ts, source=self.name, id=mid, model=model)
-            for call in m.get("toolCalls") or []:
+            for call in _list(m.get("toolCalls")):
                 if not isinstance(call, dict):
                     continue
                 ev = p.add("tool_call", _json_text(call.get("args"), MAX_TOOL_TEXT), ts=ts,
@@ -1165,8 +1166,8 @@ class OpenCodeReader(Reader):
             p.cost_usd = float(cost)
         model = info.get("model") if isinstance(info.get("model"), dict) else {}
         if model.get("id"):
-            p.model = "/".join(x for x in (model.get("providerID"), model.get("id")) if x)
-        msgs = [m for m in data.get("messages") or [] if isinstance(m, dict)
+            p.model = "/".join(str(x) for x in (model.get("providerID"), model.get("id")) if x)
+        msgs = [m for m in _list(data.get("messages")) if isinstance(m, dict)
                 and isinstance(m.get("info"), dict)]
         # Messages come in id order (opencode ids ascend with time): resume after the
         # last one imported; a message still being written waits for the next run.
@@ -1186,7 +1187,7 @@ class OpenCodeReader(Reader):
             if not complete:
                 p.pending_tail = True
                 break
-            self._message(p, mi, [x for x in m.get("parts") or [] if isinstance(x, dict)])
+            self._message(p, mi, [x for x in _list(m.get("parts")) if isinstance(x, dict)])
             p.cursor["last_id"] = mi.get("id")
         p.touch(t.get("updated"))
 
@@ -1213,7 +1214,7 @@ class OpenCodeReader(Reader):
         if role != "assistant":
             p.note_unknown(f"message role={role!r}", ts, self.name)
             return
-        model = "/".join(x for x in (mi.get("providerID"), mi.get("modelID")) if x) or None
+        model = "/".join(str(x) for x in (mi.get("providerID"), mi.get("modelID")) if x) or None
         p.model = model or p.model
         for part in parts:
             pt = part.get("type")
@@ -1333,10 +1334,11 @@ class _Project:
         return {k: v for k, v in src.items() if isinstance(v, dict)} \
             if isinstance(src, dict) else {}
 
-    def lock(self) -> None:
-        """Serialize imports into this project (two runs must not both create a session)."""
+    def lock(self) -> bool:
+        """Serialize imports into this project (two runs must not both create a session).
+        True when the lock was taken just now (the cursors were reloaded)."""
         if self._lock_fd is not None or self.dry_run:
-            return
+            return False
         import fcntl
         import time
 
@@ -1358,6 +1360,8 @@ class _Project:
                 time.sleep(0.1)
         self._lock_fd = fd
         self.cursors = self._load()  # what the run before us saved
+        self._index = None
+        return True
 
     def index(self) -> dict[str, tuple[str, dict | None]]:
         """import key / "<tool>:<provider id>" -> (session id, import record or None)."""
@@ -1441,9 +1445,11 @@ class _Run:
 
         if root not in self.projects:
             proj = self.projects[root] = _Project(Store(self.base, root), self.dry_run)
-            # Locked before its cursors are consulted: a concurrent import cannot slip a
-            # session in between our check and our create.
-            proj.lock()
+            # Locked before its cursors are consulted, so a concurrent import cannot slip a
+            # session in between our check and our create. A project with no state dir yet
+            # is locked (and created) only when something is imported into it.
+            if proj.store.dir.is_dir():
+                proj.lock()
         return self.projects[root]
 
     def run(self) -> Report:
@@ -1456,6 +1462,12 @@ class _Run:
                 except (OSError, CsaError) as e:
                     msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
                     self.report.problems.append(f"{src.path}: {msg}")
+                except Exception as e:  # noqa: BLE001 - one odd source must not stop the rest
+                    if os.environ.get("CSA_DEBUG"):
+                        raise
+                    self.report.problems.append(
+                        f"{src.path}: not imported ({type(e).__name__}: {e}); "
+                        "set CSA_DEBUG=1 for a traceback")
                 # After every source: an interrupted run keeps what it did.
                 for proj in self.projects.values():
                     proj.save(durable=False)
@@ -1518,6 +1530,10 @@ class _Run:
                 if record is None:  # a session `csa run` made: csa has this conversation
                     self.skip(src, f"already a csa session ({sid})")
                     self.done[src.key] = (proj, sid, _depth(proj, sid))
+                    if not self.dry_run:  # remember how far the source goes, import nothing
+                        parsed = self.reader.read(src, {})
+                        rec = self.record(src, parsed, None, key, sig)
+                        self.save_entry(proj, src, {**rec, "native": True}, sid)
                     return
                 entry = dict(record)  # the cursor file was lost: state.toml has the cursor
                 if self.reader.dedupe_by_id:
@@ -1563,7 +1579,8 @@ class _Run:
         rec = dict(entry or {})
         rec.update({"source": self.reader.name, "key": key, "path": src.path,
                     "provider_session_id": src.provider_id or parsed.provider_id,
-                    "agent_id": src.agent_id, "cwd": parsed.cwd or src.cwd, "sig": sig,
+                    "agent_id": src.agent_id, "agent_type": parsed.agent_meta.get("agentType"),
+                    "cwd": parsed.cwd or src.cwd, "sig": sig,
                     "imported_at": _iso(utcnow())})
         rec.update(parsed.cursor)
         first = (sig.get("files") or {}).get(str(src.files[0])) if src.files else None
@@ -1657,7 +1674,13 @@ class _Run:
         from csa.store import NEW_PREFIX, STATE_FILE
         from csa.transcript import TranscriptWriter, read_events
 
-        proj.lock()
+        if proj.lock():
+            # Another import may have taken this source while we were not locked yet.
+            done = proj.cursors.get(src.key)
+            if done is not None and _exists(proj, done.get("session_id")) \
+                    and not record.get("in_file"):
+                self.report.unchanged += 1
+                return done["session_id"]
         store = proj.store
         started = parsed.started or src.mtime or utcnow()
         # The ULID carries the source's start time, so imports sort among real sessions.
@@ -1716,7 +1739,7 @@ class _Run:
         sdir = store.session_dir(sid)
         with SessionLock(sdir, sid, reason="import", grace=0):
             state = store.read_state(sid)
-            if state.run is not None:
+            if state.run is not None or record.get("native"):
                 # `csa run` has continued this conversation: its turns are in csa's own
                 # transcript already, so the tool's new lines are consumed, not re-imported.
                 self.save_entry(proj, src, {**record, "session_id": sid}, sid)

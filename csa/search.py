@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from csa.store import Store, iter_project_dirs
 INDEX_FILE = "index.sqlite3"
 SCHEMA_VERSION = 1
 MAX_TEXT = 20_000
+# Ranking every match of a near-universal term is slow; past this, newest first.
+RANK_BUDGET_S = 0.04
 # Keys whose string values are worth searching in tool events (ids, hashes and
 # timestamps are not).
 TEXT_KEYS = frozenset({"text", "content", "result", "command", "aggregated_output", "output",
@@ -199,23 +202,44 @@ class Index:
         if until:
             where.append("ts <= ?")
             args.append(until)
-        sql = ("SELECT session_id, project, tool, type, ts, seq, "
-               "snippet(events, 0, '[', ']', '…', 16), bm25(events) AS rank FROM events "
-               f"WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?")
+        cols = ("SELECT session_id, project, tool, type, ts, seq, "
+                "snippet(events, 0, '[', ']', '…', 16), bm25(events) AS score FROM events "
+                f"WHERE {' AND '.join(where)} ")
+        ranked = True
         rows = None
         for q in (query, _quote_terms(query)):
             try:
-                rows = self.conn.execute(sql, [q, *args, limit]).fetchall()
+                rows = self._within_budget(cols + "ORDER BY score LIMIT ?", [q, *args, limit])
+                if rows is None:
+                    # A term in most of the corpus: relevance says little and ranking every
+                    # match costs hundreds of ms, so answer newest first instead.
+                    ranked = False
+                    rows = self.conn.execute(cols + "ORDER BY rowid DESC LIMIT ?",
+                                             [q, *args, limit]).fetchall()
                 break
             except sqlite3.OperationalError:
                 continue
         if rows is None:
             return []
         hits = []
-        for sid, proj, tool_, type_, ts, seq, snippet, rank in rows:
+        for sid, proj, tool_, type_, ts, seq, snippet, score in rows:
             hits.append({"session_id": sid, "project": proj, "tool": tool_, "type": type_,
-                         "ts": ts, "seq": seq, "snippet": snippet, "score": round(-rank, 4)})
+                         "ts": ts, "seq": seq, "snippet": snippet, "score": round(-score, 4),
+                         "ranked": ranked})
         return hits
+
+    def _within_budget(self, sql: str, args: list) -> list | None:
+        """Run `sql`, or give up after RANK_BUDGET_S (None) so a query stays interactive."""
+        deadline = time.monotonic() + RANK_BUDGET_S
+        self.conn.set_progress_handler(lambda: time.monotonic() > deadline, 20_000)
+        try:
+            return self.conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as e:
+            if "interrupt" in str(e):
+                return None
+            raise
+        finally:
+            self.conn.set_progress_handler(None, 0)
 
 
 def _is_eviction_stub(path: Path) -> bool:

@@ -239,10 +239,16 @@ def test_session_made_by_csa_run_is_not_imported_again(project, home):
     store = Store.open()
     made = make_session(store, "from csa run",
                         tools={"codex": capture("codex")["provider_session_id"]})
-    place("codex", project, home)
+    dest, rest = split_fixture("codex", project, home, first_turn_end("codex"))
     report = run("codex", home)
     assert report.created == 0 and store.ids() == [made.meta_session_id]
     assert "already a csa session" in report.skipped_sources[0]["reason"]
+    assert run("codex", home).unchanged == 1  # quiet until the tool writes more
+    with open(dest, "a") as f:
+        f.write(rest)
+    grown = run("codex", home)
+    assert (grown.created, grown.updated) == (0, 0) and store.ids() == [made.meta_session_id]
+    assert not (store.session_dir(made.meta_session_id) / "transcript.jsonl").exists()
 
 
 # -- secrets, sidechains, bad input ----------------------------------------------------
@@ -560,3 +566,24 @@ def test_cli_report_and_errors(project, home):
     assert invoke("import", "codex", "--path", str(home / "missing")).exit_code == 2
     empty = invoke("import", "codex")  # no codex store at all: nothing to do
     assert empty.exit_code == 0 and "0 session(s) created" in empty.stderr
+
+
+def test_concurrent_imports_never_duplicate(project, home):
+    import subprocess
+    import uuid
+
+    [dest] = place("codex", project, home)
+    text = dest.read_text()
+    tid = capture("codex")["provider_session_id"]
+    for _ in range(15):
+        new = str(uuid.uuid4())
+        (dest.parent / dest.name.replace(tid, new)).write_text(text.replace(tid, new))
+    cmd = [sys.executable, "-m", "csa", "import", "codex", "--json"]
+    procs = [subprocess.Popen(cmd, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(3)]
+    reports = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+    assert sum(r["created"] for r in reports) == 16
+    store = Store.open()
+    assert len(store.ids()) == 16
+    pids = {store.load(s).tools["codex"].provider_session_id for s in store.ids()}
+    assert len(pids) == 16

@@ -80,9 +80,9 @@ def test_reindex_gives_identical_results_and_corrupt_db_is_rebuilt(env, project,
 def test_index_is_incremental(env, project, state_dir):
     """Each update reads only the lines added since the last one (the runner brings the
     index up to date with earlier turns while the tool runs; search catches up)."""
+    idx = Index(state_dir)  # an index that exists before the session does
     sid = run(env, project, "--tool", "codex", "first words")
     store = Store.open(cd=str(project))
-    idx = Index(state_dir)
     first = idx.update_session(store, sid)
     assert first > 0
     assert idx.update_session(store, sid) == 0
@@ -220,3 +220,23 @@ def test_budget_evicts_oldest_digested_first_and_keeps_undigested(env, project, 
     assert undigested in {e["id"] for e in json.loads(res.stdout)["budget"]["evicted"]}
     assert store.load(undigested).extra["digest"]["turns"] == 1
 
+
+
+def test_near_universal_terms_fall_back_to_newest_first(project, state_dir, monkeypatch):
+    """Ranking every match of a term in most of the corpus would take too long: the
+    search answers within its budget, newest first, and says so."""
+    import csa.search as search_mod
+    from csa.transcript import TranscriptWriter
+    from helpers import make_session
+
+    store = Store.open()
+    st = make_session(store, "many events")
+    with TranscriptWriter(store.session_dir(st.meta_session_id) / "transcript.jsonl") as w:
+        for i in range(3000):
+            w.append("stdout", text=f"common word number {i}")
+    ranked = search_mod.search(store, "number", limit=5)
+    assert ranked and all(h["ranked"] for h in ranked)
+    monkeypatch.setattr(search_mod, "RANK_BUDGET_S", 0.0)
+    newest = search_mod.search(store, "number", limit=5)
+    assert [h["ranked"] for h in newest] == [False] * 5
+    assert newest[0]["snippet"].endswith("2999")

@@ -19,7 +19,6 @@ import argparse
 import os
 import platform
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -253,8 +252,16 @@ def bench_search(tmp: Path, env: dict, mb: int, queries: int) -> None:
     store = Store(base, project)
     store.ensure()
     rng = random.Random(42)
-    vocab = [f"w{i}" for i in range(20000)] + ["database", "migration", "timeout", "flaky",
-                                               "refactor", "parser", "deadlock", "cache"]
+    # Zipf-distributed words, like prose and code: common words match a large share of
+    # the events, so ranking has real work to do.
+    vocab = ["database", "migration", "timeout", "flaky", "refactor", "parser", "deadlock",
+             "cache"] + [f"w{i}" for i in range(20000)]
+    weights = [1 / (i + 1) for i in range(len(vocab))]
+    cum = list(__import__("itertools").accumulate(weights))
+
+    def words(n: int) -> str:
+        return " ".join(rng.choices(vocab, cum_weights=cum, k=n))
+
     per_session = 4 * 2**20
     n_sessions = max(1, mb * 2**20 // per_session)
     t_write = time.perf_counter()
@@ -268,10 +275,10 @@ def bench_search(tmp: Path, env: dict, mb: int, queries: int) -> None:
             seq = 0
             size = 0
             while size < per_session:
-                words = " ".join(rng.choice(vocab) for _ in range(40))
+                text = words(40)
                 ev = {"v": 1, "seq": seq, "ts": "2026-11-21T10:00:00.000Z", "type": "event",
                       "event": {"type": "item.completed",
-                                "item": {"type": "agent_message", "text": words}}}
+                                "item": {"type": "agent_message", "text": text}}}
                 line = orjson.dumps(ev) + b"\n"
                 f.write(line)
                 size += len(line)
@@ -285,7 +292,9 @@ def bench_search(tmp: Path, env: dict, mb: int, queries: int) -> None:
     row("search", f"index {total / 2**20:.0f} MB of transcripts ({n_sessions} sessions)",
         f"{total / 2**20 / build_s:.1f} MB/s", f"{build_s:.1f} s",
         f"(writing them: {total / 2**20 / write_s:.0f} MB/s)")
-    qs = [rng.choice(vocab[-8:]) + " " + rng.choice(vocab[:2000]) for _ in range(queries)]
+    # One or two words from the head and the middle of the distribution.
+    qs = [" ".join(rng.choice(vocab[: 8 + rng.choice((8, 200, 2000))])
+                   for _ in range(rng.choice((1, 2)))) for _ in range(queries)]
     times = []
     for q in qs:
         t = time.perf_counter()
@@ -302,8 +311,7 @@ def bench_search(tmp: Path, env: dict, mb: int, queries: int) -> None:
             for j in range(5):
                 ev = {"v": 1, "seq": 10_000_000 + k * 10 + j, "ts": "2026-11-21T11:00:00.000Z",
                       "type": "event", "event": {"type": "item.completed", "item": {
-                          "type": "agent_message", "text": " ".join(rng.choice(vocab)
-                                                                    for _ in range(40))}}}
+                          "type": "agent_message", "text": words(40)}}}
                 f.write(orjson.dumps(ev) + b"\n")
         t = time.perf_counter()
         idx.update_session(store, sid)
@@ -360,7 +368,6 @@ def main() -> int:
         else:
             print(f"{section:<10}{sep}{name.ljust(width)}{sep} {value:>12} {ratio:>16} "
                   f"{target}")
-    del resource
     return 0
 
 
