@@ -1668,10 +1668,7 @@ class _Run:
         if self.dry_run:
             self.plan("create", None, src, parsed, proj, parent_sid, description)
             return None
-        from csa import ids
-        from csa.fsutil import atomic_write, ensure_dir, fsync_dir
-        from csa.state import SessionState, ToolState, utcnow
-        from csa.store import NEW_PREFIX, STATE_FILE
+        from csa.state import ToolState, utcnow
         from csa.transcript import TranscriptWriter, read_events
 
         if proj.lock():
@@ -1683,37 +1680,29 @@ class _Run:
                 return done["session_id"]
         store = proj.store
         started = parsed.started or src.mtime or utcnow()
-        # The ULID carries the source's start time, so imports sort among real sessions.
-        sid = ids.new_ulid(now_ms=int(started.timestamp() * 1000))
-        tmp = store.sessions_dir / f"{NEW_PREFIX}{sid}"
-        ensure_dir(tmp / "locks")
-        ensure_dir(tmp / "output")
-        try:
-            # Built in a hidden dir and renamed: a session never appears half-imported.
+
+        def build(tmp, state) -> None:
+            # Filled before the session appears: it is never seen half-imported.
             with TranscriptWriter(tmp / "transcript.jsonl") as tw:
                 for ev in parsed.events:
                     tw.append("imported", **ev)
                 last_seq = tw.next_seq - 1
             digest = _digest(list(read_events(tmp / "transcript.jsonl")), parsed.cost_usd)
-            state = SessionState.new(sid, description=description,
-                                     project_path=str(store.root),
-                                     parent_session_id=parent_sid, depth=depth,
-                                     git_branch=parsed.git_branch)
             state.created_at = started
             state.last_accessed = parsed.last or started
             state.turn_count = int(digest.get("turns", 0))
             ts = state.tools[self.reader.tool] = ToolState()
             self.tool_state(ts, src, parsed, digest)
             state.extra["digest"] = digest
-            record.update({"session_id": sid, "last_seq": last_seq,
+            record.update({"session_id": state.meta_session_id, "last_seq": last_seq,
                            "events": len(parsed.events)})
             state.extra["import"] = _state_record(record)
-            atomic_write(tmp / STATE_FILE, state.to_toml().encode())
-            os.rename(tmp, store.session_dir(sid))
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        fsync_dir(store.sessions_dir)
+
+        # The ULID carries the source's start time, so imports sort among real sessions.
+        state, _ = store.create(description=description, parent_session_id=parent_sid,
+                                depth=depth, git_branch=parsed.git_branch,
+                                now_ms=int(started.timestamp() * 1000), build=build)
+        sid = state.meta_session_id
         self.save_entry(proj, src, record, sid)
         self.plan("create", sid, src, parsed, proj, parent_sid, description)
         return sid

@@ -118,8 +118,8 @@ def resolve_binary(adapter: Adapter, cfg: Config) -> str:
 
 
 def default_description(prompt: str) -> str:
-    text = " ".join(prompt.split())
-    return redact(text[:80])
+    # Redact before cutting: a token cut in half no longer matches its pattern.
+    return redact(" ".join(prompt.split()))[:80]
 
 
 class Turn:
@@ -359,7 +359,7 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
                                    parent_session_id=state.parent_session_id))
 
     memory_note = _memory_guard(turn)
-    cwd = os.path.realpath(req.cd) if req.cd else os.getcwd()
+    cwd = _tool_cwd(turn)
     started = time.monotonic()
     started_at = utcnow()
     try:
@@ -464,6 +464,17 @@ def _per_turn_usage(adapter: Adapter, outcome: TurnOutcome, tool_state: ToolStat
         outcome.thread_cost = outcome.cost_usd
         before_cost = float(previous.get("thread_cost_usd") or 0.0)
         outcome.cost_usd = max(0.0, outcome.cost_usd - before_cost)
+
+
+def _tool_cwd(turn: Turn) -> str:
+    """Where the tool runs: --cd or the cwd; for an imported session, the directory it
+    originally ran in (claude and gemini find a conversation by its directory)."""
+    imported = (turn.state.extra.get("import") or {}) if turn.state else {}
+    original = imported.get("cwd")
+    if not turn.is_new and isinstance(original, str) and os.path.isdir(original) \
+            and turn.req.cd is None:
+        return original
+    return os.path.realpath(turn.req.cd) if turn.req.cd else os.getcwd()
 
 
 def _events_limits(cfg: Config) -> dict:

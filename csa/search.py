@@ -161,8 +161,8 @@ class Index:
                                   "description", _iso(state.created_at), -1))
             added = 0
             if st is not None and st.st_size > offset:
-                rows, offset, last_seq, last_tool = _read_new(tpath, offset, last_seq, last_tool,
-                                                             sid, project)
+                rows, offset, last_seq, last_tool = _read_new(
+                    tpath, offset, last_seq, last_tool or state.last_tool(), sid, project)
                 conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?)", rows)
                 added = len(rows)
             conn.execute("UPDATE sessions SET indexed_offset=?, indexed_seq=?, last_tool=?, "

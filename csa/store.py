@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -155,15 +155,19 @@ class Store:
     def create(self, *, description: str, parent_session_id: str | None = None, depth: int = 0,
                lock_tool: str | None = None, run: RunRecord | None = None,
                git_branch: str | None = None, git_head: str | None = None,
+               now_ms: int | None = None,
+               build: Callable[[Path, SessionState], None] | None = None,
                ) -> tuple[SessionState, SessionLock | None]:
         """Create a session; it appears in sessions/ only once state.toml is durable.
 
         With `lock_tool`, the session is returned already locked for that tool (the
         lock is taken inside the hidden build dir, so no reader ever sees the new
-        session unlocked while its run record says it is running).
+        session unlocked while its run record says it is running). `now_ms` dates the
+        ULID (imports keep their source's time); `build(dir, state)` fills the hidden
+        dir and adjusts the state before the session appears (an import's transcript).
         """
         self.ensure()
-        sid = ids.new_ulid()
+        sid = ids.new_ulid(now_ms)
         tmp = self.sessions_dir / f"{NEW_PREFIX}{sid}"
         ensure_dir(tmp)
         ensure_dir(tmp / "locks")
@@ -176,6 +180,8 @@ class Store:
                                      parent_session_id=parent_session_id, depth=depth,
                                      git_branch=git_branch, git_head=git_head)
             state.run = run
+            if build is not None:
+                build(tmp, state)
             atomic_write(tmp / STATE_FILE, state.to_toml().encode())
             os.rename(tmp, self.session_dir(sid))
         except BaseException:

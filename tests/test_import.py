@@ -587,3 +587,45 @@ def test_concurrent_imports_never_duplicate(project, home):
     assert len(store.ids()) == 16
     pids = {store.load(s).tools["codex"].provider_session_id for s in store.ids()}
     assert len(pids) == 16
+
+
+def test_imported_session_reads_and_resumes_like_any_other(project, home, tmp_path):
+    """logs render imported events, result falls back to the last reply, and a resume
+    runs the tool in the directory the conversation was recorded in (here a subdirectory
+    of the git project, while csa runs from the project's top)."""
+    from runkit import csa, fake_env, read_log
+
+    (project / ".git").mkdir()
+    sub = project / "pkg" / "sub"
+    sub.mkdir(parents=True)
+    cap = capture("codex")
+    place("codex", sub, home)
+    run("codex", home)
+    [sid] = Store.open().ids()
+    logs = invoke("session", "logs", "-s", sid)
+    assert logs.exit_code == 0 and "user: first prompt" in logs.stdout
+    res = json.loads(invoke("session", "result", "-s", sid, "--json").stdout)
+    assert res["imported"] is True and res["final_text"]
+    assert res["provider_session_id"] == cap["provider_session_id"]
+
+    # The fake codex does not know the real thread id: seed its store with it.
+    env = fake_env(tmp_path, FAKE_LOG=str(tmp_path / "fake.log"))
+    store_dir = Path(env["FAKE_CLI_HOME"]) / "codex"
+    store_dir.mkdir(parents=True)
+    (store_dir / f"{cap['provider_session_id']}.json").write_text(json.dumps(
+        {"tool": "codex", "id": cap["provider_session_id"], "cwd": str(sub),
+         "model": None, "created_ms": 0, "updated_ms": 0,
+         "turns": ["first prompt", "second prompt"], "replies": [], "compactions": 0,
+         "transcript": None, "last_uuid": None}))
+    r = csa("run", "-s", sid, "continue", env=env, cwd=project)
+    assert r.returncode == 0, r.stderr
+    assert "user turns seen: 3" in r.stdout
+    assert read_log(tmp_path / "fake.log")[-1]["cwd"] == str(sub)
+
+
+def test_description_is_redacted_before_it_is_cut():
+    from csa.runner import default_description
+
+    secret = "ghp_" + "A1b2C3d4E5" * 4  # crosses the 80-character cut
+    desc = default_description("x" * 60 + " " + secret)
+    assert "ghp_" not in desc and "A1b2C3" not in desc

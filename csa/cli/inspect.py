@@ -39,6 +39,8 @@ def result(session, as_json, cd):
     sid = resolve(store, session, env_fallback=True)
     st = store.load(sid)
     res = read_result(store.session_dir(sid))
+    if res is None and "import" in st.extra:
+        res = _imported_result(store, sid, st)
     if res is None:
         status = st.run.status if st.run else "no turn yet"
         raise CsaError(f"Session {sid} has no finished turn yet ({status})")
@@ -63,6 +65,25 @@ def result(session, as_json, cd):
     write_text(key_values(pairs) + "\n" + (res.get("final_text") or "") + "\n")
 
 
+def _imported_result(store, sid: str, st) -> dict:
+    """An imported session's outcome: its last assistant text and its digest."""
+    from csa.transcript import read_events
+
+    last = ""
+    path = store.session_dir(sid) / "transcript.jsonl"
+    if path.exists():
+        for ev in read_events(path):
+            if ev.get("type") == "imported" and ev.get("role") == "assistant" and ev.get("text"):
+                last = ev["text"]
+    digest = st.extra.get("digest") or {}
+    tool = st.last_tool()
+    return {"session_id": sid, "tool": tool, "purpose": "import",
+            "provider_session_id": st.tools[tool].provider_session_id if tool else None,
+            "status": digest.get("outcome", "imported"), "exit_code": 0,
+            "final_text": last, "tokens": digest.get("tokens") or {},
+            "cost_usd": digest.get("cost_usd"), "imported": True}
+
+
 def render_event(ev: dict) -> str | None:
     """One transcript event as a line for people (None to skip)."""
     kind = ev.get("type")
@@ -82,6 +103,10 @@ def render_event(ev: dict) -> str | None:
         e = ev.get("event") or {}
         text = _event_text(e)
         return f"{ts}   [{e.get('type', '?')}] {text}" if text else None
+    if kind == "imported":
+        name = f" {ev['name']}" if ev.get("name") else ""
+        when = (ev.get("source_ts") or ev.get("ts") or "")[11:19]
+        return f"{when} · {ev.get('role')}{name}: {_short(ev.get('text'))}"
     if kind == "compaction":
         return (f"{ts} ◆ compaction ({ev.get('method')}): {ev.get('message')}; provider id "
                 f"{ev.get('old_provider_session_id')} -> {ev.get('new_provider_session_id')}")
