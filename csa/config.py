@@ -103,7 +103,7 @@ class Config:
         out: list[tuple[str, Any, str]] = []
 
         def walk(prefix: str, node: Any) -> None:
-            if isinstance(node, Mapping) and node and not prefix.endswith(".env"):
+            if isinstance(node, Mapping) and node:
                 for k in sorted(node):
                     walk(f"{prefix}.{k}" if prefix else k, node[k])
             else:
