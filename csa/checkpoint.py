@@ -198,44 +198,17 @@ def _toml_value(v) -> str:
     return _toml_string(str(v))
 
 
-def list_checkpoints(store: Store, sid: str | None = None) -> list[dict]:
-    """Checkpoints newest first (each: the note's fields plus `commit`, `committed_at`)."""
+def _log(store: Store, *args: str) -> list[dict]:
+    """Commits of the sessions repository, newest first: commit, committed_at, subject, and
+    the parsed checkpoint note (`checkpoint`, absent for commits without one)."""
+    import git
+
     repo = open_repo(store, create=False)
     if repo is None:
         return []
     try:
-        raw = repo.git.log(f"--notes={NOTES_REF}", "--format=%H%x00%cI%x00%N%x1e")
-    except Exception:  # noqa: BLE001 - an empty or broken repo has no checkpoints to list
-        return []
-    out = []
-    for record in raw.split("\x1e"):
-        record = record.strip("\n")
-        if not record:
-            continue
-        commit, committed, note = (record.split("\x00") + ["", ""])[:3]
-        if not note.strip():
-            continue
-        try:
-            data = tomllib.loads(note)
-        except tomllib.TOMLDecodeError:
-            data = {"note": note.strip(), "corrupt_note": True}
-        if sid is not None and data.get("session_id") != sid:
-            continue
-        data["commit"] = commit.strip()
-        data["committed_at"] = committed
-        out.append(data)
-    return out
-
-
-def session_log(store: Store, sid: str) -> list[dict]:
-    """The session's commits (checkpoints and turn-end commits), newest first, with notes."""
-    repo = open_repo(store, create=False)
-    if repo is None:
-        return []
-    try:
-        raw = repo.git.log(f"--notes={NOTES_REF}", "--format=%H%x00%cI%x00%s%x00%N%x1e",
-                           "--grep", sid)
-    except Exception:  # noqa: BLE001
+        raw = repo.git.log(f"--notes={NOTES_REF}", "--format=%H%x00%cI%x00%s%x00%N%x1e", *args)
+    except git.GitCommandError:
         return []
     out = []
     for record in raw.split("\x1e"):
@@ -243,14 +216,30 @@ def session_log(store: Store, sid: str) -> list[dict]:
         if not record:
             continue
         commit, committed, subject, note = (record.split("\x00") + ["", "", ""])[:4]
-        entry = {"commit": commit.strip(), "committed_at": committed, "subject": subject}
+        entry: dict = {"commit": commit.strip(), "committed_at": committed, "subject": subject}
         if note.strip():
             try:
                 entry["checkpoint"] = tomllib.loads(note)
             except tomllib.TOMLDecodeError:
-                entry["checkpoint"] = {"note": note.strip()}
+                entry["checkpoint"] = {"note": note.strip(), "corrupt_note": True}
         out.append(entry)
     return out
+
+
+def list_checkpoints(store: Store, sid: str | None = None) -> list[dict]:
+    """Checkpoints newest first (each: the note's fields plus `commit`, `committed_at`)."""
+    out = []
+    for entry in _log(store):
+        cp = entry.get("checkpoint")
+        if cp is None or (sid is not None and cp.get("session_id") != sid):
+            continue
+        out.append({**cp, "commit": entry["commit"], "committed_at": entry["committed_at"]})
+    return out
+
+
+def session_log(store: Store, sid: str) -> list[dict]:
+    """The session's commits (checkpoints and turn-end commits), newest first, with notes."""
+    return _log(store, "--grep", sid)
 
 
 def verify(store: Store, prefix: str) -> dict:

@@ -18,7 +18,6 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -389,8 +388,3 @@ def reindex(base: Path) -> dict:
     finally:
         idx.close()
     return {"sessions": sessions, "events": events, "path": str(index_path(base))}
-
-
-def iter_hits(hits: list[dict]) -> Iterator[str]:
-    for h in hits:
-        yield f"{h['session_id']}  {h['ts'] or '-'}  {h['tool'] or '-'}  {h['type']}: {h['snippet']}"
