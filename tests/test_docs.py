@@ -58,3 +58,8 @@ def test_command_documented_with_help(path, cmd):
         assert param.help, f"{path} {param.opts} has no help text"
         longest = max(param.opts, key=len)
         assert longest in body, f"{path}: option {longest} is not documented"
+
+
+@pytest.mark.parametrize("path, cmd", COMMANDS, ids=[p for p, _ in COMMANDS])
+def test_command_help_has_examples(path, cmd):
+    assert "Example" in (cmd.help or ""), f"{path}: its --help shows no examples"
