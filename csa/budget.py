@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from csa.errors import CsaError, SessionLocked, SessionNotFound, UsageError
+from csa.errors import CsaError, UsageError
 from csa.fsutil import atomic_write, dir_size
 from csa.lock import SessionLock, is_alive
 from csa.state import iso_ms, utcnow
@@ -30,7 +30,10 @@ def parse_size(text: str) -> int:
     m = _SIZE.match(text or "")
     if not m:
         raise UsageError(f"invalid size {text!r}: use bytes or a number with K, M, G or T")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    try:
+        return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    except OverflowError:  # digits beyond what a float holds
+        raise UsageError(f"invalid size {text!r}: too large") from None
 
 
 def _usage(store: Store) -> int:
@@ -101,7 +104,7 @@ def _evict(store: Store, sid: str) -> int | None:
     sdir = store.session_dir(sid)
     try:
         lock = SessionLock(sdir, sid, reason="evict", grace=0).acquire()
-    except (SessionLocked, SessionNotFound):
+    except CsaError:  # locked, gone, or broken (locks/ not a dir): skip it
         return None
     try:
         path = sdir / "transcript.jsonl"

@@ -133,7 +133,7 @@ def _files_of(store: Store, sid: str) -> list[str]:
     if (sdir / "journal.md").exists():
         files.append(f"{sid}/journal.md")
     out = sdir / "output"
-    if out.is_dir():
+    if out.is_dir() and not out.is_symlink():  # git refuses paths beyond a symlink
         for name in sorted(os.listdir(out)):
             if name.endswith((".toml", ".md")):
                 files.append(f"{sid}/output/{name}")
@@ -173,14 +173,20 @@ def checkpoint(store: Store, prefix: str, *, note: str = "", locked: bool = Fals
     lines.append("[tokens]")
     lines += [f"{_toml_string(k)} = {v}" for k, v in sorted(data["tokens"].items())]
     note_text = "\n".join(lines) + "\n"
+    import git
+
     with _repo_lock(store):
         repo = open_repo(store)
         files = _files_of(store, sid)
-        repo.git.add("-f", "--", *files)
-        subject = f"csa: checkpoint {sid}" + (f": {redact(note)[:60]}" if note else "")
-        repo.git.commit("--allow-empty", "--no-verify", "-m", subject, "--", *files)
-        commit = repo.head.commit.hexsha
-        repo.git.notes("--ref", NOTES_REF, "add", "-f", "-m", note_text, commit)
+        try:
+            repo.git.add("-f", "--", *files)
+            subject = f"csa: checkpoint {sid}" + (f": {redact(note)[:60]}" if note else "")
+            repo.git.commit("--allow-empty", "--no-verify", "-m", subject, "--", *files)
+            commit = repo.head.commit.hexsha
+            repo.git.notes("--ref", NOTES_REF, "add", "-f", "-m", note_text, commit)
+        except git.GitCommandError as e:
+            why = " ".join(str(e.stderr or e).split())
+            raise CsaError(f"Session {sid}: checkpoint failed: {why}") from e
     data["commit"] = commit
     from csa import events
 

@@ -132,9 +132,9 @@ def compress(store: Store, prefix: str, *, tool: str | None = None, timeout: flo
 
 
 def _save_summary(sdir, summary: str) -> None:
-    from csa.fsutil import ensure_dir, write_private
+    from csa.fsutil import ensure_session_subdir, write_private
 
-    out = ensure_dir(sdir / "output")
+    out = ensure_session_subdir(sdir / "output")
     stamp = iso_ms(utcnow()).replace(":", "").replace("-", "")
     write_private(out / f"compaction-{stamp}.md", redact(summary).encode() + b"\n")
 

@@ -45,6 +45,12 @@ TOOL_KEYS: dict[str, type | tuple] = {
     "max_concurrent": int,
 }
 
+# Keys of the [events] and [gc] tables: (type, smallest, largest allowed value).
+NESTED_KEYS: dict[str, dict[str, tuple[type | tuple, float, float]]] = {
+    "events": {"max_bytes": (int, 0, 2**62), "keep": (int, 0, 1000)},
+    "gc": {"retire_after_days": ((int, float), 0, 1e6), "orphan_dir_age_s": ((int, float), 0, 1e12)},
+}
+
 TOP_TYPES: dict[str, type | tuple] = {
     "default_tool": str,
     "max_recursion_depth": int,
@@ -132,6 +138,9 @@ def _read(path: Path) -> dict:
         return tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"invalid config {path}: {e}; fix or remove the file") from e
+    except RecursionError as e:  # tomllib recurses per nesting level
+        raise ConfigError(f"invalid config {path}: nested too deeply; fix or remove the file"
+                          ) from e
 
 
 def _validate(d: dict, path: Path) -> None:
@@ -145,6 +154,17 @@ def _validate(d: dict, path: Path) -> None:
             raise ConfigError(f"invalid config {path}: unknown key '{key}'")
         if not isinstance(value, want) or (isinstance(value, bool) and want is int):
             raise bad(key, want)
+    for table, keys in NESTED_KEYS.items():
+        for key, value in d.get(table, {}).items():
+            if key not in keys:
+                raise ConfigError(f"invalid config {path}: unknown key '{table}.{key}' "
+                                  f"(known: {', '.join(keys)})")
+            want, low, high = keys[key]
+            if not isinstance(value, want) or isinstance(value, bool):
+                raise bad(f"{table}.{key}", want)
+            if not low <= value <= high:  # also refuses nan
+                raise ConfigError(f"invalid config {path}: '{table}.{key}' must be between "
+                                  f"{low:g} and {high:g}")
     for name, tool in d.get("tools", {}).items():
         if not isinstance(tool, dict):
             raise bad(f"tools.{name}", dict)
@@ -155,10 +175,26 @@ def _validate(d: dict, path: Path) -> None:
                                   f"(known: {', '.join(TOOL_KEYS)})")
             if not isinstance(value, want) or (isinstance(value, bool) and want is int):
                 raise bad(f"tools.{name}.{key}", want)
+            if key == "max_concurrent" and value < 0:
+                raise ConfigError(f"invalid config {path}: 'tools.{name}.max_concurrent' must "
+                                  "be >= 0 (0: no limit)")
+            if _has_nul(value):  # could never reach the tool's argv or environment
+                raise ConfigError(f"invalid config {path}: 'tools.{name}.{key}' contains a NUL "
+                                  "character")
     if d.get("memory_policy") not in (None, "warn", "refuse", "off"):
         raise ConfigError(f"invalid config {path}: 'memory_policy' must be warn, refuse or off")
     if isinstance(d.get("max_recursion_depth"), int) and d["max_recursion_depth"] < 0:
         raise ConfigError(f"invalid config {path}: 'max_recursion_depth' must be >= 0")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
 
 
 def _merge(into: dict, new: Mapping, sources: dict, origin: str, prefix: str = "") -> None:

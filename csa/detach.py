@@ -95,11 +95,11 @@ def handshake(sid: str, session_dir) -> None:
     fd_text = os.environ.pop(HANDSHAKE_ENV, None)
     if not fd_text:
         return
-    from csa.fsutil import FILE_MODE, ensure_dir
+    from csa.fsutil import FILE_MODE, ensure_session_subdir
 
-    out = ensure_dir(session_dir / "output")
-    log = os.open(out / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
-                  FILE_MODE)
+    out = ensure_session_subdir(session_dir / "output")
+    log = os.open(out / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+                  | os.O_NOFOLLOW, FILE_MODE)
     sys.stdout.flush()
     sys.stderr.flush()
     os.dup2(log, 1)

@@ -25,20 +25,37 @@ def new_digest() -> dict:
             "outcome": "unknown", "last_exit_code": -1}
 
 
+def _num(v) -> int | float:
+    """A count or amount read back from state.toml; anything else (hand-edited) counts as 0."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (_INF, -_INF):
+        return 0
+    return v
+
+
+_INF = float("inf")
+
+
+def _table(d: dict, key: str) -> dict:
+    value = d.get(key)
+    if not isinstance(value, dict):
+        value = d[key] = {}
+    return value
+
+
 def add_turn(d: dict, *, status: str, exit_code: int | None, tokens: dict | None,
              cost_usd: float | None, tool_calls: dict | None, errors: int) -> dict:
     """Fold one finished turn into digest `d` (in place) and return it."""
-    d["turns"] = int(d.get("turns", 0)) + 1
-    totals = d.setdefault("tokens", {})
+    d["turns"] = int(_num(d.get("turns", 0))) + 1
+    totals = _table(d, "tokens")
     for k, v in (tokens or {}).items():
         if isinstance(v, int) and not isinstance(v, bool):
-            totals[k] = int(totals.get(k, 0)) + v
-    if cost_usd:
-        d["cost_usd"] = round(float(d.get("cost_usd", 0.0)) + float(cost_usd), 9)
-    calls = d.setdefault("tool_calls", {})
+            totals[k] = int(_num(totals.get(k, 0))) + v
+    if _num(cost_usd):
+        d["cost_usd"] = round(float(_num(d.get("cost_usd", 0.0))) + float(_num(cost_usd)), 9)
+    calls = _table(d, "tool_calls")
     for k, v in (tool_calls or {}).items():
-        calls[k] = int(calls.get(k, 0)) + int(v)
-    d["errors"] = int(d.get("errors", 0)) + int(errors)
+        calls[k] = int(_num(calls.get(k, 0))) + int(_num(v))
+    d["errors"] = int(_num(d.get("errors", 0))) + int(errors)
     # A non-zero exit with status "finished" cannot happen; "failed" covers it.
     d["outcome"] = OUTCOMES.get(status, "unknown") if exit_code == 0 or status != "finished" \
         else "failed"
@@ -83,9 +100,10 @@ def digest_events(events: Iterable[dict]) -> dict:
                 outcome = TurnOutcome()
                 outcome.events = 1
         elif kind == "turn_end":
-            outcome.tokens = dict(ev.get("tokens") or outcome.tokens)
-            outcome.cost_usd = ev.get("cost_usd") if ev.get("cost_usd") is not None \
-                else outcome.cost_usd
+            if isinstance(ev.get("tokens"), dict) and ev["tokens"]:
+                outcome.tokens = dict(ev["tokens"])
+            if _num(ev.get("cost_usd")):
+                outcome.cost_usd = ev["cost_usd"]
             _close(d, outcome, str(ev.get("status") or "finished"), ev.get("exit_code"))
             outcome = TurnOutcome()
             open_turn = False

@@ -21,6 +21,18 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
+def ensure_session_subdir(path: Path) -> Path:
+    """ensure_dir for a dir inside a session (output/): refuse a symlink, which could
+    point out of the state dir (csa never writes through one)."""
+    ensure_dir(path)
+    if os.path.islink(path) or not os.path.isdir(path):
+        from csa.errors import CsaError
+
+        raise CsaError(f"{path} is not a directory (a symlink?); csa does not follow links "
+                       "out of a session — remove it")
+    return path
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -60,8 +72,10 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Create or truncate `path` with mode 0600 (not atomic; for caches and scratch)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+    """Create or truncate `path` with mode 0600 (not atomic; for caches and scratch).
+    A symlink at `path` is refused (ELOOP), never written through."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW,
+                 FILE_MODE)
     try:
         os.write(fd, data)
     finally:

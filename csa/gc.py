@@ -21,6 +21,7 @@ the session locked, then gone; it never sees a half-deleted session.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tarfile
 import time
@@ -29,9 +30,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from csa import events, ids
-from csa.errors import CsaError, SessionLocked, SessionNotFound
+from csa.errors import CsaError, SessionNotFound
 from csa.fsutil import dir_size, ensure_dir
-from csa.lock import SessionLock, is_alive, is_locked, pid_alive, read_holder
+from csa.lock import SessionLock, is_alive, is_locked, pid_alive, read_holder, remove_if_stale
 from csa.state import transition
 from csa.store import NEW_PREFIX, Store, _rmtree_inside
 
@@ -46,6 +47,7 @@ class Report:
     retired: list[str] = field(default_factory=list)
     stale_locks: list[str] = field(default_factory=list)
     orphan_dirs: list[str] = field(default_factory=list)
+    stale_temps: list[str] = field(default_factory=list)
     archive_dir: str | None = None
 
     @property
@@ -55,7 +57,8 @@ class Report:
     def to_json(self) -> dict:
         return {"dry_run": self.dry_run, "removed": self.removed, "kept": self.kept,
                 "retired": self.retired, "stale_locks": self.stale_locks,
-                "orphan_dirs": self.orphan_dirs, "archive_dir": self.archive_dir,
+                "orphan_dirs": self.orphan_dirs, "stale_temps": self.stale_temps,
+                "archive_dir": self.archive_dir,
                 "sessions_removed": len(self.removed), "bytes_freed": self.bytes_freed}
 
 
@@ -68,12 +71,15 @@ def _parse(ts: str | None) -> datetime | None:
 def clean(store: Store, *, days: float, dry_run: bool = False, tools: list[str] | None = None,
           archive: Path | None = None, now: datetime | None = None) -> Report:
     """Remove sessions not accessed for more than `days` days (see module doc)."""
-    if days < 0:
+    if not days >= 0:  # also nan
         raise CsaError("--days must be 0 or more")
     if archive is not None and not dry_run:
         ensure_dir(archive)
     now = now or datetime.now(UTC)
-    cutoff = now - timedelta(days=days)
+    try:
+        cutoff = now - timedelta(days=days)
+    except OverflowError:  # more days than datetime can count back: nothing is that old
+        cutoff = datetime.min.replace(tzinfo=UTC)
     wanted = {t for t in (tools or []) if t}
     report = Report(dry_run=dry_run, archive_dir=str(archive) if archive else None)
     rows = store.summaries(reconcile=False, write_cache=False)
@@ -148,7 +154,7 @@ def _sweep_one(store: Store, sid: str, cutoff: datetime, archive: Path | None) -
     sdir = store.session_dir(sid)
     try:
         lock = SessionLock(sdir, sid, reason="clean", grace=0).acquire()
-    except (SessionLocked, SessionNotFound):
+    except CsaError:  # locked, gone, or broken (locks/ not a dir): keep it
         return None
     try:
         try:
@@ -223,6 +229,10 @@ def gc(store: Store, *, dry_run: bool = False, retire_after_days: float = 0,
                     _rmtree_inside(path, sessions)
             continue
         report.stale_locks += _stale_locks(path, dry_run)
+        for d in (path, path / "output"):
+            report.stale_temps += _stale_temps(d, sessions, wall, orphan_age_s, dry_run)
+    for d in (store.dir, store.cache_dir):
+        report.stale_temps += _stale_temps(d, store.dir, wall, orphan_age_s, dry_run)
     if retire_after_days > 0:
         cutoff = now - timedelta(days=retire_after_days)
         for r in store.summaries(reconcile=False, write_cache=not dry_run):
@@ -246,10 +256,46 @@ def _older_than(path: Path, wall: float, age_s: float) -> bool:
         return False
 
 
+# Temp files of atomic writes: `.<name>.<pid>.<8 hex>.tmp` (fsutil.atomic_write) and
+# `.<name>.<pid>.tmp` (caches, archives). A writer killed with -9 leaves its temp behind.
+_TEMP_RE = re.compile(r"^\..+\.(\d+)(?:\.[0-9a-f]{8})?\.tmp$")
+
+
+def _stale_temps(directory: Path, under: Path, wall: float, age_s: float,
+                 dry_run: bool) -> list[str]:
+    """Temp files whose writer is gone (dead pid) and that are older than `age_s`."""
+    out: list[str] = []
+    if directory.is_symlink():  # never follow a link out of the state dir
+        return out
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return out
+    for name in names:
+        m = _TEMP_RE.match(name)
+        if m is None:
+            continue
+        path = directory / name
+        if path.is_symlink() or not path.is_file() or not _older_than(path, wall, age_s):
+            continue
+        pid = int(m.group(1))
+        if pid < 1 << 22 and pid_alive(pid):  # its writer may still be at work
+            continue
+        out.append(os.path.relpath(path, under))
+        if not dry_run:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    return out
+
+
 def _stale_locks(session_dir: Path, dry_run: bool) -> list[str]:
     """Lock files holding a record of a dead holder (and not locked now)."""
     out = []
     locks = session_dir / "locks"
+    if locks.is_symlink():  # never delete through a link out of the state dir
+        return out
     try:
         names = os.listdir(locks)
     except OSError:
@@ -262,12 +308,8 @@ def _stale_locks(session_dir: Path, dry_run: bool) -> list[str]:
         if not rec or is_locked(path):
             continue
         if not pid_alive(rec.get("pid"), rec.get("pid_start")):
-            out.append(f"{session_dir.name}/locks/{name}")
-            if not dry_run:
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
+            if dry_run or remove_if_stale(path):
+                out.append(f"{session_dir.name}/locks/{name}")
     return out
 
 

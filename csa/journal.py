@@ -43,7 +43,8 @@ def journal_path(session_dir: Path) -> Path:
 
 @contextmanager
 def _locked(session_dir: Path):
-    fd = os.open(session_dir / ".journal.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    fd = os.open(session_dir / ".journal.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+                 | os.O_NOFOLLOW, FILE_MODE)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -46,9 +47,18 @@ def proc_start_time(pid: int) -> float | None:
         return None
 
 
+PID_MAX = 1 << 22  # Linux's limit (pid_max can be at most 2^22)
+
+
+def is_pid(value) -> bool:
+    return type(value) is int and 0 < value <= PID_MAX
+
+
 def pid_alive(pid: int | None, start_time: float | None = None) -> bool:
     """True if `pid` runs and (when given) started at `start_time` (guards pid reuse)."""
-    if not pid or pid <= 0:
+    if not is_pid(pid):  # also whatever a damaged lock record holds instead of a pid
+        return False
+    if start_time is not None and type(start_time) not in (int, float):
         return False
     current = proc_start_time(pid)
     if current is None:
@@ -63,14 +73,19 @@ def pid_alive(pid: int | None, start_time: float | None = None) -> bool:
 
 
 def _open_lock(path: Path) -> int:
-    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, FILE_MODE)
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK,
+                   FILE_MODE)
 
 
 def read_holder(path: Path) -> dict:
     """The JSON record in a lock file ({} if empty, missing or unreadable)."""
     try:
-        with open(path, "rb") as f:
-            data = f.read(4096)
+        # O_NONBLOCK: a FIFO in the lock's place must not block the reader
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        try:
+            data = os.read(fd, 4096) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+        finally:
+            os.close(fd)
         rec = orjson.loads(data) if data.strip() else {}
         return rec if isinstance(rec, dict) else {}
     except (OSError, orjson.JSONDecodeError):
@@ -87,10 +102,49 @@ def _try_flock(fd: int, mode: int) -> bool:
         raise
 
 
+def _is_at(fd: int, path: Path) -> bool:
+    """True if the open file `fd` is (still) the file at `path`."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    mine = os.fstat(fd)
+    return (st.st_ino, st.st_dev) == (mine.st_ino, mine.st_dev)
+
+
+def remove_if_stale(path: Path) -> bool:
+    """Unlink a lock file whose record names a dead process; True if it was removed.
+
+    Done while holding the file's flock, and only if it is still the file at `path`,
+    so an acquirer that opened it meanwhile notices (SessionLock checks that the file it
+    locked is still linked) and locks the new file instead: never two holders.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or not _try_flock(fd, fcntl.LOCK_EX):
+            return False
+        try:
+            rec = orjson.loads(os.pread(fd, 4096, 0) or b"{}")
+        except orjson.JSONDecodeError:
+            return False
+        if not isinstance(rec, dict) or not rec or pid_alive(rec.get("pid"),
+                                                             rec.get("pid_start")):
+            return False
+        if not _is_at(fd, path):
+            return False
+        os.unlink(path)
+        return True
+    finally:
+        os.close(fd)  # releases the flock
+
+
 def is_locked(path: Path) -> bool:
     """True if some process holds an exclusive flock on `path` (probe, never blocks)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return False
     try:
@@ -161,17 +215,17 @@ class SessionLock:
             from csa.errors import SessionNotFound
 
             raise SessionNotFound(f"Session {self.sid} no longer exists") from None
+        if os.path.islink(self.locks_dir) or not os.path.isdir(self.locks_dir):
+            from csa.errors import CsaError
+
+            raise CsaError(f"Session {self.sid}: {self.locks_dir} is not a directory (a symlink?);"
+                           " csa does not follow links out of a session — remove it")
         paths = [self.locks_dir / SESSION_LOCK]
         if self.tool:
             paths.append(self.locks_dir / f"{self.tool}.lock")
         try:
             for path in paths:
-                fd = _open_lock(path)
-                if not self._flock_with_grace(fd):
-                    os.close(fd)
-                    holder = read_holder(path) or (live_holder(self.session_dir) or {})
-                    raise SessionLocked(locked_message(self.sid, holder), pid=holder.get("pid"))
-                self._fds.append((fd, path))
+                self._fds.append((self._lock_one(path), path))
             # A record left behind means the last holder died without releasing cleanly.
             self.previous = read_holder(paths[-1])
             self.update()
@@ -179,6 +233,32 @@ class SessionLock:
             self.release(clear=False)
             raise
         return self
+
+    def _lock_one(self, path: Path) -> int:
+        """Open and flock `path`; the fd of the lock file that is at `path` now."""
+        for _ in range(100):
+            try:
+                fd = _open_lock(path)
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    os.close(fd)
+                    raise OSError(errno.EINVAL, "not a regular file")
+            except OSError as e:  # a symlink (ELOOP), a directory, a FIFO, ...
+                from csa.errors import CsaError
+
+                raise CsaError(f"Session {self.sid}: cannot open its lock file {path}: "
+                               f"{e.strerror or e}") from e
+            if not self._flock_with_grace(fd):
+                os.close(fd)
+                holder = read_holder(path) or (live_holder(self.session_dir) or {})
+                raise SessionLocked(locked_message(self.sid, holder), pid=holder.get("pid"))
+            if _is_at(fd, path):
+                return fd
+            # gc removed this (stale) lock file between our open and flock: a lock on the
+            # unlinked file excludes nobody, so lock the one at the path now.
+            os.close(fd)
+        from csa.errors import CsaError
+
+        raise CsaError(f"Session {self.sid}: its lock file {path} keeps being replaced")
 
     def _flock_with_grace(self, fd: int) -> bool:
         deadline = time.monotonic() + self.grace

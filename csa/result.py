@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from csa.errors import CsaError
-from csa.fsutil import atomic_write, ensure_dir
+from csa.fsutil import atomic_write, ensure_session_subdir
 
 RESULT_FILE = "result.toml"
 
@@ -25,7 +25,7 @@ def write_result(session_dir: Path, result: dict[str, Any], name: str | None = N
     """Write the (already redacted) result atomically; None values are left out."""
     from csa.tomlw import dumps
 
-    ensure_dir(session_dir / "output")
+    ensure_session_subdir(session_dir / "output")
     atomic_write(result_path(session_dir, name), dumps(result).encode())
 
 
@@ -36,5 +36,5 @@ def read_result(session_dir: Path) -> dict[str, Any] | None:
         return tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
     except FileNotFoundError:
         return None
-    except (OSError, tomllib.TOMLDecodeError) as e:
+    except (OSError, tomllib.TOMLDecodeError, RecursionError) as e:
         raise CsaError(f"{path}: unreadable result ({e})") from e

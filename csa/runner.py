@@ -156,6 +156,11 @@ def run(req: RunRequest) -> RunResult:
         cfg.get("default_tool") or "claude-code"
     adapter = get_adapter(tool)
     binary = resolve_binary(adapter, cfg)
+    if "\x00" in req.prompt and not adapter.stdin_prompt:
+        raise UsageError(f"The prompt contains a NUL character; {adapter.name} takes its prompt "
+                         "only as an argument, which cannot hold one")
+    if "\x00" in (req.model or ""):
+        raise UsageError("--model contains a NUL character")
 
     turn = Turn(req, store, cfg, adapter, binary)
     tcfg = cfg.tool(tool)
@@ -294,19 +299,26 @@ def _refuse_own_ancestor(store: Store, sid: str, env_session: str) -> None:
 
 
 def _reap_orphaned_tool(previous: dict) -> None:
-    """A csa killed with -9 can leave its tool running: stop it before resuming."""
-    tool_pid = previous.get("tool_pgid") or previous.get("tool_pid")
-    if not tool_pid:
+    """A csa killed with -9 can leave its tool running: stop it before resuming.
+
+    Only a record as csa writes it counts: the tool leads its own process group
+    (tool_pgid == tool_pid) and its start time is known, so a reused pid or a damaged
+    lock file never gets an unrelated process (group) killed.
+    """
+    from csa.lock import is_pid
+
+    tool_pid, tool_start = previous.get("tool_pid"), previous.get("tool_start")
+    if not is_pid(tool_pid) or previous.get("tool_pgid", tool_pid) != tool_pid \
+            or type(tool_start) not in (int, float):
         return
     if pid_alive(previous.get("pid"), previous.get("pid_start")):
         return
-    if pid_alive(previous.get("tool_pid"), previous.get("tool_start")):
-        _kill_group(int(tool_pid), signal.SIGTERM)
+    if pid_alive(tool_pid, tool_start):
+        _kill_group(tool_pid, signal.SIGTERM)
         deadline = time.monotonic() + KILL_GRACE_S
-        while time.monotonic() < deadline and pid_alive(previous.get("tool_pid"),
-                                                        previous.get("tool_start")):
+        while time.monotonic() < deadline and pid_alive(tool_pid, tool_start):
             time.sleep(0.05)
-        _kill_group(int(tool_pid), signal.SIGKILL)
+        _kill_group(tool_pid, signal.SIGKILL)
 
 
 def _kill_group(pgid: int, sig: int) -> None:
@@ -341,7 +353,9 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
         provider_id = tool_state.provider_session_id
     tcfg = turn.cfg.tool(adapter.name)
     prompt = _build_prompt(turn)
-    via_stdin = adapter.always_stdin or len(prompt.encode()) > ARGV_PROMPT_LIMIT
+    # An argument cannot hold a NUL character; stdin can.
+    via_stdin = adapter.always_stdin or len(prompt.encode()) > ARGV_PROMPT_LIMIT \
+        or "\x00" in prompt
     if via_stdin and not adapter.stdin_prompt:
         raise UsageError(f"prompt is {len(prompt.encode())} bytes; {adapter.name} only takes a "
                          f"prompt as an argument (at most {ARGV_PROMPT_LIMIT} bytes)")
@@ -371,28 +385,44 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
         _record_failure(turn, f"could not start {turn.binary}: {e.strerror}")
         raise ToolMissing(f"{adapter.name}: could not start '{turn.binary}': {e.strerror}; check "
                           f"tools.{adapter.name}.binary in your config") from e
+    except ValueError as e:  # a NUL character in an argument or the environment
+        _record_failure(turn, f"could not start {turn.binary}: {e}")
+        raise UsageError(f"{adapter.name}: could not start '{turn.binary}': {e} (in the prompt, "
+                         f"the model or tools.{adapter.name}.args/env)") from e
     if via_stdin:
         threading.Thread(target=_feed_stdin, args=(proc, prompt), daemon=True).start()
 
     # Bookkeeping while the tool starts up.
     from csa.lock import proc_start_time
 
-    if turn.lock is not None:
-        turn.lock.update(tool_pid=proc.pid, tool_pgid=proc.pid,
-                         tool_start=proc_start_time(proc.pid))
     writer = None
-    if not req.ephemeral:
-        from csa.transcript import TranscriptWriter
+    try:
+        if turn.lock is not None:
+            turn.lock.update(tool_pid=proc.pid, tool_pgid=proc.pid,
+                             tool_start=proc_start_time(proc.pid))
+        if not req.ephemeral:
+            from csa.transcript import TranscriptWriter
 
-        writer = TranscriptWriter(turn.session_dir / "transcript.jsonl")
-        writer.append("prompt", tool=adapter.name, purpose=req.purpose, text=prompt,
-                      resume=provider_id is not None, provider_session_id=provider_id,
-                      model=spec.model, argv=_argv_for_record(argv, prompt))
-        if memory_note:
-            writer.append("warning", text=memory_note)
-        events.emit(turn.store.dir, "resume" if not turn.is_new else "session_start",
-                    session_id=turn.sid, tool=adapter.name, parent_session_id=parent,
-                    purpose=req.purpose, **_events_limits(turn.cfg))
+            writer = TranscriptWriter(turn.session_dir / "transcript.jsonl")
+            writer.append("prompt", tool=adapter.name, purpose=req.purpose, text=prompt,
+                          resume=provider_id is not None, provider_session_id=provider_id,
+                          model=spec.model, argv=_argv_for_record(argv, prompt))
+            if memory_note:
+                writer.append("warning", text=memory_note)
+            events.emit(turn.store.dir, "resume" if not turn.is_new else "session_start",
+                        session_id=turn.sid, tool=adapter.name, parent_session_id=parent,
+                        purpose=req.purpose, **_events_limits(turn.cfg))
+    except BaseException as e:
+        # The tool already runs: stop it, and do not leave the session "running".
+        _kill_group(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if writer is not None:
+            try:
+                writer.close()
+            except OSError:
+                pass
+        _record_failure(turn, f"could not record the turn: {e}")
+        raise
 
     indexer = _index_in_background(turn)
     relay = Relay(proc, adapter, writer, req)
@@ -416,13 +446,16 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
         return result
     writer_error = relay.writer_error
     try:
-        if relay.writer is None:
-            raise writer_error or OSError("transcript closed")
+        # After a failed write the writer has cut the file back to its last complete
+        # line, which frees space: the turn's end is still worth a try.
+        errors = list(result.errors)
+        if writer_error is not None:
+            errors.append(f"transcript incomplete: {writer_error.strerror or writer_error}")
         writer.append("turn_end", tool=adapter.name, exit_code=exit_code, status=status,
                       provider_session_id=result.provider_session_id,
                       duration_s=round(duration, 3), tokens=result.tokens,
                       cost_usd=result.cost_usd, final_text=final_text,
-                      errors=result.errors or None, peak_rss_bytes=relay.sampler_peak or None)
+                      errors=errors or None, peak_rss_bytes=relay.sampler_peak or None)
         writer.close()
     except OSError as e:
         writer_error = writer_error or e
@@ -430,7 +463,12 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
             writer.close()
         except OSError:
             pass
-    _record_outcome(turn, result, started_at)
+    try:
+        _record_outcome(turn, result, started_at)
+    except OSError as e:
+        raise CsaError(f"Session {turn.sid}: the turn's outcome could not be recorded "
+                       f"({e.strerror or e}); state.toml keeps the previous turn", exit_code=1
+                       ) from e
     if relay.sampler_peak:
         from csa.usage import record_peak
 
@@ -458,19 +496,28 @@ def _per_turn_usage(adapter: Adapter, outcome: TurnOutcome, tool_state: ToolStat
     if adapter.cumulative_usage:
         reported = dict(outcome.tokens)
         outcome.thread_tokens = reported
-        before = previous.get("thread_tokens") or {}
-        outcome.tokens = {k: max(0, v - int(before.get(k, 0))) for k, v in reported.items()}
+        before = previous.get("thread_tokens")
+        if not isinstance(before, dict):  # a hand-edited state.toml
+            before = {}
+        outcome.tokens = {k: max(0, v - int(_number(before.get(k)))) for k, v in reported.items()}
     if adapter.cumulative_cost and outcome.cost_usd is not None:
         outcome.thread_cost = outcome.cost_usd
-        before_cost = float(previous.get("thread_cost_usd") or 0.0)
+        before_cost = float(_number(previous.get("thread_cost_usd")))
         outcome.cost_usd = max(0.0, outcome.cost_usd - before_cost)
+
+
+def _number(value) -> int | float:
+    """A figure read back from state.toml, or 0 when it is not a finite number."""
+    from csa.digest import _num
+
+    return _num(value)
 
 
 def _tool_cwd(turn: Turn) -> str:
     """Where the tool runs: --cd or the cwd; for an imported session, the directory it
     originally ran in (claude and gemini find a conversation by its directory)."""
     imported = (turn.state.extra.get("import") or {}) if turn.state else {}
-    original = imported.get("cwd")
+    original = imported.get("cwd") if isinstance(imported, dict) else None
     if not turn.is_new and isinstance(original, str) and os.path.isdir(original) \
             and turn.req.cd is None:
         return original
@@ -524,7 +571,7 @@ def _record_failure(turn: Turn, error: str) -> None:
                           finished_at=utcnow(), error=redact(error))
     try:
         turn.store.save(state)
-    except CsaError:
+    except (CsaError, OSError):  # e.g. the disk is full: the failure itself is reported
         pass
 
 
@@ -559,7 +606,10 @@ def _record_outcome(turn: Turn, result: RunResult, started_at) -> None:
     state.last_accessed = now
     from csa.digest import add_turn, new_digest
 
-    add_turn(state.extra.setdefault("digest", new_digest()), status=result.status,
+    digest = state.extra.get("digest")
+    if not isinstance(digest, dict):  # missing, or hand-edited into something else
+        digest = state.extra["digest"] = new_digest()
+    add_turn(digest, status=result.status,
              exit_code=result.exit_code, tokens=result.tokens, cost_usd=result.cost_usd,
              tool_calls=result.outcome.tool_calls if result.outcome else None,
              errors=len(result.errors))

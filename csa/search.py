@@ -140,7 +140,7 @@ class Index:
                     last_seq = -1
                 offset = 0
             project = str(store.root)
-            digest = state.extra.get("digest")
+            digest = _digest_json(state.extra.get("digest"))
             conn.execute(
                 "INSERT INTO sessions (id, project, description, tools, branch, phase, digest, "
                 "created_at, last_accessed, indexed_offset, indexed_seq, file_id, last_tool) "
@@ -149,7 +149,7 @@ class Index:
                 "tools=excluded.tools, branch=excluded.branch, phase=excluded.phase, "
                 "digest=excluded.digest, last_accessed=excluded.last_accessed",
                 (sid, project, state.description, tools, state.git_branch,
-                 state.phase, orjson.dumps(digest).decode() if digest else None,
+                 state.phase, digest,
                  _iso(state.created_at), _iso(state.last_accessed), offset, last_seq, current_id,
                  last_tool))
             if (old_desc, old_tools) != (state.description, tools):
@@ -327,6 +327,17 @@ def _read_new(path: Path, offset: int, last_seq: int, last_tool: str | None, sid
 
 
 # -- library entry points ----------------------------------------------------------------
+
+
+def _digest_json(digest) -> str | None:
+    """The digest as JSON for the index; None when absent or not representable (a
+    hand-edited state.toml: integers beyond 64 bits)."""
+    if not digest:
+        return None
+    try:
+        return orjson.dumps(digest, default=str).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return None
 
 def index_session(store: Store, sid: str) -> int:
     idx = Index(store.base)

@@ -251,6 +251,8 @@ class SessionState:
             d = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise CorruptState(f"invalid TOML: {e}") from e
+        except RecursionError as e:  # tomllib recurses per nesting level
+            raise CorruptState("invalid TOML: nested too deeply") from e
         return cls.from_dict(d)
 
     @classmethod

@@ -104,14 +104,16 @@ class Store:
         return self.sessions_dir / sid / STATE_FILE
 
     def ids(self) -> list[str]:
+        # A symlink in sessions/ is not a session: csa never follows one out of its state dir.
         try:
-            names = os.listdir(self.sessions_dir)
+            with os.scandir(self.sessions_dir) as it:
+                return [e.name for e in it if ids.is_ulid(e.name) and not e.is_symlink()]
         except FileNotFoundError:
             return []
-        return [n for n in names if ids.is_ulid(n)]
 
     def exists(self, sid: str) -> bool:
-        return os.path.isdir(self.sessions_dir / sid)
+        path = self.sessions_dir / sid
+        return os.path.isdir(path) and not os.path.islink(path)
 
     # -- resolution ----------------------------------------------------------------------
 
@@ -131,7 +133,8 @@ class Store:
         except FileNotFoundError:
             names = []
         # Filter by prefix first: validating 100,000 names costs more than listing them.
-        matches = sorted(n for n in names if n.startswith(p) and ids.is_ulid(n))
+        matches = sorted(n for n in names if n.startswith(p) and ids.is_ulid(n)
+                         and not os.path.islink(self.sessions_dir / n))
         if not matches:
             raise SessionNotFound(f"No session matches '{prefix}'")
         if len(matches) > 1:
@@ -241,7 +244,9 @@ class Store:
                     tool.last_exit_code = -1
                 self.save(state)
                 return state
-        except SessionLocked:
+        except (CsaError, OSError):
+            # Locked (live after all), or a broken session / full disk: a reader (a
+            # listing) shows what it has and never fails on one session.
             return None
 
     def save(self, state: SessionState) -> None:
@@ -322,13 +327,16 @@ class Store:
 
     def _write_cache(self, path: Path, entries: dict) -> None:
         # Best effort: a read-only or full disk must not break listing.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             ensure_dir(self.cache_dir)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             write_private(tmp, orjson.dumps({"v": CACHE_VERSION, "entries": entries}))
             os.replace(tmp, path)
         except OSError:
-            pass
+            try:
+                os.unlink(tmp)  # a full disk must not leave a temp file per reader behind
+            except OSError:
+                pass
 
     def newest(self) -> str:
         """The session with the newest last_accessed (ties: the larger ULID), for --last."""
@@ -389,7 +397,7 @@ def iter_project_dirs(base: Path) -> Iterator[tuple[Path, Path]]:
             try:
                 root = Path(tomllib.loads((Path(dirpath) / PROJECT_MARKER).read_text())
                             ["project_path"])
-            except (OSError, ValueError, KeyError, tomllib.TOMLDecodeError):
+            except (OSError, ValueError, KeyError, TypeError, RecursionError):
                 root = Path("/" + os.path.relpath(dirpath, base))
             yield Path(dirpath), root
             # Never descend into a project's own sessions or caches.

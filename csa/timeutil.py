@@ -17,19 +17,28 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
 
 
-def parse_duration(text: str) -> timedelta:
+def _seconds(text: str) -> float:
     m = _DURATION.match(text or "")
     if not m:
         raise UsageError(f"invalid duration {text!r}: use a number with s, m, h, d or w (e.g. 2d)")
-    value = float(m.group(1)) * _UNITS[(m.group(2) or "s").lower()]
-    return timedelta(seconds=value)
+    return float(m.group(1)) * _UNITS[(m.group(2) or "s").lower()]
+
+
+def parse_duration(text: str) -> timedelta:
+    try:
+        return timedelta(seconds=_seconds(text))
+    except OverflowError:  # more than ~2.7 million years, or a number too big for a float
+        raise UsageError(f"invalid duration {text!r}: too long") from None
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """A point in time: a duration back from now (`2d`) or an ISO date/time (UTC if naive)."""
     now = now or datetime.now(UTC)
     if _DURATION.match(text or ""):
-        return now - parse_duration(text)
+        try:
+            return now - timedelta(seconds=_seconds(text))
+        except OverflowError:  # further back than datetime goes: since the beginning
+            return datetime.min.replace(tzinfo=UTC)
     try:
         dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except (ValueError, AttributeError):

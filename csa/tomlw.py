@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -56,6 +56,8 @@ def _value(v: Any) -> str:
         return _string(v)
     if isinstance(v, datetime):
         return _datetime(v)
+    if isinstance(v, date | time):  # TOML local date / local time, kept as read
+        return v.isoformat()
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     if isinstance(v, dict):

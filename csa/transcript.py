@@ -266,7 +266,14 @@ class TranscriptWriter:
         self.path = os.fspath(path)
         self.flush_bytes = flush_bytes
         self.flush_interval = flush_interval
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        try:  # never through a symlink: it could point out of the state dir
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+                         | os.O_NOFOLLOW, 0o600)
+        except OSError as e:
+            if os.path.islink(self.path):
+                raise CsaError(f"transcript {self.path} is a symbolic link; csa does not "
+                               "follow links out of a session — remove it") from e
+            raise
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -288,6 +295,8 @@ class TranscriptWriter:
             os.close(fd)
             raise
         self._fd: int | None = fd
+        # End of the last complete line written: a failed write is cut back to it.
+        self._good_size = keep
         self.next_seq = 0 if seq is None else seq + 1
         # Ready records (bytes) and raw stdout lines (seq, time, line) in seq order.
         self._pending: list[bytes | tuple[int, float, str]] = []
@@ -352,7 +361,19 @@ class TranscriptWriter:
             data = _render(pending)
             self._pending = []
             self._pending_size = 0
-            _write_all(self._fd, data)  # type: ignore[arg-type]
+            try:
+                _write_all(self._fd, data)  # type: ignore[arg-type]
+            except OSError:
+                # Disk full or similar: drop the partly written batch (no torn line stays in
+                # the file, and its space is free again) and reuse its seqs, so a later
+                # append keeps seq contiguous. The caller learns of the failure.
+                self.next_seq -= len(pending)
+                try:
+                    os.ftruncate(self._fd, self._good_size)  # type: ignore[arg-type]
+                except OSError:
+                    pass
+                raise
+            self._good_size += len(data)
         self._last_flush = time.time()
 
     def turn_end(self) -> None:

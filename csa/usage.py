@@ -24,7 +24,7 @@ KEEP = 20
 def load_stats(project_dir: Path) -> dict[str, list[int]]:
     try:
         data = tomllib.loads((project_dir / STATS_FILE).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     out: dict[str, list[int]] = {}
     for tool, table in (data.get("tools") or {}).items():

@@ -45,3 +45,15 @@ def project(tmp_path, monkeypatch):
 @pytest.fixture
 def python_exe():
     return sys.executable
+
+
+def pytest_addoption(parser):
+    parser.addoption("--stress-long", action="store_true", default=False,
+                     help="run the long version of the tests marked `stress` "
+                          "(hundreds of kill rounds, 64 concurrent runs, 1,000 gc rounds)")
+
+
+@pytest.fixture
+def stress_long(request) -> bool:
+    """True under --stress-long: stress tests use their long sizes."""
+    return bool(request.config.getoption("--stress-long"))

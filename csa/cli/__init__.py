@@ -82,12 +82,31 @@ class CsaGroup(LazyGroup):
             # `csa session list | head`: quietly stop.
             sys.stderr.close()
             ctx.exit(0)
+        except OSError as e:
+            # Disk full, read-only or vanished files: the system's reason, on one line.
+            if os.environ.get("CSA_DEBUG"):
+                raise
+            click.echo(os_error_message(e), err=True)
+            ctx.exit(1)
         except Exception as e:  # noqa: BLE001 - last line of defence: never a traceback
             if os.environ.get("CSA_DEBUG"):
                 raise
             click.echo(f"csa: internal error: {type(e).__name__}: {e} "
                        "(set CSA_DEBUG=1 for a traceback)", err=True)
             ctx.exit(1)
+
+
+def os_error_message(e: OSError) -> str:
+    """`csa: No space left on device (writing /path/...)`, plus a hint where one helps."""
+    import errno
+
+    text = f"csa: {e.strerror or e}"
+    if e.filename:
+        text += f" ({e.filename})"
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        text += "; free some space and retry (state.toml and the transcript keep what was " \
+                "written before)"
+    return text
 
 
 @click.group(cls=CsaGroup, lazy=LAZY_COMMANDS,

@@ -75,7 +75,9 @@ def _imported_result(store, sid: str, st) -> dict:
         for ev in read_events(path):
             if ev.get("type") == "imported" and ev.get("role") == "assistant" and ev.get("text"):
                 last = ev["text"]
-    digest = st.extra.get("digest") or {}
+    digest = st.extra.get("digest")
+    if not isinstance(digest, dict):
+        digest = {}
     tool = st.last_tool()
     return {"session_id": sid, "tool": tool, "purpose": "import",
             "provider_session_id": st.tools[tool].provider_session_id if tool else None,
@@ -168,16 +170,16 @@ def logs(session, tail, follow, as_json, cd):
         click.echo(f"csa: {len(errors)} corrupt line(s) in {path}", err=True)
     if not follow:
         return
-    last = evs[-1]["seq"] if evs and "seq" in evs[-1] else -1
+    last = _seq(evs[-1]) if evs else -1
     from csa.lock import is_alive
 
     try:
         while True:
             time.sleep(0.3)
-            new = [e for e in read_events(path) if e.get("seq", -1) > last] if path.exists() else []
+            new = [e for e in read_events(path) if _seq(e) > last] if path.exists() else []
             if new:
                 _print_events(new, as_json)
-                last = new[-1].get("seq", last)
+                last = _seq(new[-1])
             elif not is_alive(store.session_dir(sid)):
                 # Like `kubectl logs -f`: following ends when the session's run ends.
                 return
@@ -185,11 +187,29 @@ def logs(session, tail, follow, as_json, cd):
         return
 
 
+def _seq(ev: dict) -> int:
+    seq = ev.get("seq")
+    return seq if type(seq) is int else -1
+
+
+def _render_safely(ev: dict) -> str | None:
+    """render_event, or a plain line for an event whose fields have unexpected types
+    (a hand-edited or foreign transcript must not stop the rest from printing)."""
+    try:
+        return render_event(ev)
+    except Exception:  # noqa: BLE001 - any odd shape of any field
+        try:
+            shown = _short(str(ev))
+        except RecursionError:
+            shown = "[too deeply nested]"
+        return f"?? unreadable event (seq {_seq(ev)}): {shown}"
+
+
 def _print_events(evs, as_json: bool) -> None:
     if as_json:
         emit_jsonl(evs)
         return
-    lines = [line for line in (render_event(e) for e in evs) if line is not None]
+    lines = [line for line in map(_render_safely, evs) if line is not None]
     if lines:
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()

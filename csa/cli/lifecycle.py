@@ -177,6 +177,8 @@ def _print_report(rep, as_json: bool, verb: str) -> None:
         lines.append(f"{would}removed orphan dir {name}")
     for name in rep.stale_locks:
         lines.append(f"{would}removed stale lock {name}")
+    for name in rep.stale_temps:
+        lines.append(f"{would}removed stale temp file {name}")
     for sid in rep.retired:
         lines.append(f"{would}retired {sid}")
     if lines:
@@ -212,7 +214,7 @@ def clean(days, dry_run, tools, archive, as_json, cd):
 
     from csa.gc import clean as do_clean
 
-    if days < 0:
+    if not days >= 0:  # also nan
         raise click.BadParameter("must be 0 or more", param_hint="--days")
     store = open_store(cd)
     rep = do_clean(store, days=days, dry_run=dry_run, tools=(tools or "").split(","),

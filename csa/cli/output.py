@@ -17,13 +17,15 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 
 
 def _default(obj: Any) -> Any:
-    from datetime import datetime
+    from datetime import date, datetime, time
     from pathlib import Path
 
     if isinstance(obj, datetime):
         from csa.state import iso_ms
 
         return iso_ms(obj)
+    if isinstance(obj, date | time):  # TOML local dates and times (in a hand-edited file)
+        return obj.isoformat()
     if isinstance(obj, Path):
         return str(obj)
     if isinstance(obj, set | tuple):
@@ -31,11 +33,34 @@ def _default(obj: Any) -> Any:
     raise TypeError
 
 
+def _safe(obj: Any, depth: int = 0) -> Any:
+    """What orjson refuses, made printable: integers beyond 64 bits (a hand-edited
+    state.toml), lone surrogates, nesting deeper than orjson allows."""
+    if depth > 200:
+        return "[too deeply nested]"
+    if isinstance(obj, dict):
+        return {k if isinstance(k, str | int | float | bool) or k is None else str(k):
+                _safe(v, depth + 1) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [_safe(v, depth + 1) for v in obj]
+    if isinstance(obj, int) and not isinstance(obj, bool) and not -(2**63) <= obj < 2**64:
+        return str(obj)
+    if isinstance(obj, str):
+        return obj.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return obj
+
+
+def _dumps(obj: Any, option: int) -> bytes:
+    try:
+        return orjson.dumps(obj, default=_default, option=option)
+    except TypeError:  # orjson.JSONEncodeError
+        return orjson.dumps(_safe(obj), default=_default, option=option)
+
+
 def emit_json(obj: Any) -> None:
     """One JSON document on stdout (indented; `list --json` prints one array)."""
-    data = orjson.dumps(obj, default=_default,
-                        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
-                        | orjson.OPT_PASSTHROUGH_DATETIME)
+    data = _dumps(obj, orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+                  | orjson.OPT_PASSTHROUGH_DATETIME)
     out = sys.stdout.buffer
     out.write(data + b"\n")
     out.flush()
@@ -44,8 +69,7 @@ def emit_json(obj: Any) -> None:
 def emit_jsonl(objs) -> None:
     out = sys.stdout.buffer
     for obj in objs:
-        out.write(orjson.dumps(obj, default=_default,
-                               option=orjson.OPT_PASSTHROUGH_DATETIME) + b"\n")
+        out.write(_dumps(obj, orjson.OPT_PASSTHROUGH_DATETIME) + b"\n")
     out.flush()
 
 

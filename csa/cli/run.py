@@ -14,16 +14,30 @@ def read_prompt(prompt: str | None) -> str:
     if prompt is None or prompt == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise UsageError('No prompt: pass it as an argument (csa run "...") or on stdin')
-        prompt = sys.stdin.read()
+        buffer = getattr(sys.stdin, "buffer", None)  # bytes: stdin may not be UTF-8
+        prompt = buffer.read().decode("utf-8", "replace") if buffer else sys.stdin.read()
+    prompt = valid_text(prompt)
     if not prompt.strip():
         raise UsageError("The prompt is empty")
     return prompt
 
 
 def positive(_ctx, param, value):
-    if value is not None and value <= 0:
-        raise click.BadParameter("must be greater than 0", param=param)
+    if value is not None and not 0 < value < float("inf"):  # also nan
+        raise click.BadParameter("must be a number greater than 0", param=param)
     return value
+
+
+def valid_text(value: str | None) -> str | None:
+    """Bytes that are not UTF-8 (argv and stdin keep them as lone surrogates) become U+FFFD:
+    nothing downstream (argv of the tool, TOML, JSON) can carry them."""
+    if value is None:
+        return None
+    try:
+        data = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # surrogates that are not escaped bytes
+        data = value.encode("utf-8", "surrogatepass")
+    return data.decode("utf-8", "replace")
 
 
 @click.command("run")
@@ -69,6 +83,7 @@ def run(prompt, tool, model, description, cd, session, last, ephemeral, timeout,
     from csa.runner import RunRequest
 
     text = read_prompt(prompt)
+    model, description = valid_text(model), valid_text(description)
     req = RunRequest(prompt=text, tool=tool, model=model, description=description, cd=cd,
                      session=session, last=last, ephemeral=ephemeral, timeout=timeout,
                      idle_timeout=idle_timeout, wait_slot=wait_slot, with_journal=with_journal,

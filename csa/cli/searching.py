@@ -40,7 +40,7 @@ def search(query, tool, types, since, until, all_projects, limit, as_json, cd):
     hits = do_search(store, query, all_projects=all_projects, tool=tool,
                      types=types.split(",") if types else None,
                      since=iso_ms(parse_since(since)) if since else None,
-                     until=iso_ms(parse_since(until)) if until else None, limit=max(limit, 0))
+                     until=iso_ms(parse_since(until)) if until else None, limit=min(max(limit, 0), 2**62))
     if as_json:
         emit_json(hits)
         return
