@@ -363,55 +363,116 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
                     extra_args=tcfg.args, provider_session_id=provider_id,
                     prompt_via_stdin=via_stdin)
     argv = adapter.compact_argv(spec) if req.native_compact else adapter.argv(spec)
+    memory_note = _memory_guard(turn)
 
+    started, started_at = time.monotonic(), utcnow()
+    proc = _spawn(turn, argv, _tool_env(turn), prompt if via_stdin else None)
+    writer = _start_recording(turn, proc, argv, spec, provider_id, memory_note, parent)
+
+    indexer = _BackgroundIndex.start(turn)
+    relay = Relay(proc, adapter, writer, req)
+    relay.run()
+    if indexer is not None:
+        indexer.stop()
+    duration = time.monotonic() - started
+    outcome = relay.outcome
+    _per_turn_usage(adapter, outcome, tool_state, provider_id)
+    result = RunResult(
+        session_id=turn.sid, tool=adapter.name,
+        provider_session_id=outcome.provider_session_id or provider_id,
+        exit_code=relay.exit_code, status=relay.status, duration_s=duration,
+        final_text=outcome.text(), tokens=dict(outcome.tokens), cost_usd=outcome.cost_usd,
+        model=outcome.model or spec.model, ephemeral=req.ephemeral,
+        errors=list(outcome.errors), outcome=outcome)
+    if req.ephemeral:
+        return result
+    writer_error = _end_transcript(writer, relay, result)
+    try:
+        _record_outcome(turn, result, started_at)
+    except OSError as e:
+        raise CsaError(f"Session {turn.sid}: the turn's outcome could not be recorded "
+                       f"({e.strerror or e}); state.toml keeps the previous turn", exit_code=1
+                       ) from e
+    if relay.sampler_peak:
+        from csa.usage import record_peak
+
+        record_peak(turn.store.dir, adapter.name, relay.sampler_peak)
+    events.emit(turn.store.dir, "session_end", session_id=turn.sid, tool=adapter.name,
+                exit_code=result.exit_code, status=result.status,
+                duration_s=round(duration, 3), **_events_limits(turn.cfg))
+    _after_turn_hooks(turn)
+    if writer_error is not None:
+        raise CsaError(f"Session {turn.sid}: the transcript could not be written "
+                       f"({writer_error.strerror or writer_error}); the turn's outcome is in "
+                       "state.toml and output/result.toml", exit_code=1)
+    return result
+
+
+def _tool_env(turn: Turn) -> dict[str, str]:
+    """csa's environment minus inherited genealogy, plus the tool's config env and the
+    session's CSA_* variables."""
+    state = turn.state
+    assert state is not None and turn.session_dir is not None
     env = {k: v for k, v in os.environ.items() if k not in genealogy.ENV_VARS}
-    env.update(adapter.env())
-    env.update(tcfg.env)
+    env.update(turn.adapter.env())
+    env.update(turn.cfg.tool(turn.adapter.name).env)
     env.update(genealogy.child_env(session_id=turn.sid, depth=state.depth,
                                    project_root=turn.store.root, session_dir=turn.session_dir,
-                                   tool=adapter.name,
+                                   tool=turn.adapter.name,
                                    parent_session_id=state.parent_session_id))
+    return env
 
-    memory_note = _memory_guard(turn)
-    cwd = _tool_cwd(turn)
-    started = time.monotonic()
-    started_at = utcnow()
+
+def _spawn(turn: Turn, argv: list[str], env: dict[str, str],
+           stdin_prompt: str | None) -> subprocess.Popen:
+    """Start the tool in its own process group, stdin from /dev/null (or the prompt)."""
+    name, binary = turn.adapter.name, turn.binary
     try:
         proc = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            stdin=subprocess.PIPE if via_stdin else subprocess.DEVNULL,
+            argv, cwd=_tool_cwd(turn), env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE if stdin_prompt is not None else subprocess.DEVNULL,
             start_new_session=True, close_fds=True)
     except OSError as e:
-        _record_failure(turn, f"could not start {turn.binary}: {e.strerror}")
-        raise ToolMissing(f"{adapter.name}: could not start '{turn.binary}': {e.strerror}; check "
-                          f"tools.{adapter.name}.binary in your config") from e
+        _record_failure(turn, f"could not start {binary}: {e.strerror}")
+        raise ToolMissing(f"{name}: could not start '{binary}': {e.strerror}; check "
+                          f"tools.{name}.binary in your config") from e
     except ValueError as e:  # a NUL character in an argument or the environment
-        _record_failure(turn, f"could not start {turn.binary}: {e}")
-        raise UsageError(f"{adapter.name}: could not start '{turn.binary}': {e} (in the prompt, "
-                         f"the model or tools.{adapter.name}.args/env)") from e
-    if via_stdin:
-        threading.Thread(target=_feed_stdin, args=(proc, prompt), daemon=True).start()
+        _record_failure(turn, f"could not start {binary}: {e}")
+        raise UsageError(f"{name}: could not start '{binary}': {e} (in the prompt, "
+                         f"the model or tools.{name}.args/env)") from e
+    if stdin_prompt is not None:
+        threading.Thread(target=_feed_stdin, args=(proc, stdin_prompt), daemon=True).start()
+    return proc
 
-    # Bookkeeping while the tool starts up.
+
+def _start_recording(turn: Turn, proc: subprocess.Popen, argv: list[str], spec: TurnSpec,
+                     provider_id: str | None, memory_note: str | None, parent: str | None):
+    """Bookkeeping while the tool starts up: the lock record names the tool, the
+    transcript gets the prompt, the events log the start. Returns the transcript writer
+    (None for an ephemeral run). On failure the tool is stopped and the run marked failed."""
     from csa.lock import proc_start_time
 
+    req, adapter = turn.req, turn.adapter
     writer = None
     try:
         if turn.lock is not None:
             turn.lock.update(tool_pid=proc.pid, tool_pgid=proc.pid,
                              tool_start=proc_start_time(proc.pid))
-        if not req.ephemeral:
-            from csa.transcript import TranscriptWriter
+        if req.ephemeral:
+            return None
+        from csa.transcript import TranscriptWriter
 
-            writer = TranscriptWriter(turn.session_dir / "transcript.jsonl")
-            writer.append("prompt", tool=adapter.name, purpose=req.purpose, text=prompt,
-                          resume=provider_id is not None, provider_session_id=provider_id,
-                          model=spec.model, argv=_argv_for_record(argv, prompt))
-            if memory_note:
-                writer.append("warning", text=memory_note)
-            events.emit(turn.store.dir, "resume" if not turn.is_new else "session_start",
-                        session_id=turn.sid, tool=adapter.name, parent_session_id=parent,
-                        purpose=req.purpose, **_events_limits(turn.cfg))
+        writer = TranscriptWriter(turn.session_dir / "transcript.jsonl")
+        writer.append("prompt", tool=adapter.name, purpose=req.purpose, text=spec.prompt,
+                      resume=provider_id is not None, provider_session_id=provider_id,
+                      model=spec.model, argv=_argv_for_record(argv, spec.prompt))
+        if memory_note:
+            writer.append("warning", text=memory_note)
+        events.emit(turn.store.dir, "resume" if not turn.is_new else "session_start",
+                    session_id=turn.sid, tool=adapter.name, parent_session_id=parent,
+                    purpose=req.purpose, **_events_limits(turn.cfg))
+        return writer
     except BaseException as e:
         # The tool already runs: stop it, and do not leave the session "running".
         _kill_group(proc.pid, signal.SIGKILL)
@@ -424,26 +485,9 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
         _record_failure(turn, f"could not record the turn: {e}")
         raise
 
-    indexer = _index_in_background(turn)
-    relay = Relay(proc, adapter, writer, req)
-    relay.run()
-    if indexer is not None:
-        indexer.done.set()
-        indexer.join(timeout=5)
-    duration = time.monotonic() - started
-    outcome = relay.outcome
-    _per_turn_usage(adapter, outcome, tool_state, provider_id)
-    exit_code = relay.exit_code
-    status = relay.status
-    final_text = outcome.text()
-    result = RunResult(
-        session_id=turn.sid, tool=adapter.name,
-        provider_session_id=outcome.provider_session_id or provider_id, exit_code=exit_code,
-        status=status, duration_s=duration, final_text=final_text, tokens=dict(outcome.tokens),
-        cost_usd=outcome.cost_usd, model=outcome.model or spec.model, ephemeral=req.ephemeral,
-        errors=list(outcome.errors), outcome=outcome)
-    if req.ephemeral:
-        return result
+
+def _end_transcript(writer, relay: Relay, result: RunResult) -> OSError | None:
+    """Append the turn's end and close; the first transcript error of the turn, if any."""
     writer_error = relay.writer_error
     try:
         # After a failed write the writer has cut the file back to its last complete
@@ -451,10 +495,10 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
         errors = list(result.errors)
         if writer_error is not None:
             errors.append(f"transcript incomplete: {writer_error.strerror or writer_error}")
-        writer.append("turn_end", tool=adapter.name, exit_code=exit_code, status=status,
-                      provider_session_id=result.provider_session_id,
-                      duration_s=round(duration, 3), tokens=result.tokens,
-                      cost_usd=result.cost_usd, final_text=final_text,
+        writer.append("turn_end", tool=result.tool, exit_code=result.exit_code,
+                      status=result.status, provider_session_id=result.provider_session_id,
+                      duration_s=round(result.duration_s, 3), tokens=result.tokens,
+                      cost_usd=result.cost_usd, final_text=result.final_text,
                       errors=errors or None, peak_rss_bytes=relay.sampler_peak or None)
         writer.close()
     except OSError as e:
@@ -463,25 +507,7 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
             writer.close()
         except OSError:
             pass
-    try:
-        _record_outcome(turn, result, started_at)
-    except OSError as e:
-        raise CsaError(f"Session {turn.sid}: the turn's outcome could not be recorded "
-                       f"({e.strerror or e}); state.toml keeps the previous turn", exit_code=1
-                       ) from e
-    if relay.sampler_peak:
-        from csa.usage import record_peak
-
-        record_peak(turn.store.dir, adapter.name, relay.sampler_peak)
-    events.emit(turn.store.dir, "session_end", session_id=turn.sid, tool=adapter.name,
-                exit_code=exit_code, status=status, duration_s=round(duration, 3),
-                **_events_limits(turn.cfg))
-    _after_turn_hooks(turn)
-    if writer_error is not None:
-        raise CsaError(f"Session {turn.sid}: the transcript could not be written "
-                       f"({writer_error.strerror or writer_error}); the turn's outcome is in "
-                       "state.toml and output/result.toml", exit_code=1)
-    return result
+    return writer_error
 
 
 def _per_turn_usage(adapter: Adapter, outcome: TurnOutcome, tool_state: ToolState | None,
@@ -642,29 +668,38 @@ def _after_turn_hooks(turn: Turn) -> None:
             pass
 
 
-def _index_in_background(turn: Turn) -> threading.Thread | None:
-    """Bring the search index up to date with the session's earlier turns while the tool
-    runs (sqlite works outside the GIL). The turn being run is indexed at the start of
-    the next one, or by `csa session search`, which catches up before it searches."""
-    if turn.req.ephemeral or turn.is_new or not turn.cfg.get("index_on_turn_end", True):
-        return None  # a new session has nothing indexable yet
+class _BackgroundIndex:
+    """Brings the search index up to date with the session's earlier turns while the tool
+    runs (sqlite works outside the GIL). The turn being run is indexed at the start of the
+    next one, or by `csa session search`, which catches up before it searches."""
 
-    def work() -> None:
+    def __init__(self, turn: Turn):
+        self.turn = turn
+        self.turn_done = threading.Event()
+        self.thread = threading.Thread(target=self._work, name="csa-index", daemon=True)
+
+    @classmethod
+    def start(cls, turn: Turn) -> _BackgroundIndex | None:
+        if turn.req.ephemeral or turn.is_new or not turn.cfg.get("index_on_turn_end", True):
+            return None  # a new session has nothing indexable yet
+        bg = cls(turn)
+        bg.thread.start()
+        return bg
+
+    def _work(self) -> None:
         # A tool that answers within the delay never competes with this for the CPU.
-        if turn_done.wait(INDEX_DELAY_S):
+        if self.turn_done.wait(INDEX_DELAY_S):
             return
         try:
             from csa.search import index_session
 
-            index_session(turn.store, turn.sid)
+            index_session(self.turn.store, self.turn.sid)
         except Exception:  # noqa: BLE001 - the index is rebuildable; a turn never fails on it
             pass
 
-    turn_done = threading.Event()
-    t = threading.Thread(target=work, name="csa-index", daemon=True)
-    t.done = turn_done  # type: ignore[attr-defined]
-    t.start()
-    return t
+    def stop(self) -> None:
+        self.turn_done.set()
+        self.thread.join(timeout=5)
 
 
 class Relay:
