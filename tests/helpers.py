@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from click.testing import CliRunner
 
 from csa.cli import cli
 from csa.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+# The project's shared material (contract, tool notes, real samples) sits beside the
+# repository; /work/shared is where it lives on the development machines.
+SHARED = next((p for p in (REPO.parent / "shared", Path("/work/shared")) if p.is_dir()),
+              REPO.parent / "shared")
+# Real CLI output samples: the shared originals, else the copies kept with the fakes.
+SAMPLES = SHARED / "samples" if (SHARED / "samples").is_dir() else \
+    REPO / "tools" / "fake_clis" / "samples"
 
 
 def make_session(store: Store, description: str = "test session", *, parent: str | None = None,

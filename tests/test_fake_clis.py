@@ -20,7 +20,9 @@ REPO = Path(__file__).resolve().parent.parent
 FAKES = REPO / "tools" / "fake_clis"
 FAKE_BIN = FAKES / "bin"
 SAMPLES = FAKES / "samples"
-SHARED_SAMPLES = Path("/work/shared/samples")
+from helpers import SHARED  # noqa: E402
+
+SHARED_SAMPLES = SHARED / "samples"
 
 SAMPLE_FILES = {
     "claude": "claude.stream.jsonl",

@@ -21,7 +21,7 @@ from csa import redact as R
 from csa.redact import add_known_secrets, decode_line, redact, redact_env, redact_obj
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path("/work/shared")
+from helpers import SAMPLES, SHARED  # noqa: E402
 
 AN = string.ascii_letters + string.digits
 HEX = "0123456789abcdef"
@@ -399,7 +399,7 @@ def test_ordinary_text_is_untouched(text):
 def _repo_lines() -> list[str]:
     files = sorted(p for p in (REPO / "csa").rglob("*.py"))
     files += sorted((REPO / "tests").rglob("*.py"))
-    files += sorted(SHARED.glob("*.md")) + sorted(SHARED.glob("samples/*.jsonl"))
+    files += sorted(SHARED.glob("*.md")) + sorted(SAMPLES.glob("*.jsonl"))
     lines: list[str] = []
     for f in files:
         try:
@@ -417,7 +417,7 @@ def test_false_positive_rate_on_this_repo_is_at_most_one_percent():
 
 
 def test_sample_events_survive_redaction_unchanged():
-    samples = sorted(SHARED.glob("samples/*.jsonl"))
+    samples = sorted(SAMPLES.glob("*.jsonl"))
     if not samples:
         pytest.skip("no /work/shared/samples")
     n = 0

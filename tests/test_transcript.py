@@ -19,7 +19,7 @@ from csa.redact import redact_obj
 from csa.transcript import TranscriptBusy, TranscriptWriter, last_seq, read_events
 
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-SAMPLES = Path("/work/shared/samples")
+from helpers import SAMPLES  # noqa: E402
 
 
 def lines_of(path: Path) -> list[bytes]:

@@ -43,7 +43,10 @@ sys.path.insert(0, str(REPO))
 from csa.redact import redact  # noqa: E402
 from csa.transcript import TranscriptWriter, read_events  # noqa: E402
 
-SAMPLES = "/work/shared/samples/*.jsonl"
+# Real CLI samples: the shared originals beside the repo, else the fakes' copies.
+_SHARED = REPO.parent / "shared" if (REPO.parent / "shared").is_dir() else Path("/work/shared")
+SAMPLES = str((_SHARED / "samples") if (_SHARED / "samples").is_dir()
+              else REPO / "tools" / "fake_clis" / "samples") + "/*.jsonl"
 TEXT_SOURCES = [  # prose and code an AI coding tool typically prints
     "argparse.py", "inspect.py", "subprocess.py", "pathlib.py", "json/decoder.py",
     "logging/__init__.py", "typing.py", "email/message.py", "asyncio/tasks.py",
@@ -54,7 +57,7 @@ TEXT_FIELDS = ("text", "result", "content")
 def _text_pool() -> list[str]:
     stdlib = sysconfig.get_paths()["stdlib"]
     paths = [os.path.join(stdlib, name) for name in TEXT_SOURCES]
-    paths += glob.glob("/work/shared/*.md") + glob.glob(str(REPO / "*.md"))
+    paths += glob.glob(str(_SHARED / "*.md")) + glob.glob(str(REPO / "*.md"))
     pool: list[str] = []
     for p in paths:
         try:
