@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from csa.ids import ulid_timestamp_ms
-from csa.importer import import_sessions
+from csa.importers import import_sessions
 from csa.store import Store
 from csa.transcript import read_events
 from helpers import invoke

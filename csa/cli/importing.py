@@ -41,7 +41,7 @@ def import_(source, since, dry_run, paths, all_projects, as_json, cd):
       csa import gemini --all-projects --json
       csa import opencode --path export.json   # `opencode export <id>` output
     """
-    from csa.importer import import_sessions
+    from csa.importers import import_sessions
 
     report = import_sessions(source.lower(), cd=cd, paths=paths, since=since, dry_run=dry_run,
                              all_projects=all_projects)
