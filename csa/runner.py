@@ -156,6 +156,8 @@ def run(req: RunRequest) -> RunResult:
         cfg.get("default_tool") or "claude-code"
     adapter = get_adapter(tool)
     binary = resolve_binary(adapter, cfg)
+    if len(req.prompt.encode()) > ARGV_PROMPT_LIMIT and not adapter.stdin_prompt:
+        raise UsageError(_too_long(adapter, req.prompt))
     if "\x00" in req.prompt and not adapter.stdin_prompt:
         raise UsageError(f"The prompt contains a NUL character; {adapter.name} takes its prompt "
                          "only as an argument, which cannot hold one")
@@ -356,9 +358,9 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
     # An argument cannot hold a NUL character; stdin can.
     via_stdin = adapter.always_stdin or len(prompt.encode()) > ARGV_PROMPT_LIMIT \
         or "\x00" in prompt
-    if via_stdin and not adapter.stdin_prompt:
-        raise UsageError(f"prompt is {len(prompt.encode())} bytes; {adapter.name} only takes a "
-                         f"prompt as an argument (at most {ARGV_PROMPT_LIMIT} bytes)")
+    if via_stdin and not adapter.stdin_prompt:  # the journal preamble made it too long
+        _record_failure(turn, _too_long(adapter, prompt))
+        raise UsageError(_too_long(adapter, prompt))
     spec = TurnSpec(binary=turn.binary, prompt=prompt, model=req.model or tcfg.model,
                     extra_args=tcfg.args, provider_session_id=provider_id,
                     prompt_via_stdin=via_stdin)
@@ -406,6 +408,11 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
                        f"({writer_error.strerror or writer_error}); the turn's outcome is in "
                        "state.toml and output/result.toml", exit_code=1)
     return result
+
+
+def _too_long(adapter: Adapter, prompt: str) -> str:
+    return (f"prompt is {len(prompt.encode())} bytes; {adapter.name} only takes a prompt as "
+            f"an argument (at most {ARGV_PROMPT_LIMIT} bytes)")
 
 
 def _tool_env(turn: Turn) -> dict[str, str]:

@@ -357,3 +357,46 @@ def test_running_totals_become_per_turn_figures(env, project, state_dir):
     assert second["tokens"]["input_tokens"] == 20 and second["tokens"]["output_tokens"] == 5
     t = _state(state_dir, project, sid)["tools"]["codex"]
     assert t["tokens"]["input_tokens"] == 30 and t["tokens"]["output_tokens"] == 10
+
+
+def test_doctor_reports_state_config_and_clis(env, project):
+    res = csa("doctor", "--json", env=env, cwd=project)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["state_base"] == env["CSA_STATE_DIR"]
+    tools = {t["tool"]: t for t in data["tools"]}
+    assert set(tools) == set(TOOLS)
+    assert all(t["found"] and "(fake)" in t["version"] for t in tools.values())
+    bare = csa("doctor", env={**env, "PATH": "/usr/bin:/bin"}, cwd=project)
+    assert bare.returncode == 0  # missing CLIs are reported, not an error
+    assert "missing" in bare.stdout and "npm install -g @openai/codex" in bare.stdout
+
+
+def test_memory_policy_warns_or_refuses(env, project, state_dir):
+    pdir = state_dir / str(project).lstrip("/")
+    pdir.mkdir(parents=True)
+    huge = 1 << 50  # a P95 peak no machine has free
+    (pdir / "usage_stats.toml").write_text(f"[tools.codex]\npeak_rss_bytes = [{huge}]\n")
+    res = csa("run", "--tool", "codex", "hello", env=env, cwd=project)
+    assert res.returncode == 0 and "warning: low memory" in res.stderr
+    cfg = project / ".csa" / "config.toml"
+    cfg.parent.mkdir()
+    cfg.write_text('memory_policy = "refuse"\n')
+    res = csa("run", "--tool", "codex", "hello", env=env, cwd=project)
+    assert res.returncode == 1 and "refusing to start" in res.stderr
+    cfg.write_text('memory_policy = "off"\n')
+    res = csa("run", "--tool", "codex", "hello", env=env, cwd=project)
+    assert res.returncode == 0 and "low memory" not in res.stderr
+
+
+def test_long_prompt_goes_through_stdin(env, project, tmp_path):
+    prompt = "long " + "x" * 150_000
+    res = csa("run", "--tool", "codex", "-", env=env, cwd=project, input=prompt)
+    assert res.returncode == 0, res.stderr
+    argv = read_log(tmp_path / "fake.log")[-1]["argv"]
+    assert argv[-1] == "-" and all(len(a) < 1000 for a in argv)
+    assert "FAKE-REPLY (user turns seen: 1) long xxx" in res.stdout
+    before = len(sessions(env, project))
+    res = csa("run", "--tool", "gemini-cli", "-", env=env, cwd=project, input=prompt)
+    assert res.returncode == 2 and "only takes a prompt as an argument" in res.stderr
+    assert len(sessions(env, project)) == before  # refused before anything was created
