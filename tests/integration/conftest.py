@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomlkit
+
+from csa.tomlw import dumps as toml_dumps
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -297,7 +298,7 @@ def realcli(tool: str, real_binary: Path, netns: Any, tmp_path: Path):
             cfg["args"] = list(extra_args)
         (rc.project / ".csa").mkdir()
         (rc.project / ".csa" / "config.toml").write_text(
-            tomlkit.dumps({"tools": {tool: cfg}}), encoding="utf-8")
+            toml_dumps({"tools": {tool: cfg}}), encoding="utf-8")
         # csa's own environment: nothing from the developer's shell but PATH dirs.
         rc.env = {
             "PATH": _base_path(),
