@@ -106,7 +106,10 @@ def build_tree(rows: Iterable[dict], known_ids: Iterable[str] | None = None,
             seen.add(r["id"])
             parent = r.get("parent_session_id")
             out.append((r, level, bool(parent) and level == 0 and parent not in known))
-            stack.extend((kid, level + 1) for kid in reversed(children.get(r["id"], ())))
+            kids = children.get(r["id"])
+            if kids:  # most sessions have none: skip the per-row generator
+                for kid in reversed(kids):
+                    stack.append((kid, level + 1))
 
     for r in roots:
         walk(r)

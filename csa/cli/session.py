@@ -89,6 +89,8 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
       csa session list --tool codex,claude-code --since 2d
       csa session list --json | jq '.[0].id'
     """
+    from datetime import UTC, datetime
+
     from csa.genealogy import build_tree
     from csa.listing import list_sessions, short_ids
     from csa.timeutil import ago
@@ -120,6 +122,7 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
         headers.insert(6, "PROJECT")
     body = []
     prefixes = tree_prefixes(ordered) if tree else []
+    now = datetime.now(UTC)
     for i, (r, level, orphan) in enumerate(ordered):
         sid = short.get(r["id"], r["id"])
         if tree and level:
@@ -128,7 +131,7 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
         if orphan:
             desc = f"(orphan: parent {r['parent_session_id'][:8]} is gone) {desc}"
         line = [sid, r["status"], ",".join(r.get("tools") or []) or "-", r.get("turn_count", 0),
-                ago(r.get("last_accessed")), r.get("git_branch") or "-", _one_line(desc)]
+                ago(r.get("last_accessed"), now), r.get("git_branch") or "-", _one_line(desc)]
         if all_projects:
             line.insert(6, r.get("project", ""))
         body.append(line)
