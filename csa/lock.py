@@ -243,8 +243,11 @@ class SessionLock:
                     os.close(fd)
                     raise OSError(errno.EINVAL, "not a regular file")
             except OSError as e:  # a symlink (ELOOP), a directory, a FIFO, ...
-                from csa.errors import CsaError
+                from csa.errors import CsaError, SessionNotFound
 
+                if e.errno == errno.ENOENT and not os.path.isdir(self.locks_dir):
+                    # The holder we waited for (clean, delete) removed the session.
+                    raise SessionNotFound(f"Session {self.sid} no longer exists") from None
                 raise CsaError(f"Session {self.sid}: cannot open its lock file {path}: "
                                f"{e.strerror or e}") from e
             if not self._flock_with_grace(fd):

@@ -184,3 +184,36 @@ def test_newest_for_last(store):
     b = make_session(store, "new", age_days=1)
     assert store.newest() == b.meta_session_id
     assert a.meta_session_id != b.meta_session_id
+
+
+def test_lock_waiter_sees_a_session_deleted_meanwhile_as_gone(store):
+    """A run waits (grace) on a session that clean/delete holds; the holder removes the
+    session and releases: the waiter must report the session as gone, not a lock error."""
+    import threading
+
+    from csa.errors import SessionNotFound
+
+    st = make_session(store)
+    sid = st.meta_session_id
+    sdir = store.session_dir(sid)
+    holder = SessionLock(sdir, sid, reason="clean", grace=0).acquire()
+    outcome = {}
+
+    def waiter():
+        try:
+            SessionLock(sdir, sid, tool="codex", grace=3).acquire()
+            outcome["result"] = "acquired"
+        except Exception as e:  # noqa: BLE001 - the test inspects what was raised
+            outcome["result"] = e
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    import time
+
+    time.sleep(0.3)  # the waiter has opened the lock file and is retrying flock
+    os.rename(sdir, store.sessions_dir / f".trash-{sid}")
+    holder.release(clear=False)
+    t.join(10)
+    err = outcome["result"]
+    assert isinstance(err, SessionNotFound), repr(err)
+    assert "no longer exists" in str(err)
