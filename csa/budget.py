@@ -85,7 +85,7 @@ def enforce_budget(store: Store, max_bytes: int, *, dry_run: bool = False,
     if not dry_run and report["evicted"]:
         from csa import events
 
-        events.emit(store.dir, "gc", evicted=len(report["evicted"]),
+        events.emit(store, "gc", evicted=len(report["evicted"]),
                     bytes=before - report["after"])
     return report
 

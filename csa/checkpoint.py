@@ -190,7 +190,7 @@ def checkpoint(store: Store, prefix: str, *, note: str = "", locked: bool = Fals
     data["commit"] = commit
     from csa import events
 
-    events.emit(store.dir, "checkpoint", session_id=sid, commit=commit, note=data["note"])
+    events.emit(store, "checkpoint", session_id=sid, commit=commit, note=data["note"])
     return data
 
 

@@ -144,5 +144,5 @@ def _record(store: Store, sdir, result: CompressResult) -> None:
 
     with TranscriptWriter(sdir / "transcript.jsonl") as w:
         w.append("compaction", **result.to_json())
-    events.emit(store.dir, "compress", session_id=result.session_id, tool=result.tool,
+    events.emit(store, "compress", session_id=result.session_id, tool=result.tool,
                 method=result.method, success=result.success)

@@ -1,6 +1,6 @@
 """`events.jsonl`: one line per orchestration event of a project, size-bounded.
 
-    >>> emit(store, "session_start", session_id=sid, tool="codex")
+    >>> emit(store, "session_start", session_id=sid, tool="codex")   # limits from config
     >>> [e["type"] for e in read_events(store, types={"resume"})]
 
 Types: session_start, session_end, resume, compress, checkpoint, lock_conflict,
@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -23,15 +24,39 @@ from csa.fsutil import FILE_MODE
 from csa.redact import redact_obj
 from csa.state import iso_ms, utcnow
 
+if TYPE_CHECKING:
+    from csa.config import Config
+    from csa.store import Store
+
 EVENTS_FILE = "events.jsonl"
+DEFAULT_MAX_BYTES = 1_048_576
+DEFAULT_KEEP = 3
 
 
 def events_path(project_dir: Path) -> Path:
     return project_dir / EVENTS_FILE
 
 
-def emit(project_dir: Path, type_: str, *, max_bytes: int = 1_048_576, keep: int = 3,
-         **fields) -> None:
+def emit(store: Store, type_: str, *, cfg: Config | None = None, **fields) -> None:
+    """Append one event to the store's log, rotated per the project's `[events]` config.
+
+    `cfg` saves a caller that already loaded the config from reading it again.
+    """
+    if cfg is None:
+        from csa.config import load_config
+        from csa.errors import CsaError
+
+        try:
+            cfg = load_config(store.root)
+        except CsaError:  # a broken config must not stop the command that logs
+            cfg = None
+    max_bytes = int(cfg.get("events.max_bytes", DEFAULT_MAX_BYTES)) if cfg else DEFAULT_MAX_BYTES
+    keep = int(cfg.get("events.keep", DEFAULT_KEEP)) if cfg else DEFAULT_KEEP
+    append(store.dir, type_, max_bytes=max_bytes, keep=keep, **fields)
+
+
+def append(project_dir: Path, type_: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
+           keep: int = DEFAULT_KEEP, **fields) -> None:
     """Append one event; rotate first when the file is over `max_bytes`."""
     path = events_path(project_dir)
     rec = {"ts": iso_ms(utcnow()), "type": type_, "pid": os.getpid(), **redact_obj(fields)}

@@ -135,7 +135,7 @@ def clean(store: Store, *, days: float, dry_run: bool = False, tools: list[str] 
             entry["archive"] = str(archive / f"{sid}.tar.gz")
         report.removed.append(entry)
     if not dry_run and report.removed:
-        events.emit(store.dir, "clean", sessions=len(report.removed),
+        events.emit(store, "clean", sessions=len(report.removed),
                     bytes=report.bytes_freed, days=days)
     return report
 
@@ -244,7 +244,7 @@ def gc(store: Store, *, dry_run: bool = False, retire_after_days: float = 0,
             elif _retire(store, r["id"], cutoff):
                 report.retired.append(r["id"])
     if not dry_run:
-        events.emit(store.dir, "gc", stale_locks=len(report.stale_locks),
+        events.emit(store, "gc", stale_locks=len(report.stale_locks),
                     orphan_dirs=len(report.orphan_dirs), retired=len(report.retired))
     return report
 

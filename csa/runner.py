@@ -260,8 +260,8 @@ def _open_existing(turn: Turn, sid: str, env_parent: str | None) -> None:
             turn.lock = SessionLock(sdir, sid, tool=turn.adapter.name,
                                     reason=req.purpose).acquire()
         except SessionLocked as e:
-            events.emit(store.dir, "lock_conflict", session_id=sid, holder_pid=e.pid,
-                        tool=turn.adapter.name, **_events_limits(turn.cfg))
+            events.emit(store, "lock_conflict", session_id=sid, holder_pid=e.pid,
+                        tool=turn.adapter.name, cfg=turn.cfg)
             raise
     # The session may have been deleted (gc) between resolving and locking.
     if not (sdir / "state.toml").exists():
@@ -399,9 +399,9 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
         from csa.usage import record_peak
 
         record_peak(turn.store.dir, adapter.name, relay.sampler_peak)
-    events.emit(turn.store.dir, "session_end", session_id=turn.sid, tool=adapter.name,
+    events.emit(turn.store, "session_end", session_id=turn.sid, tool=adapter.name,
                 exit_code=result.exit_code, status=result.status,
-                duration_s=round(duration, 3), **_events_limits(turn.cfg))
+                duration_s=round(duration, 3), cfg=turn.cfg)
     _after_turn_hooks(turn)
     if writer_error is not None:
         raise CsaError(f"Session {turn.sid}: the transcript could not be written "
@@ -476,9 +476,9 @@ def _start_recording(turn: Turn, proc: subprocess.Popen, argv: list[str], spec: 
                       model=spec.model, argv=_argv_for_record(argv, spec.prompt))
         if memory_note:
             writer.append("warning", text=memory_note)
-        events.emit(turn.store.dir, "resume" if not turn.is_new else "session_start",
+        events.emit(turn.store, "resume" if not turn.is_new else "session_start",
                     session_id=turn.sid, tool=adapter.name, parent_session_id=parent,
-                    purpose=req.purpose, **_events_limits(turn.cfg))
+                    purpose=req.purpose, cfg=turn.cfg)
         return writer
     except BaseException as e:
         # The tool already runs: stop it, and do not leave the session "running".
@@ -555,11 +555,6 @@ def _tool_cwd(turn: Turn) -> str:
             and turn.req.cd is None:
         return original
     return os.path.realpath(turn.req.cd) if turn.req.cd else os.getcwd()
-
-
-def _events_limits(cfg: Config) -> dict:
-    return {"max_bytes": int(cfg.get("events.max_bytes", 1_048_576)),
-            "keep": int(cfg.get("events.keep", 3))}
 
 
 def _argv_for_record(argv: list[str], prompt: str) -> list[str]:

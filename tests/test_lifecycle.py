@@ -449,9 +449,24 @@ def test_events_rotation(tmp_path):
     d = tmp_path / "proj"
     d.mkdir()
     for i in range(200):
-        events.emit(d, "gc", max_bytes=2000, keep=2, n=i)
+        events.append(d, "gc", max_bytes=2000, keep=2, n=i)
     files = sorted(p.name for p in d.iterdir())
     assert files == ["events.jsonl", "events.jsonl.1", "events.jsonl.2"]
     assert all((d / f).stat().st_size <= 2000 for f in files)
     got = [e["n"] for e in events.read_events(d)]
     assert got == sorted(got) and got[-1] == 199
+
+
+def test_events_rotation_follows_config_for_every_command(env, project, state_dir):
+    """[events] limits apply to all event sources, not only the runner's."""
+    cfg = project / ".csa" / "config.toml"
+    cfg.parent.mkdir()
+    cfg.write_text("[events]\nmax_bytes = 600\nkeep = 1\n")
+    sid = new_session(env, project)
+    for i in range(6):
+        res = csa("session", "checkpoint", "-s", sid, "-m", f"note {i}", env=env, cwd=project)
+        assert res.returncode == 0, res.stderr
+    pdir = state_dir / str(project).lstrip("/")
+    files = sorted(p.name for p in pdir.glob("events.jsonl*"))
+    assert files == ["events.jsonl", "events.jsonl.1"]
+    assert all((pdir / f).stat().st_size <= 600 for f in files)
