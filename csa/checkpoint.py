@@ -146,13 +146,12 @@ def _toml_string(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)
 
 
-def checkpoint(store: Store, prefix: str, *, note: str = "", locked: bool = False) -> dict:
+def checkpoint(store: Store, prefix: str, *, note: str = "") -> dict:
     """Commit the session's metadata and attach the checkpoint note; returns the note's data.
 
-    `locked` is informational (the caller holds the session lock, e.g. at turn end);
-    checkpoints never need the session lock, only the repository lock.
+    Checkpoints never need the session lock (they run at turn end while it is held), only
+    the repository lock.
     """
-    del locked
     sid = store.resolve(prefix)
     state = store.load(sid)
     sdir = store.session_dir(sid)

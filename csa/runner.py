@@ -665,7 +665,7 @@ def _after_turn_hooks(turn: Turn) -> None:
         try:
             from csa.checkpoint import checkpoint
 
-            checkpoint(turn.store, turn.sid, note="turn end", locked=True)
+            checkpoint(turn.store, turn.sid, note="turn end")
         except (ImportError, CsaError, OSError):
             pass
 
