@@ -16,8 +16,8 @@ import hashlib
 import re
 
 from csa.errors import CsaError, UsageError
-from csa.fsutil import atomic_write, dir_size
-from csa.lock import SessionLock, is_alive
+from csa.fsutil import atomic_write
+from csa.session import Session
 from csa.state import iso_ms, utcnow
 from csa.store import Store
 
@@ -37,10 +37,7 @@ def parse_size(text: str) -> int:
 
 
 def _usage(store: Store) -> int:
-    total = 0
-    for sid in store.ids():
-        total += dir_size(store.session_dir(sid))
-    return total
+    return sum(session.size() for session in store.sessions())
 
 
 def enforce_budget(store: Store, max_bytes: int, *, dry_run: bool = False,
@@ -57,29 +54,25 @@ def enforce_budget(store: Store, max_bytes: int, *, dry_run: bool = False,
     for r in rows:
         if total <= max_bytes:
             break
-        sid = r["id"]
-        path = store.session_dir(sid) / "transcript.jsonl"
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
+        session = store.session(r["id"])
+        size = session.transcript_size()
+        if size == 0 or _is_stub(session.transcript_path):
             continue
-        if size == 0 or _is_stub(path):
-            continue
-        if is_alive(store.session_dir(sid)):
+        if session.is_alive():
             report["skipped_live"] += 1
             continue
-        state = store.read_state(sid)
+        state = session.read_state()
         if "digest" not in state.extra and not force:
             report["skipped_undigested"] += 1
             continue
         if not dry_run:
-            freed = _evict(store, sid)
+            freed = _evict(session)
             if freed is None:
                 report["skipped_live"] += 1
                 continue
             size = freed
         total -= size
-        report["evicted"].append({"id": sid, "bytes": size,
+        report["evicted"].append({"id": session.id, "bytes": size,
                                   "last_accessed": r.get("last_accessed")})
     report["after"] = total if dry_run else _usage(store)
     if not dry_run and report["evicted"]:
@@ -96,46 +89,45 @@ def _is_stub(path) -> bool:
     return b'"type":"evicted"' in head and head.count(b"\n") <= 1
 
 
-def _evict(store: Store, sid: str) -> int | None:
+def _evict(session: Session) -> int | None:
     """Replace the transcript with a stub under the session lock; bytes freed or None."""
-    from csa.digest import digest_transcript
+    with session.try_lock(reason="evict") as lock:
+        if lock is None:  # locked, gone, or broken (locks/ not a dir): skip it
+            return None
+        try:
+            return _replace_with_stub(session)
+        except OSError as e:
+            raise CsaError(f"Session {session.id}: could not evict the transcript: "
+                           f"{e.strerror}") from e
+
+
+def _replace_with_stub(session: Session) -> int:
+    import orjson
+
+    from csa.digest import digest_events
     from csa.transcript import last_seq
 
-    sdir = store.session_dir(sid)
+    path = session.transcript_path
+    state = session.read_state()
+    # Index what is not indexed yet, so search keeps finding it after eviction.
     try:
-        lock = SessionLock(sdir, sid, reason="evict", grace=0).acquire()
-    except CsaError:  # locked, gone, or broken (locks/ not a dir): skip it
-        return None
-    try:
-        path = sdir / "transcript.jsonl"
-        state = store.read_state(sid)
-        # Index what is not indexed yet, so search keeps finding it after eviction.
-        try:
-            from csa.search import index_session
+        from csa.search import index_session
 
-            index_session(store, sid)
-        except Exception:  # noqa: BLE001 - the index is a cache
-            pass
-        if "digest" not in state.extra:
-            state.extra["digest"] = digest_transcript(path)
-        size = path.stat().st_size
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        seq = last_seq(path)
-        stub_seq = 0 if seq is None else seq + 1
-        import orjson
-
-        stub = orjson.dumps({"v": 1, "seq": stub_seq, "ts": iso_ms(utcnow()), "type": "evicted",
-                             "bytes": size, "sha256": h.hexdigest(),
-                             "last_seq": seq}) + b"\n"
-        state.extra["evicted"] = {"at": iso_ms(utcnow()), "bytes": size,
-                                  "sha256": h.hexdigest()}
-        store.save(state)
-        atomic_write(path, stub)
-        return size - len(stub)
-    except OSError as e:
-        raise CsaError(f"Session {sid}: could not evict the transcript: {e.strerror}") from e
-    finally:
-        lock.release(clear=False)
+        index_session(session)
+    except Exception:  # noqa: BLE001 - the index is a cache
+        pass
+    if "digest" not in state.extra:
+        state.extra["digest"] = digest_events(session.read_transcript())
+    size = path.stat().st_size
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    seq = last_seq(path)
+    stub = orjson.dumps({"v": 1, "seq": 0 if seq is None else seq + 1, "ts": iso_ms(utcnow()),
+                         "type": "evicted", "bytes": size, "sha256": h.hexdigest(),
+                         "last_seq": seq}) + b"\n"
+    state.extra["evicted"] = {"at": iso_ms(utcnow()), "bytes": size, "sha256": h.hexdigest()}
+    session.save(state)
+    atomic_write(path, stub)
+    return size - len(stub)

@@ -1,9 +1,9 @@
 """Checkpoints: the sessions directory is a git repository; a checkpoint is a commit of
 a session's metadata with a TOML git note under `refs/notes/csa-checkpoints`.
 
-    >>> cp = checkpoint(store, sid, note="before the refactor")
+    >>> cp = checkpoint(store.resolve("01JH4Q"), note="before the refactor")
     >>> cp["commit"], cp["transcript_last_seq"], cp["transcript_sha256"]
-    >>> verify(store, sid)["altered"]
+    >>> verify(store.resolve("01JH4Q"))["altered"]
     False
 
 What is committed: `state.toml`, `journal.md` and the result files under `output/`
@@ -29,19 +29,16 @@ from pathlib import Path
 from csa.errors import CsaError
 from csa.fsutil import FILE_MODE, atomic_write
 from csa.redact import redact
+from csa.session import UNVERSIONED, Session
 from csa.state import iso_ms, utcnow
-from csa.store import Store
+from csa.store import NEW_PREFIX, TRASH_PREFIX, Store
 
 NOTES_REF = "csa-checkpoints"
 IDENTITY = {"GIT_AUTHOR_NAME": "csa", "GIT_AUTHOR_EMAIL": "csa@localhost",
             "GIT_COMMITTER_NAME": "csa", "GIT_COMMITTER_EMAIL": "csa@localhost"}
-GITIGNORE = """\
-# Managed by csa: only session metadata is versioned (see docs/sessions.md).
-*/transcript.jsonl
-*/locks/
-.new-*/
-.trash-*/
-"""
+GITIGNORE = "\n".join((
+    "# Managed by csa: only session metadata is versioned (see docs/sessions.md).",
+    *UNVERSIONED, f"{NEW_PREFIX}*/", f"{TRASH_PREFIX}*/", ""))
 
 
 def _git_env() -> dict[str, str]:
@@ -127,35 +124,21 @@ def transcript_digest(path: Path, upto_seq: int | None = None) -> tuple[int | No
     return last, h.hexdigest()
 
 
-def _files_of(store: Store, sid: str) -> list[str]:
-    sdir = store.session_dir(sid)
-    files = [f"{sid}/state.toml"]
-    if (sdir / "journal.md").exists():
-        files.append(f"{sid}/journal.md")
-    out = sdir / "output"
-    if out.is_dir() and not out.is_symlink():  # git refuses paths beyond a symlink
-        for name in sorted(os.listdir(out)):
-            if name.endswith((".toml", ".md")):
-                files.append(f"{sid}/output/{name}")
-    return files
-
-
 def _toml_string(s: str) -> str:
     import json
 
     return json.dumps(s, ensure_ascii=False)
 
 
-def checkpoint(store: Store, prefix: str, *, note: str = "") -> dict:
+def checkpoint(session: Session, *, note: str = "") -> dict:
     """Commit the session's metadata and attach the checkpoint note; returns the note's data.
 
     Checkpoints never need the session lock (they run at turn end while it is held), only
     the repository lock.
     """
-    sid = store.resolve(prefix)
-    state = store.load(sid)
-    sdir = store.session_dir(sid)
-    last_seq, digest = transcript_digest(sdir / "transcript.jsonl")
+    store, sid = session.store, session.id
+    state = session.load()
+    last_seq, digest = transcript_digest(session.transcript_path)
     data = {
         "session_id": sid,
         "tools": state.tool_names,
@@ -176,7 +159,7 @@ def checkpoint(store: Store, prefix: str, *, note: str = "") -> dict:
 
     with _repo_lock(store):
         repo = open_repo(store)
-        files = _files_of(store, sid)
+        files = [os.path.relpath(p, store.sessions_dir) for p in session.metadata_files()]
         try:
             repo.git.add("-f", "--", *files)
             subject = f"csa: checkpoint {sid}" + (f": {redact(note)[:60]}" if note else "")
@@ -242,21 +225,21 @@ def list_checkpoints(store: Store, sid: str | None = None) -> list[dict]:
     return out
 
 
-def session_log(store: Store, sid: str) -> list[dict]:
+def session_log(session: Session) -> list[dict]:
     """The session's commits (checkpoints and turn-end commits), newest first, with notes."""
-    return _log(store, "--grep", sid)
+    return _log(session.store, "--grep", session.id)
 
 
-def verify(store: Store, prefix: str) -> dict:
+def verify(session: Session) -> dict:
     """Recompute the transcript hash against the last checkpoint of the session."""
-    sid = store.resolve(prefix)
+    store, sid = session.store, session.id
     cps = list_checkpoints(store, sid)
     if not cps:
         raise CsaError(f"Session {sid} has no checkpoint to verify against; create one with: "
                        f"csa session checkpoint -s {sid[:8]}")
     cp = cps[0]
     upto = int(cp.get("transcript_last_seq", -1))
-    path = store.session_dir(sid) / "transcript.jsonl"
+    path = session.transcript_path
     if upto < 0:
         last, digest = None, hashlib.sha256().hexdigest()
     else:

@@ -1,6 +1,6 @@
 """Compaction: shrink a tool's context natively where it can, else by rollover.
 
-    >>> res = compress(store, "01JH4Q")           # claude-code: `/compact` in print mode
+    >>> res = compress(store.resolve("01JH4Q"))   # claude-code: `/compact` in print mode
     >>> res.method, res.success, res.new_provider_session_id
 
 Native (claude-code): csa resumes the conversation with `/compact` and reads the
@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from csa import events
 from csa.adapters import get_adapter
 from csa.errors import CsaError
-from csa.lock import SessionLock
 from csa.redact import redact
+from csa.session import Session
 from csa.state import iso_ms, transition, utcnow
-from csa.store import Store
 
 SUMMARY_PROMPT = (
     "Summarize our conversation so far so that it can continue in a fresh session: the goal, "
@@ -59,12 +58,12 @@ class CompressResult:
             "new_provider_session_id", "compaction_count", "exit_code")}
 
 
-def compress(store: Store, prefix: str, *, tool: str | None = None, timeout: float | None = None,
+def compress(session: Session, *, tool: str | None = None, timeout: float | None = None,
              quiet: bool = True) -> CompressResult:
     from csa.runner import RunRequest, run
 
-    sid = store.resolve(prefix)
-    state = store.load(sid)
+    store, sid = session.store, session.id
+    state = session.load()
     tool = tool or state.last_tool()
     if tool is None:
         raise CsaError(f"Session {sid} has not run any tool yet; nothing to compact")
@@ -75,8 +74,7 @@ def compress(store: Store, prefix: str, *, tool: str | None = None, timeout: flo
         raise CsaError(f"Session {sid} is retired; it cannot be compacted")
     adapter = get_adapter(tool)
     old_id = tstate.provider_session_id
-    sdir = store.session_dir(sid)
-    lock = SessionLock(sdir, sid, tool=tool, reason="compress").acquire()
+    lock = session.lock(tool=tool, reason="compress")
     try:
         def turn(prompt: str, purpose: str, **kw):
             return run(RunRequest(prompt=prompt, tool=tool, session=sid, cd=str(store.root),
@@ -115,34 +113,32 @@ def compress(store: Store, prefix: str, *, tool: str | None = None, timeout: flo
                     f"rolled over to a fresh {tool} session seeded with a summary"
                     if ok else f"compaction failed: the seed turn ended with exit "
                     f"{seed.exit_code}", old_id, new_id, exit_code=seed.exit_code)
-                _save_summary(sdir, summary)
-        state = store.load(sid, reconcile=False)
+                _save_summary(session, summary)
+        state = session.load(reconcile=False)
         if result.success:
             now = utcnow()
             state.is_compacted = True
             state.last_compacted_at = now
             state.compaction_count += 1
             transition(state, "available")
-            store.save(state)
+            session.save(state)
         result.compaction_count = state.compaction_count
-        _record(store, sdir, result)
+        _record(session, result)
         return result
     finally:
         lock.release()
 
 
-def _save_summary(sdir, summary: str) -> None:
-    from csa.fsutil import ensure_session_subdir, write_private
+def _save_summary(session: Session, summary: str) -> None:
+    from csa.fsutil import write_private
 
-    out = ensure_session_subdir(sdir / "output")
     stamp = iso_ms(utcnow()).replace(":", "").replace("-", "")
-    write_private(out / f"compaction-{stamp}.md", redact(summary).encode() + b"\n")
+    write_private(session.ensure_output_dir() / f"compaction-{stamp}.md",
+                  redact(summary).encode() + b"\n")
 
 
-def _record(store: Store, sdir, result: CompressResult) -> None:
-    from csa.transcript import TranscriptWriter
-
-    with TranscriptWriter(sdir / "transcript.jsonl") as w:
+def _record(session: Session, result: CompressResult) -> None:
+    with session.transcript_writer() as w:
         w.append("compaction", **result.to_json())
-    events.emit(store, "compress", session_id=result.session_id, tool=result.tool,
+    events.emit(session.store, "compress", session_id=result.session_id, tool=result.tool,
                 method=result.method, success=result.success)

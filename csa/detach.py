@@ -1,8 +1,8 @@
 """`csa run --detach`, `csa session wait` and `csa session kill`: runs that outlive the caller.
 
     >>> sid = start_detached(RunRequest(prompt="long refactor", tool="codex"))
-    >>> wait_for_run(store, sid, timeout=600)         # blocks; returns the result
-    >>> kill_run(store, sid)                           # SIGTERM, then SIGKILL after a grace
+    >>> wait_for_run(store.resolve(sid), timeout=600)  # blocks; returns the result
+    >>> kill_run(store.resolve(sid))                    # SIGTERM, then SIGKILL after a grace
 
 A detached run is an ordinary `csa run` started in its own session (so closing the
 parent's shell does not stop it). It reports its session id back through a pipe
@@ -21,8 +21,8 @@ import tempfile
 import time
 
 from csa.errors import CsaError
-from csa.lock import live_holder, pid_alive
-from csa.store import Store
+from csa.lock import pid_alive
+from csa.session import Session
 
 HANDSHAKE_ENV = "CSA_DETACH_FD"
 LOG_NAME = "detached.log"
@@ -90,15 +90,14 @@ def start_detached(req, timeout: float = 30.0) -> str:
     raise CsaError(message, exit_code=code or 1)
 
 
-def handshake(sid: str, session_dir) -> None:
+def handshake(session: Session) -> None:
     """In the detached child: report the id, then send our output to output/detached.log."""
     fd_text = os.environ.pop(HANDSHAKE_ENV, None)
     if not fd_text:
         return
-    from csa.fsutil import FILE_MODE, ensure_session_subdir
+    from csa.fsutil import FILE_MODE
 
-    out = ensure_session_subdir(session_dir / "output")
-    log = os.open(out / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+    log = os.open(session.ensure_output_dir() / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
                   | os.O_NOFOLLOW, FILE_MODE)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -107,28 +106,22 @@ def handshake(sid: str, session_dir) -> None:
     os.close(log)
     try:
         fd = int(fd_text)
-        os.write(fd, sid.encode() + b"\n")
+        os.write(fd, session.id.encode() + b"\n")
         os.close(fd)
     except (ValueError, OSError):
         pass
 
 
-def wait_for_run(store: Store, sid: str, timeout: float | None = None,
+def wait_for_run(session: Session, timeout: float | None = None,
                  poll: float = 0.2) -> dict | None:
     """Block until no process holds the session's lock; None on timeout."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    sdir = store.session_dir(sid)
-    while live_holder(sdir) is not None:
-        if deadline is not None and time.monotonic() >= deadline:
-            return None
-        time.sleep(poll)
-    from csa.result import read_result
-
-    store.load(sid)  # reconciles a run that died
-    return read_result(sdir) or {}
+    if not _released(session, timeout, poll):
+        return None
+    session.load()  # reconciles a run that died
+    return session.read_result() or {}
 
 
-def kill_run(store: Store, sid: str, grace: float = 5.0) -> dict:
+def kill_run(session: Session, grace: float = 5.0) -> dict:
     """Stop a session's running tool so that its turn is still recorded.
 
     SIGTERM to the session's csa (it forwards to the tool's process group); after
@@ -136,33 +129,33 @@ def kill_run(store: Store, sid: str, grace: float = 5.0) -> dict:
     only if csa itself does not finish after another grace is it killed too (the
     run is then reconciled as `died` on the next read).
     """
-    sdir = store.session_dir(sid)
-    holder = live_holder(sdir)
+    holder = session.holder()
     if holder is None:
-        raise CsaError(f"Session {sid} is not running")
+        raise CsaError(f"Session {session.id} is not running")
     pid, pgid = holder.get("pid"), holder.get("tool_pgid")
     csa_alive = pid_alive(pid, holder.get("pid_start"))
     if csa_alive:
         os.kill(pid, signal.SIGTERM)
     elif pgid:
         _killpg(pgid, signal.SIGTERM)
-    forced = not _released(sdir, grace)
+    forced = not _released(session, grace)
     if forced:
         if pgid:
             _killpg(pgid, signal.SIGKILL)
-        if not _released(sdir, grace) and pid_alive(pid, holder.get("pid_start")):
+        if not _released(session, grace) and pid_alive(pid, holder.get("pid_start")):
             os.kill(pid, signal.SIGKILL)
-            _released(sdir, grace)
-    return {"session_id": sid, "pid": pid, "forced": forced,
-            "stopped": live_holder(sdir) is None}
+            _released(session, grace)
+    return {"session_id": session.id, "pid": pid, "forced": forced,
+            "stopped": not session.is_alive()}
 
 
-def _released(sdir, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while live_holder(sdir) is not None:
-        if time.monotonic() >= deadline:
+def _released(session: Session, timeout: float | None, poll: float = 0.05) -> bool:
+    """Wait until no process holds the session's lock; False if `timeout` passed first."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while session.is_alive():
+        if deadline is not None and time.monotonic() >= deadline:
             return False
-        time.sleep(0.05)
+        time.sleep(poll)
     return True
 
 

@@ -5,7 +5,7 @@ tool-call histogram, errors, outcome).
     ...                            cost_usd=0.01, tool_calls={"Bash": 2}, errors=0)
     >>> d["outcome"], d["turns"]
     ('success', 1)
-    >>> digest_transcript(path)        # rebuild one from a transcript (imports, old sessions)
+    >>> digest_events(session.read_transcript())   # rebuild one (imports, old sessions)
 
 The runner updates the digest in `state.toml` (`[digest]`) after every turn; budget
 gc only evicts transcripts of digested sessions, because the digest is what is left.
@@ -14,7 +14,6 @@ gc only evicts transcripts of digested sessions, because the digest is what is l
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 OUTCOMES = {"finished": "success", "failed": "failed", "timeout": "timeout",
             "interrupted": "interrupted", "died": "died"}
@@ -119,8 +118,3 @@ def _close(d: dict, outcome, status: str, exit_code) -> None:
              tokens=outcome.tokens, cost_usd=outcome.cost_usd, tool_calls=outcome.tool_calls,
              errors=len(outcome.errors))
 
-
-def digest_transcript(path: Path) -> dict:
-    from csa.transcript import read_events
-
-    return digest_events(read_events(path)) if path.exists() else new_digest()

@@ -30,13 +30,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from csa import events, ids
-from csa.errors import CsaError, SessionNotFound
-from csa.fsutil import dir_size, ensure_dir
-from csa.lock import SessionLock, is_alive, is_locked, pid_alive, read_holder, remove_if_stale
+from csa.errors import CsaError, UsageError
+from csa.fsutil import ensure_dir
+from csa.genealogy import ancestors
+from csa.lock import is_locked, pid_alive, read_holder, remove_if_stale
+from csa.session import LOCKS_DIR, Session
 from csa.state import transition
-from csa.store import NEW_PREFIX, Store, _rmtree_inside
-
-TRASH_PREFIX = ".trash-"
+from csa.store import NEW_PREFIX, TRASH_PREFIX, Store
 
 
 @dataclass
@@ -49,6 +49,7 @@ class Report:
     orphan_dirs: list[str] = field(default_factory=list)
     stale_temps: list[str] = field(default_factory=list)
     archive_dir: str | None = None
+    budget: dict | None = None  # `gc --max-bytes`: csa.budget.enforce_budget's report
 
     @property
     def bytes_freed(self) -> int:
@@ -59,7 +60,8 @@ class Report:
                 "retired": self.retired, "stale_locks": self.stale_locks,
                 "orphan_dirs": self.orphan_dirs, "stale_temps": self.stale_temps,
                 "archive_dir": self.archive_dir,
-                "sessions_removed": len(self.removed), "bytes_freed": self.bytes_freed}
+                "sessions_removed": len(self.removed), "bytes_freed": self.bytes_freed,
+                **({"budget": self.budget} if self.budget is not None else {})}
 
 
 def _parse(ts: str | None) -> datetime | None:
@@ -72,7 +74,7 @@ def clean(store: Store, *, days: float, dry_run: bool = False, tools: list[str] 
           archive: Path | None = None, now: datetime | None = None) -> Report:
     """Remove sessions not accessed for more than `days` days (see module doc)."""
     if not days >= 0:  # also nan
-        raise CsaError("--days must be 0 or more")
+        raise UsageError("--days must be 0 or more")
     if archive is not None and not dry_run:
         ensure_dir(archive)
     now = now or datetime.now(UTC)
@@ -80,53 +82,22 @@ def clean(store: Store, *, days: float, dry_run: bool = False, tools: list[str] 
         cutoff = now - timedelta(days=days)
     except OverflowError:  # more days than datetime can count back: nothing is that old
         cutoff = datetime.min.replace(tzinfo=UTC)
-    wanted = {t for t in (tools or []) if t}
     report = Report(dry_run=dry_run, archive_dir=str(archive) if archive else None)
     rows = store.summaries(reconcile=False, write_cache=False)
     parent_of = {r["id"]: r.get("parent_session_id") for r in rows}
-
-    def old_enough(r: dict) -> bool:
-        last = _parse(r.get("last_accessed"))
-        return last is not None and last < cutoff
-
-    candidates: dict[str, dict] = {}
-    keep: dict[str, str] = {}
-    for r in rows:
-        sid = r["id"]
-        if r.get("corrupt"):
-            keep[sid] = "corrupt state.toml (age unknown)"
-        elif not old_enough(r):
-            keep[sid] = "recently accessed"
-        elif wanted and not wanted.intersection(r.get("tools") or []):
-            keep[sid] = "other tool"
-        elif is_alive(store.session_dir(sid)):
-            keep[sid] = "live (locked)"
-        else:
-            candidates[sid] = r
-    # Ancestors of anything kept stay too (repeat until stable: chains of any length).
-    for sid in list(keep):
-        cur = parent_of.get(sid)
-        seen = {sid}
-        while cur and cur not in seen:
-            seen.add(cur)
-            if cur in candidates:
-                del candidates[cur]
-                keep[cur] = "ancestor of a kept session"
-            cur = parent_of.get(cur)
-    for sid, why in keep.items():
-        if why != "recently accessed":
-            report.kept.append({"id": sid, "reason": why})
+    candidates, keep = _mark(store, rows, parent_of, cutoff, {t for t in (tools or []) if t})
+    report.kept += [{"id": sid, "reason": why} for sid, why in keep.items()
+                    if why != "recently accessed"]
     # Children before parents, so a crash midway never leaves a child without its parent.
-    order = sorted(candidates, key=lambda s: -_depth(s, parent_of))
-    for sid in order:
+    for sid in sorted(candidates, key=lambda s: -len(ancestors(s, parent_of))):
         r = candidates[sid]
         entry = {"id": sid, "description": r.get("description", ""),
                  "last_accessed": r.get("last_accessed"), "tools": r.get("tools") or []}
         if dry_run:
-            entry["bytes"] = dir_size(store.session_dir(sid))
+            entry["bytes"] = store.session(sid).size()
             report.removed.append(entry)
             continue
-        swept = _sweep_one(store, sid, cutoff, archive)
+        swept = _sweep_one(store.session(sid), cutoff, archive)
         if swept is None:
             report.kept.append({"id": sid, "reason": "resumed or locked during clean"})
             continue
@@ -140,46 +111,57 @@ def clean(store: Store, *, days: float, dry_run: bool = False, tools: list[str] 
     return report
 
 
-def _depth(sid: str, parent_of: dict) -> int:
-    d, cur, seen = 0, parent_of.get(sid), {sid}
-    while cur and cur not in seen:
-        seen.add(cur)
-        d += 1
-        cur = parent_of.get(cur)
-    return d
+def _mark(store: Store, rows: list[dict], parent_of: dict, cutoff: datetime,
+          wanted: set[str]) -> tuple[dict[str, dict], dict[str, str]]:
+    """(candidates by id, kept id -> why): the mark phase of clean (see module doc)."""
+    candidates: dict[str, dict] = {}
+    keep: dict[str, str] = {}
+    for r in rows:
+        sid = r["id"]
+        last = _parse(r.get("last_accessed"))
+        if r.get("corrupt"):
+            keep[sid] = "corrupt state.toml (age unknown)"
+        elif last is None or last >= cutoff:
+            keep[sid] = "recently accessed"
+        elif wanted and not wanted.intersection(r.get("tools") or []):
+            keep[sid] = "other tool"
+        elif store.session(sid).is_alive():
+            keep[sid] = "live (locked)"
+        else:
+            candidates[sid] = r
+    # Ancestors of anything kept stay too (whole chains, of any length).
+    for sid in list(keep):
+        for parent in ancestors(sid, parent_of):
+            if parent in candidates:
+                del candidates[parent]
+                keep[parent] = "ancestor of a kept session"
+    return candidates, keep
 
 
-def _sweep_one(store: Store, sid: str, cutoff: datetime, archive: Path | None) -> int | None:
+def _sweep_one(session: Session, cutoff: datetime, archive: Path | None) -> int | None:
     """Delete one session under its lock; None when it must be kept after all."""
-    sdir = store.session_dir(sid)
-    try:
-        lock = SessionLock(sdir, sid, reason="clean", grace=0).acquire()
-    except CsaError:  # locked, gone, or broken (locks/ not a dir): keep it
-        return None
-    try:
-        try:
-            state = store.read_state(sid)
-        except SessionNotFound:
+    with session.try_lock(reason="clean") as lock:
+        if lock is None:  # locked, gone, or broken (locks/ not a dir): keep it
             return None
-        except CsaError:
+        try:
+            state = session.read_state()
+        except CsaError:  # gone meanwhile, or corrupt
             return None
         if state.last_accessed >= cutoff:
             return None  # resumed between marking and locking
-        size = dir_size(sdir)
         if archive is not None:
-            archive_session(sdir, archive / f"{sid}.tar.gz")
-        _rmtree_inside(sdir, store.sessions_dir)
-        return size
-    finally:
-        lock.release(clear=False)
+            archive_session(session, archive / f"{session.id}.tar.gz")
+        return session.store.remove_dir(session)
 
 
-def archive_session(sdir: Path, dest: Path) -> None:
-    """Write `sdir` (without its locks) as a tar.gz that extracts to `<ULID>/...`."""
+def archive_session(session: Session, dest: Path) -> None:
+    """Write the session's dir (without its locks) as a tar.gz that extracts to `<ULID>/...`."""
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    sdir = session.dir
+    skip = f"/{LOCKS_DIR}"
     with tarfile.open(tmp, "w:gz") as tar:
         tar.add(sdir, arcname=sdir.name,
-                filter=lambda ti: None if "/locks" in ti.name[len(sdir.name):] else ti)
+                filter=lambda ti: None if skip in ti.name[len(sdir.name):] else ti)
     os.chmod(tmp, 0o600)
     os.replace(tmp, dest)
 
@@ -191,7 +173,7 @@ def restore_archive(archive: Path, store: Store) -> str:
         if len(names) != 1 or not ids.is_ulid(next(iter(names))):
             raise CsaError(f"{archive}: not a csa session archive")
         sid = next(iter(names))
-        if store.exists(sid):
+        if store.session(sid).exists():
             raise CsaError(f"Session {sid} already exists")
         store.ensure()
         try:
@@ -201,36 +183,37 @@ def restore_archive(archive: Path, store: Store) -> str:
     return sid
 
 
+def collect(store: Store, *, dry_run: bool = False, max_bytes: str | None = None,
+            force: bool = False) -> Report:
+    """`csa gc`: gc() with the project's config, then the size budget with `max_bytes`.
+
+        >>> collect(store, max_bytes="2G").budget["after"]
+    """
+    from csa.config import load_config
+
+    limit = None
+    if max_bytes:
+        from csa.budget import parse_size
+
+        limit = parse_size(max_bytes)
+    cfg = load_config(store.root)
+    report = gc(store, dry_run=dry_run,
+                retire_after_days=float(cfg.get("gc.retire_after_days", 0) or 0),
+                orphan_age_s=float(cfg.get("gc.orphan_dir_age_s", 3600)))
+    if limit is not None:
+        from csa.budget import enforce_budget
+
+        report.budget = enforce_budget(store, limit, dry_run=dry_run, force=force)
+    return report
+
+
 def gc(store: Store, *, dry_run: bool = False, retire_after_days: float = 0,
        orphan_age_s: float = 3600, now: datetime | None = None) -> Report:
     """Remove stale lock records and orphan dirs; retire long-idle sessions."""
     report = Report(dry_run=dry_run)
     now = now or datetime.now(UTC)
-    sessions = store.sessions_dir
-    try:
-        names = os.listdir(sessions)
-    except FileNotFoundError:
-        names = []
     wall = time.time()
-    for name in names:
-        path = sessions / name
-        if name.startswith((NEW_PREFIX, TRASH_PREFIX)):
-            if _older_than(path, wall, orphan_age_s):
-                report.orphan_dirs.append(name)
-                if not dry_run:
-                    shutil.rmtree(path, ignore_errors=True)
-            continue
-        if not ids.is_ulid(name) or not path.is_dir() or path.is_symlink():
-            continue
-        if not (path / "state.toml").exists():
-            if _older_than(path, wall, orphan_age_s) and not is_alive(path):
-                report.orphan_dirs.append(name)
-                if not dry_run:
-                    _rmtree_inside(path, sessions)
-            continue
-        report.stale_locks += _stale_locks(path, dry_run)
-        for d in (path, path / "output"):
-            report.stale_temps += _stale_temps(d, sessions, wall, orphan_age_s, dry_run)
+    _sweep_session_dirs(store, report, wall, orphan_age_s)
     for d in (store.dir, store.cache_dir):
         report.stale_temps += _stale_temps(d, store.dir, wall, orphan_age_s, dry_run)
     if retire_after_days > 0:
@@ -241,12 +224,42 @@ def gc(store: Store, *, dry_run: bool = False, retire_after_days: float = 0,
                 continue
             if dry_run:
                 report.retired.append(r["id"])
-            elif _retire(store, r["id"], cutoff):
+            elif _retire(store.session(r["id"]), cutoff):
                 report.retired.append(r["id"])
     if not dry_run:
         events.emit(store, "gc", stale_locks=len(report.stale_locks),
                     orphan_dirs=len(report.orphan_dirs), retired=len(report.retired))
     return report
+
+
+def _sweep_session_dirs(store: Store, report: Report, wall: float, orphan_age_s: float) -> None:
+    """Orphan dirs (unfinished creations and removals, dirs without state), stale lock
+    records and stale temp files inside sessions/."""
+    sessions = store.sessions_dir
+    try:
+        names = os.listdir(sessions)
+    except FileNotFoundError:
+        names = []
+    for name in names:
+        path = sessions / name
+        if name.startswith((NEW_PREFIX, TRASH_PREFIX)):
+            if _older_than(path, wall, orphan_age_s):
+                report.orphan_dirs.append(name)
+                if not report.dry_run:
+                    shutil.rmtree(path, ignore_errors=True)
+            continue
+        if not ids.is_ulid(name) or not path.is_dir() or path.is_symlink():
+            continue
+        session = store.session(name)
+        if not session.state_path.exists():
+            if _older_than(path, wall, orphan_age_s) and not session.is_alive():
+                report.orphan_dirs.append(name)
+                if not report.dry_run:
+                    store.remove_dir(session)
+            continue
+        report.stale_locks += _stale_locks(session, report.dry_run)
+        for d in (session.dir, session.output_dir):
+            report.stale_temps += _stale_temps(d, sessions, wall, orphan_age_s, report.dry_run)
 
 
 def _older_than(path: Path, wall: float, age_s: float) -> bool:
@@ -290,10 +303,10 @@ def _stale_temps(directory: Path, under: Path, wall: float, age_s: float,
     return out
 
 
-def _stale_locks(session_dir: Path, dry_run: bool) -> list[str]:
+def _stale_locks(session: Session, dry_run: bool) -> list[str]:
     """Lock files holding a record of a dead holder (and not locked now)."""
-    out = []
-    locks = session_dir / "locks"
+    out: list[str] = []
+    locks = session.locks_dir
     if locks.is_symlink():  # never delete through a link out of the state dir
         return out
     try:
@@ -309,19 +322,20 @@ def _stale_locks(session_dir: Path, dry_run: bool) -> list[str]:
             continue
         if not pid_alive(rec.get("pid"), rec.get("pid_start")):
             if dry_run or remove_if_stale(path):
-                out.append(f"{session_dir.name}/locks/{name}")
+                out.append(f"{session.dir.name}/{LOCKS_DIR}/{name}")
     return out
 
 
-def _retire(store: Store, sid: str, cutoff: datetime) -> bool:
-    sdir = store.session_dir(sid)
-    try:
-        with SessionLock(sdir, sid, reason="retire", grace=0):
-            state = store.read_state(sid)
+def _retire(session: Session, cutoff: datetime) -> bool:
+    with session.try_lock(reason="retire") as lock:
+        if lock is None:
+            return False
+        try:
+            state = session.read_state()
             if state.last_accessed >= cutoff or state.phase == "retired":
                 return False
             transition(state, "retired")
-            store.save(state)
-            return True
-    except CsaError:
-        return False
+            session.save(state)
+        except CsaError:
+            return False
+        return True

@@ -1,8 +1,8 @@
 """The session journal: a plaintext `journal.md` of progress, decisions and discoveries
 that survives compaction and rollover, with a TL;DR kept current.
 
-    >>> add_entry(session_dir, "decision", "lock before check", rationale="smallest fix")
-    >>> print(prompt_preamble(session_dir))           # what `csa run --with-journal` prepends
+    >>> add_entry(session, "decision", "lock before check", rationale="smallest fix")
+    >>> print(prompt_preamble(session))               # what `csa run --with-journal` prepends
 
 `journal.md` is the truth and stays hand-editable: entries are list items under
 fixed `## ` headings, and the TL;DR is re-derived from them on every write. Notes
@@ -17,13 +17,15 @@ import fcntl
 import os
 import re
 from contextlib import contextmanager
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from csa.fsutil import FILE_MODE, atomic_write
 from csa.redact import redact
 from csa.state import iso_ms, utcnow
 
-JOURNAL_FILE = "journal.md"
+if TYPE_CHECKING:
+    from csa.session import Session
+
 # kind -> section heading, in display order.
 SECTIONS = {
     "progress": "Progress",
@@ -37,13 +39,9 @@ PREAMBLE_LIMIT = 2500
 _ENTRY = re.compile(r"^- \[(?P<ts>[^\]]+)\] (?P<text>.*)$")
 
 
-def journal_path(session_dir: Path) -> Path:
-    return session_dir / JOURNAL_FILE
-
-
 @contextmanager
-def _locked(session_dir: Path):
-    fd = os.open(session_dir / ".journal.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+def _locked(session: Session):
+    fd = os.open(session.journal_lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
                  | os.O_NOFOLLOW, FILE_MODE)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -71,11 +69,17 @@ def parse(text: str) -> dict[str, list[dict]]:
     return out
 
 
-def read(session_dir: Path) -> dict[str, list[dict]]:
+def read_text(session: Session) -> str | None:
+    """journal.md as it is (None when the session has no journal yet)."""
     try:
-        return parse(journal_path(session_dir).read_text(encoding="utf-8", errors="replace"))
+        return session.journal_path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
-        return {k: [] for k in SECTIONS}
+        return None
+
+
+def read(session: Session) -> dict[str, list[dict]]:
+    raw = read_text(session)
+    return parse(raw) if raw is not None else {k: [] for k in SECTIONS}
 
 
 def tldr(entries: dict[str, list[dict]]) -> list[str]:
@@ -109,25 +113,30 @@ def render(entries: dict[str, list[dict]], title: str) -> str:
     return "\n".join(parts)
 
 
-def add_entry(session_dir: Path, kind: str, text: str, *, rationale: str | None = None,
-              title: str = "") -> dict:
-    """Append one entry (redacted) and rewrite journal.md atomically with a fresh TL;DR."""
+def add_entry(session: Session, kind: str, note: str, *, rationale: str | None = None,
+              title: str | None = None) -> dict:
+    """Append one entry (redacted) and rewrite journal.md atomically with a fresh TL;DR.
+
+    The journal's title is the session's description unless `title` is given.
+    """
     if kind not in SECTIONS:
         raise ValueError(f"unknown journal entry kind {kind!r}")
-    body = " ".join(text.split())
+    if title is None:
+        title = session.load(reconcile=False).description
+    body = " ".join(note.split())
     if rationale:
         body += f"\nRationale: {' '.join(rationale.split())}"
     entry = {"ts": iso_ms(utcnow()), "text": redact(body)}
-    with _locked(session_dir):
-        entries = read(session_dir)
+    with _locked(session):
+        entries = read(session)
         entries[kind].append(entry)
-        atomic_write(journal_path(session_dir), render(entries, title).encode())
+        atomic_write(session.journal_path, render(entries, title).encode())
     return {"kind": kind, **entry}
 
 
-def prompt_preamble(session_dir: Path, limit: int = PREAMBLE_LIMIT) -> str:
+def prompt_preamble(session: Session, limit: int = PREAMBLE_LIMIT) -> str:
     """A compact journal summary for the start of a prompt ('' when there is no journal)."""
-    entries = read(session_dir)
+    entries = read(session)
     if not any(entries.values()):
         return ""
     lines = ["[Session journal kept by csa — context that survives compaction]", *tldr(entries)]

@@ -1,10 +1,11 @@
 """Session locks with `flock`: one turn at a time, liveness, and who holds a lock.
 
-    >>> with SessionLock(session_dir, sid, tool="codex", reason="run") as lk:
-    ...     ...   # locks/session.lock and locks/codex.lock are held; is_alive() is True
+    >>> with SessionLock(session.locks_dir, sid, tool="codex", reason="run") as lk:
+    ...     ...   # session.lock and codex.lock are held; live_holder() names us
 
-`locks/session.lock` is the session's mutex (runs, compress, delete and gc take it);
-`locks/<tool>.lock` marks which tool runs. Both hold a small JSON record (pid, the
+Sessions take their lock through csa.session.Session.lock / try_lock, which know where
+the session's locks dir is. In it, `session.lock` is the session's mutex (runs,
+compress, delete and gc take it); `<tool>.lock` marks which tool runs. Both hold a small JSON record (pid, the
 pid's start time, tool, reason, since) so a loser can say who holds the session,
 and the next holder can tell a crashed run's orphaned tool process from a live one.
 Descriptors are close-on-exec so the AI tool never inherits them. The kernel
@@ -156,9 +157,8 @@ def is_locked(path: Path) -> bool:
         os.close(fd)
 
 
-def live_holder(session_dir: Path) -> dict | None:
-    """The holder record of a held lock in the session, or None if no lock is held."""
-    locks = session_dir / "locks"
+def live_holder(locks: Path) -> dict | None:
+    """The holder record of a held lock in a session's locks dir, or None if none is held."""
     try:
         names = sorted(os.listdir(locks))
     except OSError:
@@ -171,10 +171,6 @@ def live_holder(session_dir: Path) -> dict | None:
             rec.setdefault("lock", name)
             return rec
     return None
-
-
-def is_alive(session_dir: Path) -> bool:
-    return live_holder(session_dir) is not None
 
 
 def locked_message(sid: str, holder: dict) -> str:
@@ -190,19 +186,15 @@ def locked_message(sid: str, holder: dict) -> str:
 class SessionLock:
     """Exclusive hold on a session (and optionally one tool's lock) for one operation."""
 
-    def __init__(self, session_dir: Path, sid: str, *, tool: str | None = None,
+    def __init__(self, locks_dir: Path, sid: str, *, tool: str | None = None,
                  reason: str = "run", grace: float = PROBE_GRACE_S):
-        self.session_dir = session_dir
+        self.locks_dir = locks_dir
         self.sid = sid
         self.tool = tool
         self.reason = reason
         self.grace = grace
         self._fds: list[tuple[int, Path]] = []
         self.previous: dict = {}
-
-    @property
-    def locks_dir(self) -> Path:
-        return self.session_dir / "locks"
 
     def acquire(self) -> SessionLock:
         # Never recreate a session dir that was deleted meanwhile (gc racing a resume):
@@ -252,7 +244,7 @@ class SessionLock:
                                f"{e.strerror or e}") from e
             if not self._flock_with_grace(fd):
                 os.close(fd)
-                holder = read_holder(path) or (live_holder(self.session_dir) or {})
+                holder = read_holder(path) or (live_holder(self.locks_dir) or {})
                 raise SessionLocked(locked_message(self.sid, holder), pid=holder.get("pid"))
             if _is_at(fd, path):
                 return fd
@@ -301,7 +293,8 @@ class SessionLock:
         return bool(self._fds)
 
     def __enter__(self) -> SessionLock:
-        return self.acquire()
+        # Session.lock() hands out a lock already held: `with session.lock(...):` keeps it.
+        return self if self.held else self.acquire()
 
     def __exit__(self, *exc) -> None:
         self.release()

@@ -1,40 +1,73 @@
-"""`output/result.toml`: the outcome of a session's last turn.
+"""Result files (`output/result.toml` and friends): the outcome of a session's turn, as TOML.
 
-    >>> write_result(session_dir, {"session_id": sid, "exit_code": 0, "final_text": "done"})
-    >>> read_result(session_dir)["final_text"]
+    >>> session.write_result({"session_id": sid, "exit_code": 0, "final_text": "done"})
+    >>> session.read_result()["final_text"]
     'done'
+    >>> last_outcome(session)["exit_code"]        # what `csa session result` shows
+    0
+
+csa.session.Session decides where result files live; this module only writes and reads one.
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from csa.errors import CsaError
-from csa.fsutil import atomic_write, ensure_session_subdir
+from csa.fsutil import atomic_write
 
-RESULT_FILE = "result.toml"
-
-
-def result_path(session_dir: Path, name: str | None = None) -> Path:
-    return session_dir / "output" / (name or RESULT_FILE)
+if TYPE_CHECKING:
+    from csa.session import Session
+    from csa.state import SessionState
 
 
-def write_result(session_dir: Path, result: dict[str, Any], name: str | None = None) -> None:
+def write_result(path: Path, result: dict[str, Any]) -> None:
     """Write the (already redacted) result atomically; None values are left out."""
     from csa.tomlw import dumps
 
-    ensure_session_subdir(session_dir / "output")
-    atomic_write(result_path(session_dir, name), dumps(result).encode())
+    atomic_write(path, dumps(result).encode())
 
 
-def read_result(session_dir: Path) -> dict[str, Any] | None:
-    """The last turn's result, or None when the session has not finished a turn."""
-    path = result_path(session_dir)
+def read_result(path: Path) -> dict[str, Any] | None:
+    """The result at `path`, or None when there is none (the turn has not finished)."""
     try:
         return tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
     except FileNotFoundError:
         return None
     except (OSError, tomllib.TOMLDecodeError, RecursionError) as e:
         raise CsaError(f"{path}: unreadable result ({e})") from e
+
+
+def last_outcome(session: Session) -> dict[str, Any]:
+    """What `csa session result` shows: the last turn's result (an imported session's is
+    built from its transcript and digest), with `current_run` while a run is running or
+    died. Raises CsaError when the session has not finished a turn yet."""
+    state = session.load()
+    res = session.read_result()
+    if res is None and "import" in state.extra:
+        res = _imported_outcome(session, state)
+    if res is None:
+        status = state.run.status if state.run else "no turn yet"
+        raise CsaError(f"Session {session.id} has no finished turn yet ({status})")
+    if state.run and state.run.status in ("running", "died"):
+        res["current_run"] = state.run.status
+    return res
+
+
+def _imported_outcome(session: Session, state: SessionState) -> dict[str, Any]:
+    """An imported session's outcome: its last assistant text and its digest."""
+    last = ""
+    for ev in session.read_transcript():
+        if ev.get("type") == "imported" and ev.get("role") == "assistant" and ev.get("text"):
+            last = ev["text"]
+    digest = state.extra.get("digest")
+    if not isinstance(digest, dict):
+        digest = {}
+    tool = state.last_tool()
+    return {"session_id": session.id, "tool": tool, "purpose": "import",
+            "provider_session_id": state.tools[tool].provider_session_id if tool else None,
+            "status": digest.get("outcome", "imported"), "exit_code": 0,
+            "final_text": last, "tokens": digest.get("tokens") or {},
+            "cost_usd": digest.get("cost_usd"), "imported": True}

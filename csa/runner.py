@@ -30,7 +30,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import orjson
 
@@ -41,6 +40,7 @@ from csa.config import Config, load_config
 from csa.errors import CsaError, SessionLocked, ToolMissing, UsageError
 from csa.lock import SessionLock, pid_alive
 from csa.redact import redact, redact_obj
+from csa.session import RESULT_FILE, Session
 from csa.state import RunRecord, SessionState, ToolState, iso_ms, transition, utcnow
 from csa.store import Store
 
@@ -133,7 +133,7 @@ class Turn:
         self.binary = binary
         self.state: SessionState | None = None
         self.lock: SessionLock | None = None
-        self.session_dir: Path | None = None
+        self.session: Session | None = None
         self.sid: str = ""
         self.is_new = True
         self.slot = None
@@ -151,7 +151,7 @@ def run(req: RunRequest) -> RunResult:
     max_depth = int(cfg.get("max_recursion_depth", 5))
     resume_id = None
     if req.session or req.last:
-        resume_id = store.resolve(req.session) if req.session else store.newest()
+        resume_id = (store.resolve(req.session) if req.session else store.newest()).id
     tool = req.tool or (resume_id and _session_tool(store, resume_id)) or \
         cfg.get("default_tool") or "claude-code"
     adapter = get_adapter(tool)
@@ -182,8 +182,8 @@ def run(req: RunRequest) -> RunResult:
             turn.lock.release()
         if turn.slot is not None:
             turn.slot.release()
-        if req.ephemeral and turn.session_dir is not None:
-            shutil.rmtree(turn.session_dir, ignore_errors=True)
+        if req.ephemeral and turn.session is not None:
+            turn.session.discard()
 
 
 def _project_cd(cd: str | None) -> str | None:
@@ -207,26 +207,18 @@ def _open_new(turn: Turn, parent: str | None, depth: int) -> None:
     run_rec = RunRecord(status="running", tool=turn.adapter.name, pid=os.getpid(),
                         started_at=utcnow())
     if req.ephemeral:
-        import tempfile
-
-        from csa import ids
-
-        turn.sid = ids.new_ulid()
-        turn.session_dir = Path(tempfile.mkdtemp(prefix="csa-ephemeral-"))
-        turn.state = SessionState.new(turn.sid, description=description,
-                                      project_path=str(store.root), parent_session_id=parent,
-                                      depth=depth)
-        turn.state.run = run_rec
-        turn.lock = SessionLock(turn.session_dir, turn.sid, tool=turn.adapter.name).acquire()
+        turn.session, turn.state, turn.lock = store.ephemeral(
+            description=description, parent_session_id=parent, depth=depth,
+            lock_tool=turn.adapter.name, run=run_rec)
+        turn.sid = turn.session.id
         return
     from csa.gitinfo import branch_and_head
 
     branch, head = branch_and_head(store.root)
-    turn.state, turn.lock = store.create(
+    turn.session, turn.state, turn.lock = store.create(
         description=description, parent_session_id=parent, depth=depth,
         lock_tool=turn.adapter.name, run=run_rec, git_branch=branch, git_head=head)
-    turn.sid = turn.state.meta_session_id
-    turn.session_dir = store.session_dir(turn.sid)
+    turn.sid = turn.session.id
     if not req.quiet:
         req.announce(f"csa: session {turn.sid} ({turn.adapter.name}"
                      + (f", child of {parent}" if parent else "") + ")")
@@ -237,13 +229,13 @@ def _detach_handshake(turn: Turn) -> None:
     if os.environ.get("CSA_DETACH_FD"):
         from csa.detach import handshake
 
-        handshake(turn.sid, turn.session_dir)
+        handshake(turn.session)
 
 
 def _session_tool(store: Store, sid: str) -> str | None:
     """The tool a session last ran with (a resume without --tool keeps using it)."""
     try:
-        return store.read_state(sid).last_tool()
+        return store.session(sid).read_state().last_tool()
     except CsaError:
         return None
 
@@ -252,32 +244,31 @@ def _open_existing(turn: Turn, sid: str, env_parent: str | None) -> None:
     req, store = turn.req, turn.store
     if env_parent:
         _refuse_own_ancestor(store, sid, env_parent)
-    sdir = store.session_dir(sid)
+    session = store.session(sid)
     if req.held_lock is not None:
         turn.lock = req.held_lock
     else:
         try:
-            turn.lock = SessionLock(sdir, sid, tool=turn.adapter.name,
-                                    reason=req.purpose).acquire()
+            turn.lock = session.lock(tool=turn.adapter.name, reason=req.purpose)
         except SessionLocked as e:
             events.emit(store, "lock_conflict", session_id=sid, holder_pid=e.pid,
                         tool=turn.adapter.name, cfg=turn.cfg)
             raise
     # The session may have been deleted (gc) between resolving and locking.
-    if not (sdir / "state.toml").exists():
+    if not session.state_path.exists():
         raise CsaError(f"Session {sid} was removed while this run was starting")
     _reap_orphaned_tool(turn.lock.previous)
-    state = store.load(sid, reconcile=False)
+    state = session.load(reconcile=False)
     if state.phase == "retired":
         raise CsaError(f"Session {sid} is retired (garbage-collected); it cannot be resumed — "
                        "start a new session")
-    turn.sid, turn.session_dir, turn.state, turn.is_new = sid, sdir, state, False
+    turn.sid, turn.session, turn.state, turn.is_new = sid, session, state, False
     state.run = RunRecord(status="running", tool=turn.adapter.name, pid=os.getpid(),
                           started_at=utcnow())
     if req.purpose == "run":
         transition(state, "active")
     state.last_accessed = utcnow()
-    store.save(state)
+    session.save(state)
     if not req.quiet:
         req.announce(f"csa: resuming session {sid} ({turn.adapter.name})")
     _detach_handshake(turn)
@@ -288,7 +279,7 @@ def _refuse_own_ancestor(store: Store, sid: str, env_session: str) -> None:
     cur = env_session
     for _ in range(64):
         try:
-            cur = store.read_state(cur).parent_session_id
+            cur = store.session(cur).read_state().parent_session_id
         except CsaError:
             break
         if not cur:
@@ -335,12 +326,12 @@ def _build_prompt(turn: Turn) -> str:
     with_journal = turn.req.with_journal
     if with_journal is None:
         with_journal = bool(turn.cfg.get("with_journal"))
-    if with_journal and turn.session_dir is not None and turn.req.purpose == "run":
+    if with_journal and turn.session is not None and turn.req.purpose == "run":
         try:
             from csa.journal import prompt_preamble
         except ImportError:
             return prompt
-        preamble = prompt_preamble(turn.session_dir)
+        preamble = prompt_preamble(turn.session)
         if preamble:
             prompt = f"{preamble}\n\n{prompt}"
     return prompt
@@ -348,7 +339,7 @@ def _build_prompt(turn: Turn) -> str:
 
 def _execute(turn: Turn, parent: str | None) -> RunResult:
     req, adapter, state = turn.req, turn.adapter, turn.state
-    assert state is not None and turn.session_dir is not None
+    assert state is not None and turn.session is not None
     tool_state = state.tools.get(adapter.name)
     provider_id = None
     if tool_state is not None and not req.fresh_provider_session:
@@ -419,12 +410,12 @@ def _tool_env(turn: Turn) -> dict[str, str]:
     """csa's environment minus inherited genealogy, plus the tool's config env and the
     session's CSA_* variables."""
     state = turn.state
-    assert state is not None and turn.session_dir is not None
+    assert state is not None and turn.session is not None
     env = {k: v for k, v in os.environ.items() if k not in genealogy.ENV_VARS}
     env.update(turn.adapter.env())
     env.update(turn.cfg.tool(turn.adapter.name).env)
     env.update(genealogy.child_env(session_id=turn.sid, depth=state.depth,
-                                   project_root=turn.store.root, session_dir=turn.session_dir,
+                                   project_root=turn.store.root, session_dir=turn.session.dir,
                                    tool=turn.adapter.name,
                                    parent_session_id=state.parent_session_id))
     return env
@@ -468,9 +459,7 @@ def _start_recording(turn: Turn, proc: subprocess.Popen, argv: list[str], spec: 
                              tool_start=proc_start_time(proc.pid))
         if req.ephemeral:
             return None
-        from csa.transcript import TranscriptWriter
-
-        writer = TranscriptWriter(turn.session_dir / "transcript.jsonl")
+        writer = turn.session.transcript_writer()
         writer.append("prompt", tool=adapter.name, purpose=req.purpose, text=spec.prompt,
                       resume=provider_id is not None, provider_session_id=provider_id,
                       model=spec.model, argv=_argv_for_record(argv, spec.prompt))
@@ -598,14 +587,14 @@ def _record_failure(turn: Turn, error: str) -> None:
                           started_at=state.run.started_at if state.run else utcnow(),
                           finished_at=utcnow(), error=redact(error))
     try:
-        turn.store.save(state)
+        turn.session.save(state)
     except (CsaError, OSError):  # e.g. the disk is full: the failure itself is reported
         pass
 
 
 def _record_outcome(turn: Turn, result: RunResult, started_at) -> None:
     state, adapter = turn.state, turn.adapter
-    assert state is not None and turn.session_dir is not None
+    assert state is not None and turn.session is not None
     now = utcnow()
     tstate = state.tools.setdefault(adapter.name, ToolState())
     new_id = result.provider_session_id
@@ -644,10 +633,8 @@ def _record_outcome(turn: Turn, result: RunResult, started_at) -> None:
     state.run = RunRecord(status=result.status, tool=adapter.name, pid=os.getpid(),
                           started_at=started_at, finished_at=now, exit_code=result.exit_code,
                           error=redact("; ".join(result.errors)) if result.errors else None)
-    from csa.result import write_result
-
-    write_result(turn.session_dir, name=None if turn.req.purpose == "run" else
-                 f"{turn.req.purpose}-result.toml", result=redact_obj({
+    turn.session.write_result(name=RESULT_FILE if turn.req.purpose == "run" else
+                              f"{turn.req.purpose}-result.toml", data=redact_obj({
         "session_id": turn.sid, "tool": adapter.name, "purpose": turn.req.purpose,
         "provider_session_id": new_id, "exit_code": result.exit_code, "status": result.status,
         "started_at": iso_ms(started_at), "finished_at": iso_ms(now),
@@ -656,7 +643,7 @@ def _record_outcome(turn: Turn, result: RunResult, started_at) -> None:
         "final_text": result.final_text, "errors": result.errors or None,
         "tokens": result.tokens or None,
     }))
-    turn.store.save(state)
+    turn.session.save(state)
 
 
 def _after_turn_hooks(turn: Turn) -> None:
@@ -665,7 +652,7 @@ def _after_turn_hooks(turn: Turn) -> None:
         try:
             from csa.checkpoint import checkpoint
 
-            checkpoint(turn.store, turn.sid, note="turn end")
+            checkpoint(turn.session, note="turn end")
         except (ImportError, CsaError, OSError):
             pass
 
@@ -695,7 +682,7 @@ class _BackgroundIndex:
         try:
             from csa.search import index_session
 
-            index_session(self.turn.store, self.turn.sid)
+            index_session(self.turn.session)
         except Exception:  # noqa: BLE001 - the index is rebuildable; a turn never fails on it
             pass
 

@@ -1,6 +1,6 @@
 """Full-text search over every session's transcript: a rebuildable SQLite FTS5 index.
 
-    >>> index_session(store, sid)                      # incremental: only new lines
+    >>> index_session(session)                         # incremental: only new lines
     >>> hits = search(store, "flaky test", tool="codex", limit=10)
     >>> hits[0]["session_id"], hits[0]["snippet"]
     >>> reindex(base)                                   # rebuild from the plaintext transcripts
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import orjson
 
+from csa.session import Session
 from csa.store import Store, iter_project_dirs
 
 INDEX_FILE = "index.sqlite3"
@@ -103,27 +104,26 @@ class Index:
     def _fill_all(self) -> None:
         for project_dir, root in iter_project_dirs(self.base):
             store = Store.for_project_dir(self.base, project_dir, root)
-            for sid in store.ids():
-                self.update_session(store, sid)
+            for session in store.sessions():
+                self.update_session(session)
 
     def close(self) -> None:
         self.conn.close()
 
     # -- writing -------------------------------------------------------------------------
 
-    def update_session(self, store: Store, sid: str) -> int:
+    def update_session(self, session: Session) -> int:
         """Index what is new in one session; returns the number of events added."""
-        conn = self.conn
+        conn, sid = self.conn, session.id
         try:
-            state = store.read_state(sid)
+            state = session.read_state()
         except Exception:  # noqa: BLE001 - a corrupt session is simply not indexed
             return 0
-        tpath = store.session_dir(sid) / "transcript.jsonl"
+        tpath = session.transcript_path
         row = conn.execute("SELECT indexed_offset, indexed_seq, file_id, last_tool, "
                            "description, tools FROM sessions WHERE id=?", (sid,)).fetchone()
         offset, last_seq, file_id, last_tool, old_desc, old_tools = \
             row if row else (0, -1, None, None, None, None)
-        tools = ",".join(state.tool_names)
         try:
             st = os.stat(tpath)
             current_id = f"{st.st_dev}:{st.st_ino}"
@@ -139,25 +139,9 @@ class Index:
                     conn.execute("DELETE FROM events WHERE session_id=? AND seq >= 0", (sid,))
                     last_seq = -1
                 offset = 0
-            project = str(store.root)
-            digest = _digest_json(state.extra.get("digest"))
-            conn.execute(
-                "INSERT INTO sessions (id, project, description, tools, branch, phase, digest, "
-                "created_at, last_accessed, indexed_offset, indexed_seq, file_id, last_tool) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
-                "project=excluded.project, description=excluded.description, "
-                "tools=excluded.tools, branch=excluded.branch, phase=excluded.phase, "
-                "digest=excluded.digest, last_accessed=excluded.last_accessed",
-                (sid, project, state.description, tools, state.git_branch,
-                 state.phase, digest,
-                 _iso(state.created_at), _iso(state.last_accessed), offset, last_seq, current_id,
-                 last_tool))
-            if (old_desc, old_tools) != (state.description, tools):
-                conn.execute("DELETE FROM events WHERE session_id=? AND seq = -1", (sid,))
-                if state.description:
-                    conn.execute("INSERT INTO events VALUES (?,?,?,?,?,?,?)",
-                                 (state.description, sid, project, state.last_tool(),
-                                  "description", _iso(state.created_at), -1))
+            project = str(session.store.root)
+            self._upsert_session(state, project, (offset, last_seq, current_id, last_tool),
+                                 (old_desc, old_tools))
             added = 0
             if st is not None and st.st_size > offset:
                 rows, offset, last_seq, last_tool = _read_new(
@@ -171,6 +155,28 @@ class Index:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    def _upsert_session(self, state, project: str, progress: tuple, old: tuple) -> None:
+        """The session's row, and its description row when description or tools changed."""
+        sid = state.meta_session_id
+        offset, last_seq, current_id, last_tool = progress
+        tools = ",".join(state.tool_names)
+        self.conn.execute(
+            "INSERT INTO sessions (id, project, description, tools, branch, phase, digest, "
+            "created_at, last_accessed, indexed_offset, indexed_seq, file_id, last_tool) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+            "project=excluded.project, description=excluded.description, "
+            "tools=excluded.tools, branch=excluded.branch, phase=excluded.phase, "
+            "digest=excluded.digest, last_accessed=excluded.last_accessed",
+            (sid, project, state.description, tools, state.git_branch, state.phase,
+             _digest_json(state.extra.get("digest")), _iso(state.created_at),
+             _iso(state.last_accessed), offset, last_seq, current_id, last_tool))
+        if old != (state.description, tools):
+            self.conn.execute("DELETE FROM events WHERE session_id=? AND seq = -1", (sid,))
+            if state.description:
+                self.conn.execute("INSERT INTO events VALUES (?,?,?,?,?,?,?)",
+                                  (state.description, sid, project, state.last_tool(),
+                                   "description", _iso(state.created_at), -1))
 
     def forget(self, sids: list[str]) -> None:
         if not sids:
@@ -339,10 +345,10 @@ def _digest_json(digest) -> str | None:
     except TypeError:  # orjson.JSONEncodeError
         return None
 
-def index_session(store: Store, sid: str) -> int:
-    idx = Index(store.base)
+def index_session(session: Session) -> int:
+    idx = Index(session.store.base)
     try:
-        return idx.update_session(store, sid)
+        return idx.update_session(session)
     finally:
         idx.close()
 
@@ -358,8 +364,8 @@ def search(store: Store, query: str, *, all_projects: bool = False, tool: str | 
         hits = idx.search(query, project=None if all_projects else str(store.root), tool=tool,
                           types=types, since=since, until=until, limit=limit)
         gone = sorted({h["session_id"] for h in hits
-                       if not (store.base / h["project"].lstrip("/") / "sessions" /
-                               h["session_id"]).is_dir()})
+                       if not Store(store.base, Path(h["project"])).session(h["session_id"])
+                       .exists()})
         if gone:
             idx.forget(gone)
             hits = [h for h in hits if h["session_id"] not in gone]
@@ -375,14 +381,9 @@ def _catch_up(idx: Index, store: Store, all_projects: bool) -> None:
         stores = [Store.for_project_dir(store.base, d, r) for d, r in iter_project_dirs(store.base)]
     known = dict(idx.conn.execute("SELECT id, indexed_offset FROM sessions").fetchall())
     for st in stores:
-        for sid in st.ids():
-            path = st.session_dir(sid) / "transcript.jsonl"
-            try:
-                size = os.stat(path).st_size
-            except FileNotFoundError:
-                size = 0
-            if sid not in known or known[sid] != size:
-                idx.update_session(st, sid)
+        for session in st.sessions():
+            if known.get(session.id) != session.transcript_size():
+                idx.update_session(session)
 
 
 def reindex(base: Path) -> dict:

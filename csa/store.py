@@ -1,15 +1,19 @@
 """The project store: one object owns a project's state dir and its sessions.
 
     >>> store = Store.open(cd="/home/me/proj")          # honours CSA_STATE_DIR / XDG
-    >>> st = store.create(description="Auth refactor")  # sessions/<ULID>/ appears atomically
+    >>> session, state, _ = store.create(description="Auth refactor")  # appears atomically
     >>> store.resolve("01jh4q")                          # unique, case-insensitive prefix
-    '01JH4QWERT1234567890ABCDEF'
+    Session('01JH4QWERT1234567890ABCDEF', '.../sessions/01JH4QWERT1234567890ABCDEF')
     >>> [row["id"] for row in store.summaries()]        # fast listing (stat + cache)
+
+A csa.session.Session is the handle on one session dir (layout, state, lock,
+transcript, results); the Store owns the project's state dir: creating, finding,
+listing and deleting sessions.
 
 Layout (see docs/sessions.md):
 
     <base>/<project path>/project.toml      marker: which project this dir belongs to
-    <base>/<project path>/sessions/<ULID>/  state.toml, locks/, transcript.jsonl, output/
+    <base>/<project path>/sessions/<ULID>/  one session (see csa.session)
     <base>/<project path>/cache/            rebuildable caches (never the source of truth)
 
 Listing thousands of sessions must not parse thousands of TOML files: summaries are
@@ -25,17 +29,20 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
 from csa import ids
 from csa.errors import AmbiguousPrefix, CorruptState, CsaError, SessionLocked, SessionNotFound
 from csa.fsutil import atomic_write, ensure_dir, write_private
-from csa.lock import SessionLock, is_alive, live_holder
 from csa.paths import project_root, project_state_dir, state_base
-from csa.state import RunRecord, SessionState, iso_ms, utcnow
+from csa.session import STATE_FILE, Session
+from csa.state import RunRecord, SessionState, iso_ms
 
-STATE_FILE = "state.toml"
+if TYPE_CHECKING:
+    from csa.lock import SessionLock
+
 PROJECT_MARKER = "project.toml"
 CACHE_VERSION = 2
 # Summary fields kept in the cache, as a list in this order (smaller and faster to load
@@ -44,7 +51,8 @@ CACHED_FIELDS = ("description", "created_at", "last_accessed", "phase", "turn_co
                  "git_branch", "parent_session_id", "depth", "tools", "last_tool",
                  "is_compacted", "run_status", "run_pid")
 RACY_WINDOW_NS = 2_000_000_000
-NEW_PREFIX = ".new-"
+NEW_PREFIX = ".new-"      # a session being created (renamed into place when complete)
+TRASH_PREFIX = ".trash-"  # a session being removed (renamed out of place first)
 AMBIGUOUS_SHOWN = 50
 
 
@@ -97,11 +105,9 @@ class Store:
             atomic_write(marker, f'project_path = "{_toml_escape(str(self.root))}"\n'.encode(),
                          durable=False)
 
-    def session_dir(self, sid: str) -> Path:
-        return self.sessions_dir / sid
-
-    def state_path(self, sid: str) -> Path:
-        return self.sessions_dir / sid / STATE_FILE
+    def session(self, sid: str) -> Session:
+        """The handle on `sessions/<sid>/` (no existence check)."""
+        return Session(self, sid)
 
     def ids(self) -> list[str]:
         # A symlink in sessions/ is not a session: csa never follows one out of its state dir.
@@ -111,22 +117,21 @@ class Store:
         except FileNotFoundError:
             return []
 
-    def exists(self, sid: str) -> bool:
-        path = self.sessions_dir / sid
-        return os.path.isdir(path) and not os.path.islink(path)
+    def sessions(self) -> list[Session]:
+        return [Session(self, sid) for sid in self.ids()]
 
     # -- resolution ----------------------------------------------------------------------
 
-    def resolve(self, prefix: str) -> str:
-        """The one session id starting with `prefix` (case-insensitive).
+    def resolve(self, prefix: str) -> Session:
+        """The one session whose id starts with `prefix` (case-insensitive).
 
         Raises SessionNotFound (also for input that is not base32, before any file
         access) or AmbiguousPrefix listing every match with its description.
         """
         p = ids.normalize_prefix(prefix)
         if len(p) == ids.ULID_LEN:
-            if self.exists(p):
-                return p
+            if self.session(p).exists():
+                return self.session(p)
             raise SessionNotFound(f"No session matches '{prefix}'")
         try:
             names = os.listdir(self.sessions_dir)
@@ -138,123 +143,86 @@ class Store:
         if not matches:
             raise SessionNotFound(f"No session matches '{prefix}'")
         if len(matches) > 1:
-            described = [(m, self._description(m)) for m in matches[:AMBIGUOUS_SHOWN]]
+            described = [(m, self.session(m).description()) for m in matches[:AMBIGUOUS_SHOWN]]
             lines = [f"Session prefix '{prefix}' is ambiguous: {len(matches)} sessions match; "
                      "use a longer prefix"]
             lines += [f"  {m}  {d}" for m, d in described]
             if len(matches) > AMBIGUOUS_SHOWN:
                 lines.append(f"  ... and {len(matches) - AMBIGUOUS_SHOWN} more")
             raise AmbiguousPrefix("\n".join(lines), described)
-        return matches[0]
+        return self.session(matches[0])
 
-    def _description(self, sid: str) -> str:
-        try:
-            return self.load(sid, reconcile=False).description
-        except CsaError as e:
-            return f"(corrupt: {e})"
-
-    # -- create / load / save ------------------------------------------------------------
+    # -- creation ------------------------------------------------------------------------
 
     def create(self, *, description: str, parent_session_id: str | None = None, depth: int = 0,
                lock_tool: str | None = None, run: RunRecord | None = None,
                git_branch: str | None = None, git_head: str | None = None,
                now_ms: int | None = None,
-               build: Callable[[Path, SessionState], None] | None = None,
-               ) -> tuple[SessionState, SessionLock | None]:
+               build: Callable[[Session, SessionState], None] | None = None,
+               ) -> tuple[Session, SessionState, SessionLock | None]:
         """Create a session; it appears in sessions/ only once state.toml is durable.
 
         With `lock_tool`, the session is returned already locked for that tool (the
         lock is taken inside the hidden build dir, so no reader ever sees the new
         session unlocked while its run record says it is running). `now_ms` dates the
-        ULID (imports keep their source's time); `build(dir, state)` fills the hidden
-        dir and adjusts the state before the session appears (an import's transcript).
+        ULID (imports keep their source's time); `build(hidden, state)` fills the hidden
+        session (a Session on the build dir) and adjusts the state before the session
+        appears (an import's transcript).
         """
         self.ensure()
         sid = ids.new_ulid(now_ms)
-        tmp = self.sessions_dir / f"{NEW_PREFIX}{sid}"
-        ensure_dir(tmp)
-        ensure_dir(tmp / "locks")
-        ensure_dir(tmp / "output")
+        hidden = Session(self, sid, dir=self.sessions_dir / f"{NEW_PREFIX}{sid}")
+        for d in (hidden.dir, hidden.locks_dir, hidden.output_dir):
+            ensure_dir(d)
         lock = None
         try:
             if lock_tool is not None:
-                lock = SessionLock(tmp, sid, tool=lock_tool, reason="run").acquire()
-            state = SessionState.new(sid, description=description, project_path=str(self.root),
-                                     parent_session_id=parent_session_id, depth=depth,
-                                     git_branch=git_branch, git_head=git_head)
-            state.run = run
+                lock = hidden.lock(tool=lock_tool, reason="run")
+            state = self._new_state(sid, description, parent_session_id, depth, git_branch,
+                                    git_head, run)
             if build is not None:
-                build(tmp, state)
-            atomic_write(tmp / STATE_FILE, state.to_toml().encode())
-            os.rename(tmp, self.session_dir(sid))
+                build(hidden, state)
+            hidden.save(state)
+            os.rename(hidden.dir, self.sessions_dir / sid)
         except BaseException:
             if lock is not None:
                 lock.release(clear=False)
-            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(hidden.dir, ignore_errors=True)
             raise
+        session = self.session(sid)
         if lock is not None:
-            lock.session_dir = self.session_dir(sid)
+            lock.locks_dir = session.locks_dir
         from csa.fsutil import fsync_dir
 
         fsync_dir(self.sessions_dir)
-        return state, lock
+        return session, state, lock
 
-    def read_state(self, sid: str) -> SessionState:
-        """Parse state.toml; CorruptState names the file and the reason."""
-        path = self.state_path(sid)
+    def ephemeral(self, *, description: str, parent_session_id: str | None = None,
+                  depth: int = 0, lock_tool: str | None = None, run: RunRecord | None = None,
+                  ) -> tuple[Session, SessionState, SessionLock]:
+        """A session in a temp dir outside the store (`--ephemeral`): nothing is kept;
+        `session.discard()` removes it."""
+        import tempfile
+
+        sid = ids.new_ulid()
+        session = Session(self, sid, dir=Path(tempfile.mkdtemp(prefix="csa-ephemeral-")),
+                          ephemeral=True)
+        state = self._new_state(sid, description, parent_session_id, depth, None, None, run)
         try:
-            data = path.read_bytes()
-        except FileNotFoundError as e:
-            if not self.exists(sid):
-                raise SessionNotFound(f"No session matches '{sid}'") from e
-            raise CorruptState(f"{path}: state.toml is missing") from e
-        except OSError as e:
-            raise CorruptState(f"{path}: {e.strerror}") from e
-        try:
-            state = SessionState.from_bytes(data)
-        except CorruptState as e:
-            raise CorruptState(f"{path}: {e}") from e
-        if state.meta_session_id != sid:
-            raise CorruptState(f"{path}: meta_session_id {state.meta_session_id!r} "
-                               f"does not match its directory")
+            lock = session.lock(tool=lock_tool)
+        except BaseException:
+            session.discard()
+            raise
+        return session, state, lock
+
+    def _new_state(self, sid: str, description: str, parent_session_id: str | None,
+                   depth: int, git_branch: str | None, git_head: str | None,
+                   run: RunRecord | None) -> SessionState:
+        state = SessionState.new(sid, description=description, project_path=str(self.root),
+                                 parent_session_id=parent_session_id, depth=depth,
+                                 git_branch=git_branch, git_head=git_head)
+        state.run = run
         return state
-
-    def load(self, sid: str, *, reconcile: bool = True) -> SessionState:
-        """Read a session; a run recorded as running whose lock is free is marked died."""
-        state = self.read_state(sid)
-        if reconcile and state.run is not None and state.run.status == "running":
-            state = self.reconcile(sid) or state
-        return state
-
-    def reconcile(self, sid: str) -> SessionState | None:
-        """Mark a run that died without finishing (csa killed) as `died`; None if live."""
-        sdir = self.session_dir(sid)
-        if is_alive(sdir):
-            return None
-        try:
-            with SessionLock(sdir, sid, reason="reconcile", grace=0):
-                state = self.read_state(sid)
-                if state.run is None or state.run.status != "running":
-                    return state
-                state.run.status = "died"
-                state.run.finished_at = utcnow()
-                state.run.error = "csa stopped before the turn finished (killed or crashed)"
-                tool = state.tools.get(state.run.tool or "")
-                if tool is not None and tool.last_exit_code is None:
-                    tool.last_exit_code = -1
-                self.save(state)
-                return state
-        except (CsaError, OSError):
-            # Locked (live after all), or a broken session / full disk: a reader (a
-            # listing) shows what it has and never fails on one session.
-            return None
-
-    def save(self, state: SessionState) -> None:
-        """Atomically replace the session's state.toml (caller holds the session lock)."""
-        sdir = self.session_dir(state.meta_session_id)
-        if not sdir.is_dir():
-            raise SessionNotFound(f"Session {state.meta_session_id} no longer exists")
-        atomic_write(sdir / STATE_FILE, state.to_toml().encode())
 
     # -- listing -------------------------------------------------------------------------
 
@@ -264,13 +232,7 @@ class Store:
         `reconcile=False, write_cache=False` reads only (what a dry run needs).
         """
         cache_path = self.cache_dir / "summaries.json"
-        entries: dict = {}
-        try:
-            cached = orjson.loads(cache_path.read_bytes())
-            if cached.get("v") == CACHE_VERSION:
-                entries = cached.get("entries", {})
-        except (OSError, orjson.JSONDecodeError, AttributeError):
-            entries = {}
+        entries = _read_cache(cache_path)
         fresh: dict = {}
         out: list[dict] = []
         changed = False
@@ -282,7 +244,7 @@ class Store:
             try:
                 st = os.stat(f"{sessions}/{sid}/{STATE_FILE}")
             except FileNotFoundError:
-                out.append(corrupt_summary(sid, "state.toml is missing"))
+                out.append(corrupt_summary(sid, f"{STATE_FILE} is missing"))
                 continue
             except OSError as e:
                 out.append(corrupt_summary(sid, e.strerror or str(e)))
@@ -298,7 +260,7 @@ class Store:
                 continue
             changed = True
             try:
-                summary = self.read_state(sid).summary()
+                summary = self.session(sid).read_state().summary()
             except CorruptState as e:
                 out.append(corrupt_summary(sid, str(e).split(": ", 1)[-1]))
                 continue
@@ -315,12 +277,13 @@ class Store:
         return out
 
     def _live_view(self, row: dict, reconcile: bool) -> None:
-        holder = live_holder(self.session_dir(row["id"]))
+        session = self.session(row["id"])
+        holder = session.holder()
         if holder is not None:
             row["run_status"] = "running"
             row["run_pid"] = holder.get("pid") or row.get("run_pid")
         elif reconcile:
-            state = self.reconcile(row["id"])
+            state = session.reconcile()
             row.update(state.summary() if state else {})
         else:
             row["run_status"] = "died"
@@ -338,50 +301,58 @@ class Store:
             except OSError:
                 pass
 
-    def newest(self) -> str:
+    def newest(self) -> Session:
         """The session with the newest last_accessed (ties: the larger ULID), for --last."""
         rows = [r for r in self.summaries() if not r.get("corrupt")]
         if not rows:
             raise SessionNotFound(f"No sessions yet in {self.root}; start one with: csa run PROMPT")
         rows.sort(key=lambda r: (r["last_accessed"] or "", r["id"]))
-        return rows[-1]["id"]
+        return self.session(rows[-1]["id"])
 
     # -- delete --------------------------------------------------------------------------
 
-    def delete(self, sid: str, *, force: bool = False) -> int:
+    def delete(self, session: Session | str, *, force: bool = False) -> int:
         """Remove a session dir; refuses a live one unless `force`. Returns bytes freed."""
-        from csa.fsutil import dir_size
-
-        sdir = self.session_dir(sid)
+        if isinstance(session, str):
+            session = self.session(session)
         if force:
-            freed = dir_size(sdir)
-            _rmtree_inside(sdir, self.sessions_dir)
-            return freed
+            return self.remove_dir(session)
         try:
-            lock = SessionLock(sdir, sid, reason="delete", grace=0).acquire()
+            lock = session.lock(reason="delete", grace=0)
         except SessionLocked as e:
             raise SessionLocked(f"{e.message}; it is running — stop it first, or pass --force",
                                 pid=e.pid) from e
         try:
-            if not sdir.is_dir():
-                raise SessionNotFound(f"No session matches '{sid}'")
-            freed = dir_size(sdir)
-            _rmtree_inside(sdir, self.sessions_dir)
+            if not session.dir.is_dir():
+                raise SessionNotFound(f"No session matches '{session.id}'")
+            return self.remove_dir(session)
         finally:
             lock.release(clear=False)
+
+    def remove_dir(self, session: Session) -> int:
+        """Remove the session's dir (the caller holds its lock, or it is an orphan);
+        returns the bytes freed. Refuses anything not directly inside sessions/."""
+        path = session.dir
+        real_container = os.path.realpath(self.sessions_dir)
+        if os.path.realpath(path.parent) != real_container or path.is_symlink():
+            raise CsaError(f"refusing to delete {path}: not a session directory inside "
+                           f"{self.sessions_dir}")
+        freed = session.size()
+        # Rename first so a half-removed session is never visible under its id.
+        trash = path.with_name(f"{TRASH_PREFIX}{path.name}-{os.getpid()}")
+        os.rename(path, trash)
+        shutil.rmtree(trash, ignore_errors=True)
         return freed
 
 
-def _rmtree_inside(path: Path, container: Path) -> None:
-    """rmtree that refuses anything not strictly inside `container` (symlinks not followed)."""
-    real_container = os.path.realpath(container)
-    parent = os.path.realpath(path.parent)
-    if parent != real_container or path.is_symlink():
-        raise CsaError(f"refusing to delete {path}: not a session directory inside {container}")
-    # Rename first so a half-removed session is never visible under its id.
-    trash = path.with_name(f".trash-{path.name}-{os.getpid()}")
-    os.rename(path, trash)
-    shutil.rmtree(trash, ignore_errors=True)
+def _read_cache(path: Path) -> dict:
+    try:
+        cached = orjson.loads(path.read_bytes())
+        if cached.get("v") == CACHE_VERSION:
+            return cached.get("entries", {})
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        pass
+    return {}
 
 
 def _toml_escape(s: str) -> str:

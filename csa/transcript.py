@@ -7,13 +7,13 @@ redacted (:mod:`csa.redact`) before it reaches the disk.
 
 Example::
 
-    with TranscriptWriter(session_dir / "transcript.jsonl") as tw:
+    with TranscriptWriter(session.transcript_path) as tw:   # or session.transcript_writer()
         tw.append("prompt", text="fix the tests")
         for line in proc.stdout:
             tw.append_stdout_line(line)
         tw.append("turn_end", exit_code=proc.wait())
         tw.turn_end()
-    for event in read_events(session_dir / "transcript.jsonl"):
+    for event in read_events(session.transcript_path):       # or session.read_transcript()
         print(event["seq"], event["type"])
 """
 

@@ -26,7 +26,7 @@ def make_session(store: Store, description: str = "test session", *, parent: str
     """Create a session and backdate / decorate its state as asked; returns the state."""
     from csa.state import ToolState
 
-    state, _ = store.create(description=description, parent_session_id=parent, depth=depth,
+    _, state, _ = store.create(description=description, parent_session_id=parent, depth=depth,
                             git_branch=branch)
     when = datetime.now(UTC) - timedelta(days=age_days) + timedelta(seconds=created_offset_s)
     state.created_at = when
@@ -34,7 +34,7 @@ def make_session(store: Store, description: str = "test session", *, parent: str
     state.phase = phase
     for name, provider in (tools or {}).items():
         state.tools[name] = ToolState(provider_session_id=provider, updated_at=when)
-    store.save(state)
+    store.session(state.meta_session_id).save(state)
     return state
 
 

@@ -70,12 +70,12 @@ def test_list_all_projects(tmp_path, monkeypatch):
 def test_list_shows_running_and_corrupt(store):
     live = make_session(store, "live")
     broken = make_session(store, "broken")
-    (store.session_dir(broken.meta_session_id) / "state.toml").write_text("garbage = [")
+    store.session(broken.meta_session_id).state_path.write_text("garbage = [")
     from csa.state import RunRecord
 
     live.run = RunRecord(status="running", tool="codex", pid=1)
-    store.save(live)
-    with SessionLock(store.session_dir(live.meta_session_id), live.meta_session_id, tool="codex"):
+    store.session(live.meta_session_id).save(live)
+    with SessionLock(store.session(live.meta_session_id).locks_dir, live.meta_session_id, tool="codex"):
         rows = {d["id"]: d for d in json.loads(invoke("session", "list", "--json").stdout)}
         assert rows[live.meta_session_id]["status"] == "running"
         assert rows[broken.meta_session_id]["status"] == "corrupt"
@@ -84,7 +84,7 @@ def test_list_shows_running_and_corrupt(store):
     # Lock released without the run finishing: reconciled as died on the next read.
     rows = {d["id"]: d for d in json.loads(invoke("session", "list", "--json").stdout)}
     assert rows[live.meta_session_id]["status"] == "died"
-    assert store.load(live.meta_session_id).run.status == "died"
+    assert store.session(live.meta_session_id).load().run.status == "died"
 
 
 def test_show_and_prefix_errors(store):
@@ -115,11 +115,11 @@ def test_ambiguous_prefix_via_cli(store):
 def test_delete_via_cli(store):
     st = make_session(store)
     sid = st.meta_session_id
-    with SessionLock(store.session_dir(sid), sid, tool="codex"):
+    with SessionLock(store.session(sid).locks_dir, sid, tool="codex"):
         res = invoke("session", "delete", "-s", sid)
         assert res.exit_code == 1 and "locked by PID" in res.stderr and "--force" in res.stderr
     res = invoke("session", "delete", "-s", sid)
-    assert res.exit_code == 0 and not store.exists(sid)
+    assert res.exit_code == 0 and not store.session(sid).exists()
     res = invoke("session", "delete", "-s", sid)
     assert res.exit_code == 1 and "No session matches" in res.stderr
 

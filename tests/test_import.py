@@ -90,7 +90,7 @@ def run(source: str, home: Path, **kw):
 
 
 def events_of(store: Store, sid: str) -> list[dict]:
-    return list(read_events(store.session_dir(sid) / "transcript.jsonl"))
+    return list(read_events(store.session(sid).transcript_path))
 
 
 def tree_hash(root: Path) -> str:
@@ -120,7 +120,7 @@ def test_real_fixture_becomes_a_session(source, project, home):
     assert (report.created, report.updated, report.bad_lines) == (1, 0, 0), report.to_json()
     store = Store.open()
     [sid] = store.ids()
-    st = store.load(sid)
+    st = store.session(sid).load()
     tool = TOOL_DIR[source]
     assert st.tools[tool].provider_session_id == cap["provider_session_id"]
     assert st.description == "first prompt"
@@ -192,7 +192,7 @@ def test_grown_source_appends_only_new_lines(source, project, home):
     # gemini's resume replays the whole history through `$set`: nothing is doubled
     assert [e["text"] for e in evs if e["role"] == "user"] == cap["prompts"]
     assert [e["text"] for e in evs if e["role"] == "assistant"] == cap["replies"]
-    st = store.load(sid)
+    st = store.session(sid).load()
     assert st.extra["digest"]["turns"] == 2 and st.turn_count == 2
     assert st.extra["import"]["last_seq"] == evs[-1]["seq"]
     assert run(source, home).events == 0
@@ -248,7 +248,7 @@ def test_session_made_by_csa_run_is_not_imported_again(project, home):
         f.write(rest)
     grown = run("codex", home)
     assert (grown.created, grown.updated) == (0, 0) and store.ids() == [made.meta_session_id]
-    assert not (store.session_dir(made.meta_session_id) / "transcript.jsonl").exists()
+    assert not store.session(made.meta_session_id).transcript_path.exists()
 
 
 # -- secrets, sidechains, bad input ----------------------------------------------------
@@ -277,7 +277,7 @@ def test_planted_secrets_are_redacted_everywhere(project, home, state_dir):
     blob = all_state_bytes(state_dir)
     for secret in (gh, ant, gh[:24], ant[:30]):
         assert secret.encode() not in blob
-    assert "[REDACTED" in store.load(sid).description
+    assert "[REDACTED" in store.session(sid).load().description
 
 
 def place_sidechains(project: Path, home: Path) -> Path:
@@ -307,17 +307,17 @@ def test_claude_sidechains_become_child_sessions_in_the_tree(project, home):
         assert child["parent_session_id"] == parent["id"]
         assert rows.index(child) == rows.index(parent) + 1
     store = Store.open()
-    child = store.load(by_desc["SUBAGENT-TASK: say hi"]["id"])
+    child = store.session(by_desc["SUBAGENT-TASK: say hi"]["id"]).load()
     assert child.depth == 1
     assert child.extra["import"]["agent_id"] == "ac887a4caade171cf"
     assert child.extra["import"]["provider_session_id"] == SIDE_PARENT
     # not resumable on its own: no provider id of its own
     assert child.tools["claude-code"].provider_session_id is None
     assert child.tools["claude-code"].model == "claude-opus-5-5"
-    parent = store.load(by_desc["please delegate this"]["id"])
+    parent = store.session(by_desc["please delegate this"]["id"]).load()
     assert parent.tools["claude-code"].provider_session_id == SIDE_PARENT
     assert parent.extra["digest"]["tool_calls"] == {"Agent": 1}
-    legacy_child = store.load(by_desc["Find where the config is loaded"]["id"])
+    legacy_child = store.session(by_desc["Find where the config is loaded"]["id"]).load()
     assert legacy_child.extra["digest"]["tool_calls"] == {"Grep": 1}
     assert legacy_child.extra["import"]["agent_id"] == "a1b2c3d4"
     assert legacy_child.git_branch == "main"
@@ -339,8 +339,8 @@ def test_in_file_sidechain_growing_appends_to_the_same_child(project, home):
     report = run("claude", home)
     assert report.created == 0 and report.updated == 2  # the legacy parent and its child
     assert len(store.ids()) == 4
-    kid = next(s for s in store.ids() if store.load(s).parent_session_id
-               and store.load(s).extra["import"].get("agent_id") == "a1b2c3d4")
+    kid = next(s for s in store.ids() if store.session(s).load().parent_session_id
+               and store.session(s).load().extra["import"].get("agent_id") == "a1b2c3d4")
     evs = events_of(store, kid)
     assert [e["seq"] for e in evs] == list(range(len(evs)))
     assert [e["role"] for e in evs] == ["user", "tool_call", "tool_result", "assistant"]
@@ -437,7 +437,7 @@ def test_busy_session_is_skipped_and_retried(project, home):
     [sid] = store.ids()
     with open(dest, "a") as f:
         f.write(rest)
-    with SessionLock(store.session_dir(sid), sid, reason="test", grace=0):
+    with SessionLock(store.session(sid).locks_dir, sid, reason="test", grace=0):
         busy = run("codex", home)
     assert busy.updated == 0 and "locked" in busy.skipped_sources[0]["reason"]
     assert run("codex", home).updated == 1
@@ -450,9 +450,9 @@ def test_session_continued_with_csa_run_is_not_doubled(project, home):
     run("codex", home)
     store = Store.open()
     [sid] = store.ids()
-    st = store.load(sid)
+    st = store.session(sid).load()
     st.run = RunRecord(status="finished", tool="codex", exit_code=0)
-    store.save(st)
+    store.session(st.meta_session_id).save(st)
     n = len(events_of(store, sid))
     with open(dest, "a") as f:
         f.write(rest)
@@ -514,7 +514,7 @@ def test_opencode_database_sessions_and_child_sessions(project, home, monkeypatc
     report = run("opencode", home, paths=[])
     assert report.created == 2, report.to_json()
     store = Store.open()
-    by_pid = {store.load(s).tools["opencode"].provider_session_id: store.load(s)
+    by_pid = {store.session(s).load().tools["opencode"].provider_session_id: store.session(s).load()
               for s in store.ids()}
     parent, kid = by_pid[export["info"]["id"]], by_pid["ses_child0001"]
     assert kid.parent_session_id == parent.meta_session_id and kid.depth == 1
@@ -547,7 +547,7 @@ else:
     report = run("opencode", home, paths=[])
     assert report.created == 1, report.to_json()
     [sid] = Store.open().ids()
-    assert Store.open().load(sid).tools["opencode"].provider_session_id == export["info"]["id"]
+    assert Store.open().session(sid).load().tools["opencode"].provider_session_id == export["info"]["id"]
     assert run("opencode", home, paths=[]).unchanged == 1
 
 
@@ -585,7 +585,7 @@ def test_concurrent_imports_never_duplicate(project, home):
     assert sum(r["created"] for r in reports) == 16
     store = Store.open()
     assert len(store.ids()) == 16
-    pids = {store.load(s).tools["codex"].provider_session_id for s in store.ids()}
+    pids = {store.session(s).load().tools["codex"].provider_session_id for s in store.ids()}
     assert len(pids) == 16
 
 

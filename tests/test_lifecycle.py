@@ -223,7 +223,7 @@ def test_clean_old_recent_live_and_ancestors(project, state_dir):
     mid = make_session(store, "old middle", parent=grand.meta_session_id, depth=1, age_days=45)
     make_session(store, "recent leaf", parent=mid.meta_session_id, depth=2, age_days=0)
 
-    with SessionLock(store.session_dir(live.meta_session_id), live.meta_session_id):
+    with SessionLock(store.session(live.meta_session_id).locks_dir, live.meta_session_id):
         before = _tree_hash(state_dir)
         dry = clean(store, days=30, dry_run=True)
         assert _tree_hash(state_dir) == before
@@ -264,26 +264,26 @@ def test_clean_by_tool(project):
     b = make_session(store, "claude one", tools={"claude-code": "y"}, age_days=10)
     rep = clean(store, days=5, tools=["codex"])
     assert [r["id"] for r in rep.removed] == [a.meta_session_id]
-    assert store.exists(b.meta_session_id)
+    assert store.session(b.meta_session_id).exists()
 
 
 def test_clean_archive_is_restorable(env, project, tmp_path):
     sid = new_session(env, project)
     store = Store.open()
-    st = store.load(sid)
+    st = store.session(sid).load()
     st.last_accessed = datetime.now(UTC) - timedelta(days=10)
-    store.save(st)
+    store.session(st.meta_session_id).save(st)
     archive = tmp_path / "archive"
     res = csa("session", "clean", "--days", "5", "--archive", str(archive), env=env, cwd=project)
     assert res.returncode == 0, res.stderr
     tarball = archive / f"{sid}.tar.gz"
-    assert tarball.exists() and not store.exists(sid)
+    assert tarball.exists() and not store.session(sid).exists()
     with tarfile.open(tarball) as tar:
         names = tar.getnames()
     assert f"{sid}/state.toml" in names and f"{sid}/transcript.jsonl" in names
     assert not any("/locks" in n for n in names)
     assert restore_archive(tarball, store) == sid
-    assert store.load(sid).description == "start"
+    assert store.session(sid).load().description == "start"
     res = csa("run", "-s", sid, "back again", env=env, cwd=project)
     assert res.returncode == 0 and "user turns seen: 2" in res.stdout
 
@@ -293,7 +293,7 @@ def test_gc_stale_locks_orphans_and_retire(project, state_dir):
     keep = make_session(store, "fresh")
     idle = make_session(store, "idle", age_days=100)
     # A lock record left by a dead process.
-    lock = store.session_dir(keep.meta_session_id) / "locks" / "codex.lock"
+    lock = store.session(keep.meta_session_id).dir / "locks" / "codex.lock"
     lock.write_text(json.dumps({"pid": 999999999, "tool": "codex"}))
     # An orphan dir (no state.toml) and an unfinished creation, both older than an hour.
     orphan = store.sessions_dir / "01JH4QWERT1234567890ABCDEF"
@@ -315,16 +315,16 @@ def test_gc_stale_locks_orphans_and_retire(project, state_dir):
     assert not lock.exists() and not orphan.exists() and not unfinished.exists()
     assert young_orphan.exists()
     assert rep.retired == [idle.meta_session_id]
-    assert store.load(idle.meta_session_id).phase == "retired"
-    assert store.load(keep.meta_session_id).phase == "active"
+    assert store.session(idle.meta_session_id).load().phase == "retired"
+    assert store.session(keep.meta_session_id).load().phase == "active"
 
 
 def test_resume_of_retired_session_is_refused(env, project):
     sid = new_session(env, project)
     store = Store.open()
-    st = store.load(sid)
+    st = store.session(sid).load()
     transition(st, "retired")
-    store.save(st)
+    store.session(st.meta_session_id).save(st)
     res = csa("run", "-s", sid, "x", env=env, cwd=project)
     assert res.returncode == 1 and "retired" in res.stderr
 
@@ -371,7 +371,7 @@ def test_randomized_gc_vs_resume_race(env, project):
     for name in os.listdir(store.sessions_dir):
         assert not name.startswith((".trash-", ".new-")), name
         if name != ".git":
-            store.load(name)
+            store.session(name).load()
 
 
 # -- detach / wait / kill ----------------------------------------------------------------

@@ -83,16 +83,16 @@ def test_index_is_incremental(env, project, state_dir):
     idx = Index(state_dir)  # an index that exists before the session does
     sid = run(env, project, "--tool", "codex", "first words")
     store = Store.open(cd=str(project))
-    first = idx.update_session(store, sid)
+    first = idx.update_session(store.session(sid))
     assert first > 0
-    assert idx.update_session(store, sid) == 0
+    assert idx.update_session(store.session(sid)) == 0
     csa("run", "-s", sid, "second words", env=env, cwd=project)
-    second = idx.update_session(store, sid)
+    second = idx.update_session(store.session(sid))
     assert 0 < second <= first
     n_events = len(transcript(state_dir, project, sid))
     row = idx.conn.execute("SELECT indexed_seq FROM sessions WHERE id=?", (sid,)).fetchone()
     assert row[0] == n_events - 1
-    assert idx.update_session(store, sid) == 0
+    assert idx.update_session(store.session(sid)) == 0
     total = idx.conn.execute("SELECT count(*) FROM events WHERE session_id=? AND seq >= 0",
                              (sid,)).fetchone()[0]
     assert total == first + second  # nothing indexed twice
@@ -169,9 +169,9 @@ def test_parse_size():
 
 
 def _age(store, sid, days):
-    st = store.load(sid)
+    st = store.session(sid).load()
     st.last_accessed = datetime.now(UTC) - timedelta(days=days)
-    store.save(st)
+    store.session(st.meta_session_id).save(st)
 
 
 def test_budget_evicts_oldest_digested_first_and_keeps_undigested(env, project, state_dir):
@@ -183,26 +183,26 @@ def test_budget_evicts_oldest_digested_first_and_keeps_undigested(env, project, 
     store = Store.open(cd=str(project))
     for sid, days in ((oldest, 30), (middle, 20), (newest, 10), (undigested, 40)):
         _age(store, sid, days)
-    st = store.load(undigested)
+    st = store.session(undigested).load()
     del st.extra["digest"]
-    store.save(st)
+    store.session(st.meta_session_id).save(st)
     assert hits(env, project, "quokka")
 
-    sizes = {s: (store.session_dir(s) / "transcript.jsonl").stat().st_size
+    sizes = {s: store.session(s).transcript_path.stat().st_size
              for s in (oldest, middle, newest)}
     total = sum(sizes.values())
     # Room for roughly two transcripts: the oldest digested one must go first.
-    budget = total + (store.session_dir(undigested) / "transcript.jsonl").stat().st_size \
+    budget = total + store.session(undigested).transcript_path.stat().st_size \
         - sizes[oldest] // 2
     dry = enforce_budget(store, budget, dry_run=True)
     assert [e["id"] for e in dry["evicted"]] == [oldest] and dry["skipped_undigested"] == 1
     rep = enforce_budget(store, budget)
     assert [e["id"] for e in rep["evicted"]] == [oldest]
     assert rep["after"] <= budget
-    stub = list(read_events(store.session_dir(oldest) / "transcript.jsonl"))
+    stub = list(read_events(store.session(oldest).transcript_path))
     assert len(stub) == 1 and stub[0]["type"] == "evicted"
-    assert "digest" in store.load(oldest).extra
-    assert (store.session_dir(undigested) / "transcript.jsonl").stat().st_size > 1000
+    assert "digest" in store.session(oldest).load().extra
+    assert store.session(undigested).transcript_path.stat().st_size > 1000
 
     # A tiny budget evicts every digested transcript, still never the undigested one.
     res = csa("gc", "--max-bytes", "1K", "--json", env=env, cwd=project)
@@ -213,12 +213,12 @@ def test_budget_evicts_oldest_digested_first_and_keeps_undigested(env, project, 
     assert hits(env, project, "quokka")
     # A resume of an evicted session keeps seq contiguous.
     csa("run", "-s", oldest, "after eviction", env=env, cwd=project)
-    seqs = [e["seq"] for e in read_events(store.session_dir(oldest) / "transcript.jsonl")]
+    seqs = [e["seq"] for e in read_events(store.session(oldest).transcript_path)]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))) and seqs[0] > 0
     # --force evicts the undigested one too (digesting it first).
     res = csa("gc", "--max-bytes", "1K", "--force", "--json", env=env, cwd=project)
     assert undigested in {e["id"] for e in json.loads(res.stdout)["budget"]["evicted"]}
-    assert store.load(undigested).extra["digest"]["turns"] == 1
+    assert store.session(undigested).load().extra["digest"]["turns"] == 1
 
 
 
@@ -231,7 +231,7 @@ def test_near_universal_terms_fall_back_to_newest_first(project, state_dir, monk
 
     store = Store.open()
     st = make_session(store, "many events")
-    with TranscriptWriter(store.session_dir(st.meta_session_id) / "transcript.jsonl") as w:
+    with TranscriptWriter(store.session(st.meta_session_id).transcript_path) as w:
         for i in range(3000):
             w.append("stdout", text=f"common word number {i}")
     ranked = search_mod.search(store, "number", limit=5)

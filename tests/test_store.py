@@ -7,6 +7,7 @@ import pytest
 from csa import ids
 from csa.errors import AmbiguousPrefix, CorruptState, SessionLocked, SessionNotFound
 from csa.lock import SessionLock
+from csa.session import Session
 from csa.store import Store
 from helpers import make_session
 
@@ -18,9 +19,9 @@ def store(project):
 
 def _force_id(store, state, new_id):
     """Rename a session to a chosen id (to build prefix collisions)."""
-    os.rename(store.session_dir(state.meta_session_id), store.session_dir(new_id))
+    os.rename(store.session(state.meta_session_id).dir, store.session(new_id).dir)
     state.meta_session_id = new_id
-    store.save(state)
+    store.session(state.meta_session_id).save(state)
     return new_id
 
 
@@ -50,12 +51,12 @@ def test_project_is_git_toplevel(tmp_path, monkeypatch):
 def test_resolve_unique_full_and_lowercase(store):
     a = make_session(store, "a").meta_session_id
     b = make_session(store, "b").meta_session_id
-    a = _force_id(store, store.load(a), "01AAAAAAAAAAAAAAAAAAAAAAAA")
-    b = _force_id(store, store.load(b), "01BBBBBBBBBBBBBBBBBBBBBBBB")
-    assert store.resolve("01A") == a
-    assert store.resolve("01a") == a
-    assert store.resolve(b) == b
-    assert store.resolve(b.lower()) == b
+    a = _force_id(store, store.session(a).load(), "01AAAAAAAAAAAAAAAAAAAAAAAA")
+    b = _force_id(store, store.session(b).load(), "01BBBBBBBBBBBBBBBBBBBBBBBB")
+    assert store.resolve("01A").id == a
+    assert store.resolve("01a").id == a
+    assert store.resolve(b).id == b
+    assert store.resolve(b.lower()).id == b
 
 
 def test_resolve_no_match(store):
@@ -88,7 +89,7 @@ def test_resolve_rejects_malicious_input_without_touching_fs(store, bad, monkeyp
 
 def test_create_makes_private_dirs_and_files(store):
     st = make_session(store)
-    sdir = store.session_dir(st.meta_session_id)
+    sdir = store.session(st.meta_session_id).dir
     for d in (store.base, store.dir, store.sessions_dir, sdir, sdir / "locks", sdir / "output"):
         assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
     assert stat.S_IMODE((sdir / "state.toml").stat().st_mode) == 0o600
@@ -103,10 +104,10 @@ def test_interrupted_write_keeps_old_state(store, monkeypatch):
 
     monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError):
-        store.save(st)
+        store.session(st.meta_session_id).save(st)
     monkeypatch.undo()
-    assert store.load(st.meta_session_id).description == "original"
-    leftovers = [p for p in store.session_dir(st.meta_session_id).iterdir()
+    assert store.session(st.meta_session_id).load().description == "original"
+    leftovers = [p for p in store.session(st.meta_session_id).dir.iterdir()
                  if p.name.endswith(".tmp")]
     assert leftovers == []
 
@@ -120,43 +121,43 @@ def test_interrupted_write_keeps_old_state(store, monkeypatch):
 def test_corrupt_state_never_breaks_listing(store, content):
     good = make_session(store, "fine")
     bad = make_session(store, "will break")
-    (store.session_dir(bad.meta_session_id) / "state.toml").write_bytes(content)
+    store.session(bad.meta_session_id).state_path.write_bytes(content)
     rows = {r["id"]: r for r in store.summaries()}
     assert rows[good.meta_session_id]["description"] == "fine"
     assert rows[bad.meta_session_id]["corrupt"] is True
     assert rows[bad.meta_session_id]["error"]
     # The file is kept, and delete removes it.
-    assert (store.session_dir(bad.meta_session_id) / "state.toml").read_bytes() == content
+    assert store.session(bad.meta_session_id).state_path.read_bytes() == content
     store.delete(bad.meta_session_id)
-    assert not store.exists(bad.meta_session_id)
+    assert not store.session(bad.meta_session_id).exists()
 
 
 def test_missing_state_file_is_reported(store):
     st = make_session(store)
-    os.unlink(store.state_path(st.meta_session_id))
+    os.unlink(store.session(st.meta_session_id).state_path)
     row = store.summaries()[0]
     assert row["corrupt"] and "missing" in row["error"]
     with pytest.raises(CorruptState):
-        store.load(st.meta_session_id)
+        store.session(st.meta_session_id).load()
 
 
 def test_summary_cache_sees_changes(store):
     st = make_session(store, "before")
     assert store.summaries()[0]["description"] == "before"
     st.description = "after"
-    store.save(st)
+    store.session(st.meta_session_id).save(st)
     assert store.summaries()[0]["description"] == "after"
 
 
 def test_summary_cache_is_used_for_old_files(store, monkeypatch):
     st = make_session(store, "cached")
-    path = store.state_path(st.meta_session_id)
+    path = store.session(st.meta_session_id).state_path
     old = (datetime.now(UTC) - timedelta(hours=1)).timestamp()
     os.utime(path, (old, old))
     store.summaries()  # fills the cache
     calls = []
-    real = Store.read_state
-    monkeypatch.setattr(Store, "read_state", lambda self, sid: calls.append(sid) or real(self, sid))
+    real = Session.read_state
+    monkeypatch.setattr(Session, "read_state", lambda self: calls.append(self.id) or real(self))
     assert store.summaries()[0]["description"] == "cached"
     assert calls == []
 
@@ -164,12 +165,12 @@ def test_summary_cache_is_used_for_old_files(store, monkeypatch):
 def test_delete_refuses_live_session_unless_forced(store):
     st = make_session(store)
     sid = st.meta_session_id
-    with SessionLock(store.session_dir(sid), sid, tool="codex"):
+    with SessionLock(store.session(sid).locks_dir, sid, tool="codex"):
         with pytest.raises(SessionLocked, match=f"Session {sid} is locked by PID {os.getpid()}"):
             store.delete(sid)
-        assert store.exists(sid)
+        assert store.session(sid).exists()
         store.delete(sid, force=True)
-    assert not store.exists(sid)
+    assert not store.session(sid).exists()
 
 
 def test_new_session_appears_atomically(store):
@@ -182,7 +183,7 @@ def test_new_session_appears_atomically(store):
 def test_newest_for_last(store):
     a = make_session(store, "old", age_days=2)
     b = make_session(store, "new", age_days=1)
-    assert store.newest() == b.meta_session_id
+    assert store.newest().id == b.meta_session_id
     assert a.meta_session_id != b.meta_session_id
 
 
@@ -195,13 +196,13 @@ def test_lock_waiter_sees_a_session_deleted_meanwhile_as_gone(store):
 
     st = make_session(store)
     sid = st.meta_session_id
-    sdir = store.session_dir(sid)
-    holder = SessionLock(sdir, sid, reason="clean", grace=0).acquire()
+    sdir = store.session(sid).dir
+    holder = SessionLock(sdir / "locks", sid, reason="clean", grace=0).acquire()
     outcome = {}
 
     def waiter():
         try:
-            SessionLock(sdir, sid, tool="codex", grace=3).acquire()
+            SessionLock(sdir / "locks", sid, tool="codex", grace=3).acquire()
             outcome["result"] = "acquired"
         except Exception as e:  # noqa: BLE001 - the test inspects what was raised
             outcome["result"] = e

@@ -171,7 +171,7 @@ def bench_list_prefix(tmp: Path, env: dict, sessions: int, dirs: int, runs: int)
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        assert store.resolve(target[:16].lower()) == target
+        assert store.resolve(target[:16].lower()).id == target
         times.append(time.perf_counter() - t)
     row("prefix", f"prefix resolution over {dirs} session dirs (in-process)",
         ms(statistics.median(times)), "", "<= 100 ms")
@@ -268,9 +268,9 @@ def bench_search(tmp: Path, env: dict, mb: int, queries: int) -> None:
     total = 0
     sids = []
     for i in range(n_sessions):
-        st, _ = store.create(description=f"synthetic session {i}")
+        _, st, _ = store.create(description=f"synthetic session {i}")
         sids.append(st.meta_session_id)
-        path = store.session_dir(st.meta_session_id) / "transcript.jsonl"
+        path = store.session(st.meta_session_id).transcript_path
         with open(path, "wb") as f:
             seq = 0
             size = 0
@@ -306,7 +306,7 @@ def bench_search(tmp: Path, env: dict, mb: int, queries: int) -> None:
     upd = []
     for k in range(20):
         sid = sids[k % len(sids)]
-        path = store.session_dir(sid) / "transcript.jsonl"
+        path = store.session(sid).transcript_path
         with open(path, "ab") as f:
             for j in range(5):
                 ev = {"v": 1, "seq": 10_000_000 + k * 10 + j, "ts": "2026-11-21T11:00:00.000Z",
@@ -314,7 +314,7 @@ def bench_search(tmp: Path, env: dict, mb: int, queries: int) -> None:
                           "type": "agent_message", "text": words(40)}}}
                 f.write(orjson.dumps(ev) + b"\n")
         t = time.perf_counter()
-        idx.update_session(store, sid)
+        idx.update_session(store.session(sid))
         upd.append(time.perf_counter() - t)
     row("search", "incremental index update after a turn (5 events), median",
         ms(statistics.median(upd)), "", "<= 20 ms")

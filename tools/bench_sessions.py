@@ -141,7 +141,7 @@ def main() -> int:
 
         def resolve_once() -> float:
             t = time.perf_counter()
-            assert store.resolve(prefix) == target
+            assert store.resolve(prefix).id == target
             return (time.perf_counter() - t) * 1000
 
         res = median_of(resolve_once, args.repeat)

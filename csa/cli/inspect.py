@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 
 import click
 
@@ -17,7 +15,7 @@ from csa.cli.output import (
     table,
     write_text,
 )
-from csa.cli.session import cd_option, open_store, resolve, session_option
+from csa.cli.session import cd_option, open_session, session_option
 
 
 @click.command("result")
@@ -32,20 +30,9 @@ def result(session, as_json, cd):
       csa session result -s 01JH4Q
       csa session result -s 01JH4Q --json | jq -r .final_text
     """
-    from csa.errors import CsaError
-    from csa.result import read_result
+    from csa.result import last_outcome
 
-    store = open_store(cd)
-    sid = resolve(store, session, env_fallback=True)
-    st = store.load(sid)
-    res = read_result(store.session_dir(sid))
-    if res is None and "import" in st.extra:
-        res = _imported_result(store, sid, st)
-    if res is None:
-        status = st.run.status if st.run else "no turn yet"
-        raise CsaError(f"Session {sid} has no finished turn yet ({status})")
-    if st.run and st.run.status in ("running", "died"):
-        res["current_run"] = st.run.status
+    res = last_outcome(open_session(cd, session, env_fallback=True))
     if as_json:
         emit_json(res)
         return
@@ -63,27 +50,6 @@ def result(session, as_json, cd):
     if res.get("current_run"):
         pairs.append(("current run", res["current_run"]))
     write_text(key_values(pairs) + "\n" + (res.get("final_text") or "") + "\n")
-
-
-def _imported_result(store, sid: str, st) -> dict:
-    """An imported session's outcome: its last assistant text and its digest."""
-    from csa.transcript import read_events
-
-    last = ""
-    path = store.session_dir(sid) / "transcript.jsonl"
-    if path.exists():
-        for ev in read_events(path):
-            if ev.get("type") == "imported" and ev.get("role") == "assistant" and ev.get("text"):
-                last = ev["text"]
-    digest = st.extra.get("digest")
-    if not isinstance(digest, dict):
-        digest = {}
-    tool = st.last_tool()
-    return {"session_id": sid, "tool": tool, "purpose": "import",
-            "provider_session_id": st.tools[tool].provider_session_id if tool else None,
-            "status": digest.get("outcome", "imported"), "exit_code": 0,
-            "final_text": last, "tokens": digest.get("tokens") or {},
-            "cost_usd": digest.get("cost_usd"), "imported": True}
 
 
 def render_event(ev: dict) -> str | None:
@@ -156,33 +122,19 @@ def logs(session, tail, follow, as_json, cd):
       csa session logs -s 01JH4Q --follow
       csa session logs -s 01JH4Q --json | jq 'select(.type=="turn_end")'
     """
-    from csa.transcript import read_events
-
-    store = open_store(cd)
-    sid = resolve(store, session, env_fallback=True)
-    path = store.session_dir(sid) / "transcript.jsonl"
+    handle = open_session(cd, session, env_fallback=True)
     errors: list = []
-    evs = list(read_events(path, errors=errors)) if path.exists() else []
+    evs = list(handle.read_transcript(errors=errors))
     if tail is not None:
         evs = evs[-tail:] if tail > 0 else []
     _print_events(evs, as_json)
     if errors:
-        click.echo(f"csa: {len(errors)} corrupt line(s) in {path}", err=True)
+        click.echo(f"csa: {len(errors)} corrupt line(s) in {handle.transcript_path}", err=True)
     if not follow:
         return
-    last = _seq(evs[-1]) if evs else -1
-    from csa.lock import is_alive
-
     try:
-        while True:
-            time.sleep(0.3)
-            new = [e for e in read_events(path) if _seq(e) > last] if path.exists() else []
-            if new:
-                _print_events(new, as_json)
-                last = _seq(new[-1])
-            elif not is_alive(store.session_dir(sid)):
-                # Like `kubectl logs -f`: following ends when the session's run ends.
-                return
+        for batch in handle.follow_transcript(after=evs[-1] if evs else None):
+            _print_events(batch, as_json)
     except KeyboardInterrupt:
         return
 
@@ -227,25 +179,13 @@ def artifacts(session, as_json, cd):
       csa session artifacts -s 01JH4Q
       csa session artifacts -s 01JH4Q --json
     """
-    store = open_store(cd)
-    sid = resolve(store, session, env_fallback=True)
-    out = store.session_dir(sid) / "output"
-    files = []
-    for root, _dirs, names in os.walk(out):
-        for name in sorted(names):
-            p = os.path.join(root, name)
-            try:
-                st = os.lstat(p)
-            except OSError:
-                continue
-            files.append({"path": os.path.relpath(p, out), "size": st.st_size,
-                          "abs_path": p})
-    files.sort(key=lambda f: f["path"])
+    handle = open_session(cd, session, env_fallback=True)
+    files = handle.artifacts()
     if as_json:
         emit_json(files)
         return
     if not files:
-        click.echo(f"No artifacts in {out}", err=True)
+        click.echo(f"No artifacts in {handle.output_dir}", err=True)
         return
     write_text(table(["SIZE", "PATH"], [[human_bytes(f["size"]), f["path"]] for f in files]))
 
@@ -261,13 +201,10 @@ def is_alive(session, as_json, cd):
     Examples:
       csa session is-alive -s 01JH4Q && echo busy
     """
-    from csa.lock import live_holder
-
-    store = open_store(cd)
-    sid = resolve(store, session)
-    holder = live_holder(store.session_dir(sid))
+    handle = open_session(cd, session)
+    holder = handle.holder()
     if as_json:
-        emit_json({"session_id": sid, "alive": holder is not None, "holder": holder})
+        emit_json({"session_id": handle.id, "alive": holder is not None, "holder": holder})
     else:
         click.echo("alive" if holder is not None else "not alive")
     sys.exit(0 if holder is not None else 1)

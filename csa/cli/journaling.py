@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from csa.cli.output import emit_json, json_option, write_text
-from csa.cli.session import cd_option, open_store, resolve, session_option
+from csa.cli.session import cd_option, open_session, session_option
 from csa.errors import UsageError
 
 KINDS = ("progress", "decision", "discovery", "blocker", "next", "done")
@@ -45,15 +45,12 @@ def note(session, progress, decision, rationale, discovery, blocker, next_, done
         raise UsageError("--rationale goes with --decision")
     if not text.strip():
         raise UsageError("the note is empty")
-    store = open_store(cd)
-    sid = resolve(store, session, env_fallback=True)
-    state = store.load(sid, reconcile=False)
-    entry = add_entry(store.session_dir(sid), kind, text, rationale=rationale,
-                      title=state.description)
+    handle = open_session(cd, session, env_fallback=True)
+    entry = add_entry(handle, kind, text, rationale=rationale)
     if as_json:
-        emit_json({"session_id": sid, **entry})
+        emit_json({"session_id": handle.id, **entry})
     else:
-        click.echo(f"Noted {kind} in {sid}", err=True)
+        click.echo(f"Noted {kind} in {handle.id}", err=True)
 
 
 @click.command("journal")
@@ -69,23 +66,22 @@ def journal(session, summary, as_json, cd):
       csa session journal -s 01JH4Q
       csa session journal --summary        # from inside a csa run
     """
-    from csa.journal import journal_path, prompt_preamble, read, tldr
+    from csa.journal import prompt_preamble, read, read_text, tldr
 
-    store = open_store(cd)
-    sid = resolve(store, session, env_fallback=True)
-    sdir = store.session_dir(sid)
+    handle = open_session(cd, session, env_fallback=True)
+    sid = handle.id
     if as_json:
-        entries = read(sdir)
+        entries = read(handle)
         emit_json({"session_id": sid, "tldr": tldr(entries), "entries": entries})
         return
     if summary:
-        text = prompt_preamble(sdir)
+        text = prompt_preamble(handle)
         if text:
             write_text(text + "\n")
         return
-    path = journal_path(sdir)
-    if not path.exists():
+    text = read_text(handle)
+    if text is None:
         click.echo(f"No journal yet for {sid}; add one with: csa session note -s {sid[:8]} "
                    "--progress \"...\"", err=True)
         return
-    write_text(path.read_text(encoding="utf-8", errors="replace"))
+    write_text(text)

@@ -8,7 +8,7 @@ import sys
 import click
 
 from csa.cli.output import emit_json, json_option, key_values, write_text
-from csa.cli.session import cd_option, open_store, resolve, session_option
+from csa.cli.session import cd_option, open_session, open_store, session_option
 
 
 @click.command("compress")
@@ -31,9 +31,7 @@ def compress(session, tool, timeout, as_json, cd):
     """
     from csa.compress import compress as do_compress
 
-    store = open_store(cd)
-    sid = resolve(store, session)
-    res = do_compress(store, sid, tool=tool, timeout=timeout)
+    res = do_compress(open_session(cd, session), tool=tool, timeout=timeout)
     if as_json:
         emit_json(res.to_json())
     else:
@@ -59,13 +57,11 @@ def checkpoint(session, note, as_json, cd):
     """
     from csa.checkpoint import checkpoint as do_checkpoint
 
-    store = open_store(cd)
-    sid = resolve(store, session)
-    data = do_checkpoint(store, sid, note=note)
+    data = do_checkpoint(open_session(cd, session), note=note)
     if as_json:
         emit_json(data)
     else:
-        click.echo(f"Checkpoint {data['commit'][:12]} for session {sid} "
+        click.echo(f"Checkpoint {data['commit'][:12]} for session {data['session_id']} "
                    f"(transcript seq {data['transcript_last_seq']})")
 
 
@@ -85,8 +81,7 @@ def checkpoints(session, as_json, cd):
     from csa.cli.output import table
 
     store = open_store(cd)
-    sid = resolve(store, session) if session is not None else None
-    cps = list_checkpoints(store, sid)
+    cps = list_checkpoints(store, store.resolve(session).id if session is not None else None)
     if as_json:
         emit_json(cps)
         return
@@ -112,9 +107,9 @@ def log(session, as_json, cd):
     """
     from csa.checkpoint import session_log
 
-    store = open_store(cd)
-    sid = resolve(store, session)
-    entries = session_log(store, sid)
+    handle = open_session(cd, session)
+    sid = handle.id
+    entries = session_log(handle)
     if as_json:
         emit_json(entries)
         return
@@ -144,9 +139,8 @@ def verify(session, as_json, cd):
     """
     from csa.checkpoint import verify as do_verify
 
-    store = open_store(cd)
-    sid = resolve(store, session)
-    res = do_verify(store, sid)
+    res = do_verify(open_session(cd, session))
+    sid = res["session_id"]
     if as_json:
         emit_json(res)
     elif res["altered"]:
@@ -214,8 +208,6 @@ def clean(days, dry_run, tools, archive, as_json, cd):
 
     from csa.gc import clean as do_clean
 
-    if not days >= 0:  # also nan
-        raise click.BadParameter("must be 0 or more", param_hint="--days")
     store = open_store(cd)
     rep = do_clean(store, days=days, dry_run=dry_run, tools=(tools or "").split(","),
                    archive=Path(archive).expanduser().absolute() if archive else None)
@@ -242,37 +234,23 @@ def gc(dry_run, max_bytes, force, as_json, cd):
       csa gc
       csa gc --max-bytes 2G
     """
-    from csa.config import load_config
-    from csa.gc import gc as do_gc
+    from csa.gc import collect
 
-    store = open_store(cd)
-    cfg = load_config(store.root)
-    rep = do_gc(store, dry_run=dry_run,
-                retire_after_days=float(cfg.get("gc.retire_after_days", 0) or 0),
-                orphan_age_s=float(cfg.get("gc.orphan_dir_age_s", 3600)))
-    budget = None
-    if max_bytes:
-        from csa.budget import enforce_budget, parse_size
-
-        budget = enforce_budget(store, parse_size(max_bytes), dry_run=dry_run, force=force)
-    if as_json:
-        data = rep.to_json()
-        if budget is not None:
-            data["budget"] = budget
-        emit_json(data)
+    rep = collect(open_store(cd), dry_run=dry_run, max_bytes=max_bytes, force=force)
+    _print_report(rep, as_json, "removed")
+    budget = rep.budget
+    if as_json or budget is None:
         return
-    _print_report(rep, False, "removed")
-    if budget is not None:
-        from csa.cli.output import human_bytes
+    from csa.cli.output import human_bytes
 
-        for item in budget["evicted"]:
-            click.echo(f"{'would evict' if dry_run else 'evicted'} transcript of {item['id']} "
-                       f"({human_bytes(item['bytes'])})")
-        click.echo(f"Budget {human_bytes(budget['max_bytes'])}: {human_bytes(budget['before'])} "
-                   f"-> {human_bytes(budget['after'])}"
-                   + (f"; {budget['skipped_undigested']} undigested transcript(s) kept "
-                      "(--force to evict them)" if budget["skipped_undigested"] else ""),
-                   err=True)
+    for item in budget["evicted"]:
+        click.echo(f"{'would evict' if dry_run else 'evicted'} transcript of {item['id']} "
+                   f"({human_bytes(item['bytes'])})")
+    click.echo(f"Budget {human_bytes(budget['max_bytes'])}: {human_bytes(budget['before'])} "
+               f"-> {human_bytes(budget['after'])}"
+               + (f"; {budget['skipped_undigested']} undigested transcript(s) kept "
+                  "(--force to evict them)" if budget["skipped_undigested"] else ""),
+               err=True)
 
 
 @click.command("wait")
@@ -292,11 +270,10 @@ def wait(session, timeout, as_json, cd):
     """
     from csa.detach import wait_for_run
 
-    store = open_store(cd)
-    sid = resolve(store, session)
-    res = wait_for_run(store, sid, timeout=timeout)
+    handle = open_session(cd, session)
+    res = wait_for_run(handle, timeout=timeout)
     if res is None:
-        click.echo(f"Session {sid} is still running after {timeout:g}s", err=True)
+        click.echo(f"Session {handle.id} is still running after {timeout:g}s", err=True)
         sys.exit(124)
     if as_json:
         emit_json(res)
@@ -321,13 +298,11 @@ def kill(session, grace, as_json, cd):
     """
     from csa.detach import kill_run
 
-    store = open_store(cd)
-    sid = resolve(store, session)
-    res = kill_run(store, sid, grace=grace)
+    res = kill_run(open_session(cd, session), grace=grace)
     if as_json:
         emit_json(res)
     else:
-        click.echo(f"Stopped session {sid}" + (" (forced)" if res["forced"] else ""), err=True)
+        click.echo(f"Stopped session {res['session_id']}" + (" (forced)" if res["forced"] else ""), err=True)
     sys.exit(0 if res["stopped"] else 1)
 
 
@@ -352,7 +327,7 @@ def events(since, types, session, limit, as_json, cd):
     from csa.timeutil import parse_since
 
     store = open_store(cd)
-    sid = store.resolve(session) if session else None
+    sid = store.resolve(session).id if session else None
     evs = list(read_events(store.dir, since=parse_since(since) if since else None,
                            types=set(types.split(",")) if types else None, session=sid))
     if limit is not None:

@@ -9,6 +9,7 @@ import click
 from csa.cli import LazyGroup
 from csa.cli.output import emit_json, json_option, key_values, table, write_text
 from csa.errors import UsageError
+from csa.session import Session
 from csa.store import Store
 
 SESSION_LAZY = {
@@ -48,12 +49,13 @@ def open_store(cd: str | None) -> Store:
     return Store.open(cd)
 
 
-def resolve(store: Store, session: str | None, *, env_fallback: bool = False) -> str:
+def open_session(cd: str | None, session: str | None, *, env_fallback: bool = False) -> Session:
+    """The session `-s` names in the project of `--cd` ($CSA_SESSION_ID with `env_fallback`)."""
     if session is None and env_fallback:
         session = os.environ.get("CSA_SESSION_ID")
     if session is None:
         raise UsageError("Missing option -s/--session ID_OR_PREFIX")
-    return store.resolve(session)
+    return Store.open(cd).resolve(session)
 
 
 @click.group(cls=LazyGroup, lazy=SESSION_LAZY)
@@ -180,18 +182,17 @@ def show(session, as_json, cd):
       csa session show -s 01JH4Q
       csa session show -s 01JH4Q --json
     """
-    store = open_store(cd)
-    sid = resolve(store, session, env_fallback=True)
-    st = store.load(sid)
+    handle = open_session(cd, session, env_fallback=True)
+    st = handle.load()
     if as_json:
         d = st.to_dict()
-        d["session_dir"] = str(store.session_dir(sid))
+        d["session_dir"] = str(handle.dir)
         emit_json(d)
         return
     from csa.state import iso_ms
 
     pairs = [("id", st.meta_session_id), ("description", st.description),
-             ("project", st.project_path), ("dir", store.session_dir(sid)),
+             ("project", st.project_path), ("dir", handle.dir),
              ("phase", st.phase), ("turns", st.turn_count),
              ("created", iso_ms(st.created_at)), ("last accessed", iso_ms(st.last_accessed)),
              ("git", f"{st.git_branch or '-'} {(st.git_head or '')[:12]}".strip()),
@@ -219,7 +220,6 @@ def delete(session, force, cd):
     """
     from csa.cli.output import human_bytes
 
-    store = open_store(cd)
-    sid = resolve(store, session)
-    freed = store.delete(sid, force=force)
-    click.echo(f"Deleted session {sid} ({human_bytes(freed)})", err=True)
+    handle = open_session(cd, session)
+    freed = handle.store.delete(handle, force=force)
+    click.echo(f"Deleted session {handle.id} ({human_bytes(freed)})", err=True)

@@ -165,9 +165,10 @@ class _Project:
         """import key / "<tool>:<provider id>" -> (session id, import record or None)."""
         if self._index is None:
             idx: dict[str, tuple[str, dict | None]] = {}
-            for sid in self.store.ids():
+            for session in self.store.sessions():
+                sid = session.id
                 try:
-                    st = self.store.read_state(sid)
+                    st = session.read_state()
                 except CsaError:
                     continue
                 imp = st.extra.get("import")
@@ -467,7 +468,6 @@ class _Run:
             self.plan("create", None, src, parsed, proj, parent_sid, description)
             return None
         from csa.state import ToolState, utcnow
-        from csa.transcript import TranscriptWriter, read_events
 
         if proj.lock():
             # Another import may have taken this source while we were not locked yet.
@@ -479,13 +479,13 @@ class _Run:
         store = proj.store
         started = parsed.started or src.mtime or utcnow()
 
-        def build(tmp, state) -> None:
+        def build(hidden, state) -> None:
             # Filled before the session appears: it is never seen half-imported.
-            with TranscriptWriter(tmp / "transcript.jsonl") as tw:
+            with hidden.transcript_writer() as tw:
                 for ev in parsed.events:
                     tw.append("imported", **ev)
                 last_seq = tw.next_seq - 1
-            digest = _digest(list(read_events(tmp / "transcript.jsonl")), parsed.cost_usd)
+            digest = _digest(list(hidden.read_transcript()), parsed.cost_usd)
             state.created_at = started
             state.last_accessed = parsed.last or started
             state.turn_count = int(digest.get("turns", 0))
@@ -497,10 +497,10 @@ class _Run:
             state.extra["import"] = _state_record(record)
 
         # The ULID carries the source's start time, so imports sort among real sessions.
-        state, _ = store.create(description=description, parent_session_id=parent_sid,
-                                depth=depth, git_branch=parsed.git_branch,
-                                now_ms=int(started.timestamp() * 1000), build=build)
-        sid = state.meta_session_id
+        session, _, _ = store.create(description=description, parent_session_id=parent_sid,
+                                     depth=depth, git_branch=parsed.git_branch,
+                                     now_ms=int(started.timestamp() * 1000), build=build)
+        sid = session.id
         self.save_entry(proj, src, record, sid)
         self.plan("create", sid, src, parsed, proj, parent_sid, description)
         return sid
@@ -517,23 +517,19 @@ class _Run:
         if self.dry_run:
             self.plan("update", sid, src, parsed, proj, None)
             return
-        from csa.lock import SessionLock
         from csa.state import ToolState
-        from csa.transcript import TranscriptWriter, read_events
 
         proj.lock()
-        store = proj.store
-        sdir = store.session_dir(sid)
-        with SessionLock(sdir, sid, reason="import", grace=0):
-            state = store.read_state(sid)
+        session = proj.store.session(sid)
+        with session.lock(reason="import", grace=0):
+            state = session.read_state()
             if state.run is not None or record.get("native"):
                 # `csa run` has continued this conversation: its turns are in csa's own
                 # transcript already, so the tool's new lines are consumed, not re-imported.
                 self.save_entry(proj, src, {**record, "session_id": sid}, sid)
                 self.skip(src, f"continued with csa run in session {sid}")
                 return
-            path = sdir / "transcript.jsonl"
-            with TranscriptWriter(path) as tw:
+            with session.transcript_writer() as tw:
                 for ev in parsed.events:
                     tw.append("imported", **ev)
                 last_seq = tw.next_seq - 1
@@ -547,7 +543,7 @@ class _Run:
                 new = [{"type": "imported", **e} for e in parsed.events]
                 digest = _merge_digest(old, _digest(new, cost))
             else:
-                digest = _digest(list(read_events(path)), cost)
+                digest = _digest(list(session.read_transcript()), cost)
             state.extra["digest"] = digest
             if parsed.last and parsed.last > state.last_accessed:
                 state.last_accessed = parsed.last
@@ -558,7 +554,7 @@ class _Run:
             record.update({"session_id": sid, "last_seq": last_seq,
                            "events": int(prev.get("events") or 0) + len(parsed.events)})
             state.extra["import"] = _state_record(record)
-            store.save(state)
+            session.save(state)
         self.save_entry(proj, src, record, sid)
         self.plan("update", sid, src, parsed, proj, state.parent_session_id)
 
@@ -578,25 +574,22 @@ class _Run:
 def _exists(proj: _Project, sid: Any) -> bool:
     from csa import ids
 
-    return isinstance(sid, str) and ids.is_ulid(sid) and proj.store.exists(sid)
+    return isinstance(sid, str) and ids.is_ulid(sid) and proj.store.session(sid).exists()
 
 
 def _depth(proj: _Project, sid: str | None) -> int:
     if not _exists(proj, sid):
         return 0
     try:
-        return proj.store.read_state(sid).depth  # type: ignore[arg-type]
+        return proj.store.session(sid).read_state().depth  # type: ignore[arg-type]
     except CsaError:
         return 0
 
 
 def _seen_ids(proj: _Project, sid: str) -> list[str]:
     """Ids of the events already imported into a session (when the cursor file is lost)."""
-    from csa.transcript import read_events
-
-    path = proj.store.session_dir(sid) / "transcript.jsonl"
     try:
-        return [e["id"] for e in read_events(path)
+        return [e["id"] for e in proj.store.session(sid).read_transcript()
                 if e.get("type") == "imported" and isinstance(e.get("id"), str)]
     except OSError:
         return []

@@ -113,7 +113,7 @@ def _check_after_enospc(res, what: str, store: Store, sid: str, before: bytes, t
         assert csa_lines, what
         assert "No space left on device" in res.stderr or "disk" in res.stderr.lower(), \
             f"{what}: the error does not say the disk is full: {res.stderr}"
-    state = store.read_state(sid)  # readable, matches its dir
+    state = store.session(sid).read_state()  # readable, matches its dir
     assert state.meta_session_id == sid
     assert tpath.read_bytes().startswith(before), f"{what}: transcript lost earlier bytes"
 
@@ -167,7 +167,7 @@ def test_enospc_during_runs(small_state, env, project, stress_long):
             events = check_transcript(tpath, what)
             assert len(events) > n_before and events[-1]["type"] == "turn_end", what
             assert tpath.read_bytes().startswith(before), what
-            state = store.read_state(sid)
+            state = store.session(sid).read_state()
             assert state.run is not None and state.run.status == "finished", what
             # keep the tmpfs from filling up with earlier turns
             for other in session_ids_on_disk(state_dir, project) - {sid}:

@@ -176,17 +176,17 @@ class World:
         check_cli(res, "setup", codes=(0,))
         self.healthy = session_id_from_cli(res)
         self.store = Store.open(project)
-        self.sdir = self.store.session_dir(self.sid)
+        self.sdir = self.store.session(self.sid).dir
         self.pristine = tmp_path / "pristine"
         for sid in (self.sid, self.healthy):
-            shutil.copytree(self.store.session_dir(sid), self.pristine / sid, symlinks=True)
+            shutil.copytree(self.store.session(sid).dir, self.pristine / sid, symlinks=True)
         self.state_text = (self.sdir / "state.toml").read_text()
         self.transcript = (self.sdir / "transcript.jsonl").read_bytes()
 
     def restore(self) -> None:
         """Both sessions back as they were (a command may have broken or removed them)."""
         for sid in (self.sid, self.healthy):
-            sdir = self.store.session_dir(sid)
+            sdir = self.store.session(sid).dir
             shutil.rmtree(sdir, ignore_errors=True)
             if sdir.is_symlink() or sdir.exists():
                 os.unlink(sdir)

@@ -53,10 +53,10 @@ def env(tmp_path, project):
 def _born_old(store: Store, n: int) -> str:
     old = datetime.now(UTC) - timedelta(days=30)
 
-    def build(_dir, state):
+    def build(_hidden, state):
         state.created_at = state.last_accessed = old
 
-    state, _ = store.create(description=f"old {n}", build=build)
+    _, state, _ = store.create(description=f"old {n}", build=build)
     return state.meta_session_id
 
 

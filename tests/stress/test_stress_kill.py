@@ -183,7 +183,7 @@ def test_kill9_chaos(chaos_env, project, state_dir, stress_long):
     store = Store.open(project)
     sdir = sessions_dir(state_dir, project)
     for sid in sorted(ids):
-        store.read_state(sid)  # raises on a corrupt state.toml
+        store.session(sid).read_state()  # raises on a corrupt state.toml
         before = check_transcript(sdir / sid / "transcript.jsonl", f"{ctx} {sid}")
         alive = csa("session", "is-alive", "-s", sid, env=env, cwd=project)
         assert alive.returncode == 1 and alive.stdout.strip() == "not alive", \

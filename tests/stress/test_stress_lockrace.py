@@ -27,6 +27,7 @@ SID = "01JH4QWERT1234567890ABCDEF"
 
 def _planter(sdir: str, stop: float, removed) -> None:
     from csa.gc import _stale_locks
+    from csa.session import Session
 
     path = os.path.join(sdir, "locks", "session.lock")
     while time.time() < stop:
@@ -36,7 +37,7 @@ def _planter(sdir: str, stop: float, removed) -> None:
             os.close(fd)
         except OSError:
             pass
-        if _stale_locks(Path(sdir), False):
+        if _stale_locks(Session(None, SID, dir=Path(sdir)), False):
             with removed.get_lock():
                 removed.value += 1
 
@@ -44,10 +45,11 @@ def _planter(sdir: str, stop: float, removed) -> None:
 def _acquirer(sdir: str, stop: float, holders, most, wins) -> None:
     from csa.errors import SessionLocked
     from csa.lock import SessionLock
+    from csa.session import Session
 
     while time.time() < stop:
         try:
-            lock = SessionLock(Path(sdir), SID, grace=0).acquire()
+            lock = SessionLock(Session(None, SID, dir=Path(sdir)).locks_dir, SID, grace=0).acquire()
         except SessionLocked:
             continue
         with holders.get_lock():

@@ -44,7 +44,7 @@ def _session(project) -> tuple[str, Path]:
     check_cli(cli("session", "note", "-s", sid, "--progress", "setup"), "setup note", codes=(0,))
     from csa.store import Store
 
-    return sid, Store.open(project).session_dir(sid)
+    return sid, Store.open(project).session(sid).dir
 
 
 def _plant(kind: str, sdir: Path, outside: Path) -> None:
