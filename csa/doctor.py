@@ -16,7 +16,8 @@ from csa import __version__
 from csa.adapters import REGISTRY, get_adapter
 from csa.config import load_config
 from csa.errors import CsaError
-from csa.paths import project_root, project_state_dir, state_base
+from csa.paths import project_root, state_base
+from csa.store import Store
 
 
 def _version(argv: list[str]) -> str | None:
@@ -40,10 +41,10 @@ def diagnose(cd: str | None = None) -> dict:
         from csa.config import DEFAULTS, Config
 
         cfg = Config(values=dict(DEFAULTS), sources={}, files=[])
-    pdir = project_state_dir(base, root)
-    sessions = pdir / "sessions"
+    store = Store(base, root)
+    pdir = store.dir
     try:
-        count = sum(1 for n in os.listdir(sessions) if len(n) == 26)
+        count = len(store.ids())
     except OSError:
         count = 0
     if base.exists() and not os.access(base, os.W_OK):
