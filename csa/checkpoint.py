@@ -19,21 +19,20 @@ config. Commits are serialized by a flock on `<project>/checkpoint.lock`.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import tomllib
-from contextlib import contextmanager
 from pathlib import Path
 
 from csa.errors import CsaError
-from csa.fsutil import FILE_MODE, atomic_write
+from csa.fsutil import atomic_write
 from csa.redact import redact
 from csa.session import UNVERSIONED, Session
 from csa.state import iso_ms, utcnow
 from csa.store import NEW_PREFIX, TRASH_PREFIX, Store
 
 NOTES_REF = "csa-checkpoints"
+REPO_WAIT_S = 300.0
 IDENTITY = {"GIT_AUTHOR_NAME": "csa", "GIT_AUTHOR_EMAIL": "csa@localhost",
             "GIT_COMMITTER_NAME": "csa", "GIT_COMMITTER_EMAIL": "csa@localhost"}
 GITIGNORE = "\n".join((
@@ -78,15 +77,14 @@ def open_repo(store: Store, *, create: bool = True):
     return repo
 
 
-@contextmanager
 def _repo_lock(store: Store):
+    """One commit into the sessions repository at a time (csa.mutex)."""
+    from csa.mutex import hold
+
     store.ensure()
-    fd = os.open(store.dir / "checkpoint.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    return hold(store.dir / "checkpoint.lock", timeout=REPO_WAIT_S,
+                busy=f"another csa checkpoint in {store.root} has held the sessions repository "
+                     f"for {REPO_WAIT_S:g} s; retry when it has finished")
 
 
 def transcript_digest(path: Path, upto_seq: int | None = None) -> tuple[int | None, str]:
@@ -124,12 +122,6 @@ def transcript_digest(path: Path, upto_seq: int | None = None) -> tuple[int | No
     return last, h.hexdigest()
 
 
-def _toml_string(s: str) -> str:
-    import json
-
-    return json.dumps(s, ensure_ascii=False)
-
-
 def checkpoint(session: Session, *, note: str = "") -> dict:
     """Commit the session's metadata and attach the checkpoint note; returns the note's data.
 
@@ -150,11 +142,9 @@ def checkpoint(session: Session, *, note: str = "") -> dict:
         "note": redact(note),
         "created_at": iso_ms(utcnow()),
     }
-    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if k != "tokens"]
-    lines.append("")
-    lines.append("[tokens]")
-    lines += [f"{_toml_string(k)} = {v}" for k, v in sorted(data["tokens"].items())]
-    note_text = "\n".join(lines) + "\n"
+    from csa.tomldoc import dumps
+
+    note_text = dumps({**data, "tokens": dict(sorted(data["tokens"].items()))})
     import git
 
     with _repo_lock(store):
@@ -174,16 +164,6 @@ def checkpoint(session: Session, *, note: str = "") -> dict:
 
     events.emit(store, "checkpoint", session_id=sid, commit=commit, note=data["note"])
     return data
-
-
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_string(str(x)) for x in v) + "]"
-    return _toml_string(str(v))
 
 
 def _log(store: Store, *args: str) -> list[dict]:

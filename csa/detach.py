@@ -41,8 +41,10 @@ def _argv(req) -> list[str]:
     if req.ephemeral:
         raise CsaError("--detach cannot be combined with --ephemeral (nothing would be left "
                        "to wait for)")
-    if req.wait_slot:
+    if req.wait_slot is True:
         argv.append("--wait")
+    elif req.wait_slot:
+        argv += ["--wait-timeout", repr(float(req.wait_slot))]
     if req.with_journal is not None:
         argv.append("--with-journal" if req.with_journal else "--no-journal")
     return argv + ["-"]

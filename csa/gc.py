@@ -15,6 +15,8 @@ archived as `<DIR>/<ULID>.tar.gz`, then renamed out of `sessions/` and removed. 
 resume that races the sweep either wins the lock (the session is kept) or finds
 the session locked, then gone; it never sees a half-deleted session.
 
+One clean or gc runs at a time per project: both hold `<project state>/gc.lock` (a
+filelock; a second one waits up to GC_WAIT_S, then says another is still running).
 `--dry-run` reads only: no lock files, no reconciliation, no cache writes.
 """
 
@@ -25,6 +27,7 @@ import re
 import shutil
 import tarfile
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +40,9 @@ from csa.lock import is_locked, pid_alive, read_holder, remove_if_stale
 from csa.session import LOCKS_DIR, Session
 from csa.state import transition
 from csa.store import NEW_PREFIX, TRASH_PREFIX, Store
+
+GC_LOCK = "gc.lock"  # the store-wide lock of clean and gc (csa.mutex)
+GC_WAIT_S = 600.0
 
 
 @dataclass
@@ -73,6 +79,23 @@ def _parse(ts: str | None) -> datetime | None:
 def clean(store: Store, *, days: float, dry_run: bool = False, tools: list[str] | None = None,
           archive: Path | None = None, now: datetime | None = None) -> Report:
     """Remove sessions not accessed for more than `days` days (see module doc)."""
+    with _store_lock(store, dry_run):
+        return _clean(store, days=days, dry_run=dry_run, tools=tools, archive=archive, now=now)
+
+
+def _store_lock(store: Store, dry_run: bool):
+    """One clean or gc at a time per project (a dry run reads only and takes no lock)."""
+    if dry_run or not store.dir.is_dir():
+        return nullcontext()
+    from csa.mutex import hold
+
+    return hold(store.dir / GC_LOCK, timeout=GC_WAIT_S,
+                busy=f"another csa clean or gc is still running on {store.root} after "
+                     f"{GC_WAIT_S:g} s; retry when it has finished")
+
+
+def _clean(store: Store, *, days: float, dry_run: bool, tools: list[str] | None,
+           archive: Path | None, now: datetime | None) -> Report:
     if not days >= 0:  # also nan
         raise UsageError("--days must be 0 or more")
     if archive is not None and not dry_run:
@@ -210,6 +233,13 @@ def collect(store: Store, *, dry_run: bool = False, max_bytes: str | None = None
 def gc(store: Store, *, dry_run: bool = False, retire_after_days: float = 0,
        orphan_age_s: float = 3600, now: datetime | None = None) -> Report:
     """Remove stale lock records and orphan dirs; retire long-idle sessions."""
+    with _store_lock(store, dry_run):
+        return _gc(store, dry_run=dry_run, retire_after_days=retire_after_days,
+                   orphan_age_s=orphan_age_s, now=now)
+
+
+def _gc(store: Store, *, dry_run: bool, retire_after_days: float, orphan_age_s: float,
+        now: datetime | None) -> Report:
     report = Report(dry_run=dry_run)
     now = now or datetime.now(UTC)
     wall = time.time()

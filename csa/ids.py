@@ -1,4 +1,4 @@
-"""Session ids: ULIDs (26-char Crockford base32) and the prefix rules users type.
+"""Session ids: python-ulid makes and parses them; this module checks what users type.
 
     >>> sid = new_ulid()
     >>> len(sid), is_ulid(sid)
@@ -6,64 +6,60 @@
     >>> normalize_prefix("01jh4q")
     '01JH4Q'
 
-ULIDs are generated here rather than through python-ulid because importing that
-package costs ~22 ms (it loads importlib.metadata), which every `csa run` would
-pay; the tests check that python-ulid parses our ids to the same timestamp.
+Ids come from one process-wide `ulid.ULIDGenerator` with the strict monotonic policy:
+two ids made in the same millisecond differ by one in their random part, so they
+sort in creation order, and exhausting a millisecond's 2^80 ids raises instead of
+repeating one. `new_ulid(now_ms=...)` dates an id (imports date a session by its
+transcript). python-ulid is imported on the first id made or parsed, not at start-up:
+listing and prefix resolution only need the cheap syntax check below.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-import time
 
-from csa.errors import SessionNotFound
+from csa.errors import CsaError, SessionNotFound
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CROCKFORD_SET = frozenset(CROCKFORD)
 ULID_LEN = 26
 
-_lock = threading.Lock()
-_last_ms = -1
-_last_rand = 0
+_generator = None
 
 
-def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        chars.append(CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+def _ulid_generator():
+    global _generator
+    if _generator is None:
+        from ulid import StrictMonotonicPolicy, ULIDGenerator
+
+        _generator = ULIDGenerator(policy=StrictMonotonicPolicy())
+    return _generator
 
 
 def new_ulid(now_ms: int | None = None) -> str:
-    """A fresh ULID; monotonic within this process (same ms → randomness + 1)."""
-    global _last_ms, _last_rand
-    with _lock:
-        ms = int(time.time() * 1000) if now_ms is None else now_ms
-        if ms == _last_ms:
-            rand = (_last_rand + 1) & ((1 << 80) - 1)
-        else:
-            rand = int.from_bytes(os.urandom(10), "big")
-        _last_ms, _last_rand = ms, rand
-    return _encode(ms, 10) + _encode(rand, 16)
+    """A fresh ULID, dated now or at `now_ms`; monotonic within this process."""
+    try:
+        return str(_ulid_generator().generate(None if now_ms is None else int(now_ms)))
+    except ValueError as e:  # the millisecond's ids are exhausted, or a date past 10889
+        raise CsaError(f"cannot make a session id: {e}; retry") from e
 
 
 _ULID_RE = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 
 
 def is_ulid(text: str) -> bool:
-    """True for a canonical (upper-case) 26-char ULID whose timestamp fits 48 bits."""
+    """True for a canonical (upper-case) 26-char ULID whose timestamp fits 48 bits.
+
+    A regex, not python-ulid: it runs on every directory name of a listing.
+    """
     return len(text) == ULID_LEN and _ULID_RE.fullmatch(text) is not None
 
 
 def ulid_timestamp_ms(sid: str) -> int:
-    """Milliseconds since the epoch encoded in the first 10 chars of a ULID."""
-    value = 0
-    for c in sid[:10]:
-        value = value * 32 + CROCKFORD.index(c)
-    return value
+    """Milliseconds since the epoch encoded in a ULID."""
+    from ulid import ULID
+
+    return ULID.from_str(sid).milliseconds
 
 
 def normalize_prefix(prefix: str) -> str:

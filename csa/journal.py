@@ -13,19 +13,17 @@ session lock the running turn holds.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import re
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from csa.fsutil import FILE_MODE, atomic_write
+from csa.fsutil import atomic_write
 from csa.redact import redact
 from csa.state import iso_ms, utcnow
 
 if TYPE_CHECKING:
     from csa.session import Session
 
+JOURNAL_WAIT_S = 60.0
 # kind -> section heading, in display order.
 SECTIONS = {
     "progress": "Progress",
@@ -39,15 +37,13 @@ PREAMBLE_LIMIT = 2500
 _ENTRY = re.compile(r"^- \[(?P<ts>[^\]]+)\] (?P<text>.*)$")
 
 
-@contextmanager
 def _locked(session: Session):
-    fd = os.open(session.journal_lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
-                 | os.O_NOFOLLOW, FILE_MODE)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    """One journal writer at a time (csa.mutex); never recreates a deleted session dir."""
+    from csa.mutex import hold
+
+    return hold(session.journal_lock_path, timeout=JOURNAL_WAIT_S, make_dir=False,
+                busy=f"Session {session.id}: another csa process has held its journal for "
+                     f"{JOURNAL_WAIT_S:g} s; retry")
 
 
 def parse(text: str) -> dict[str, list[dict]]:

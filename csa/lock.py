@@ -11,6 +11,15 @@ and the next holder can tell a crashed run's orphaned tool process from a live o
 Descriptors are close-on-exec so the AI tool never inherits them. The kernel
 releases a flock when its holder dies, so a killed csa never leaves a lock that
 blocks a resume.
+
+Why a direct `flock` and not filelock (which csa.mutex uses for every other shared
+file): the holder record (pid, its start time, tool, the tool's pid) is written into the
+lock file and read by others while the lock is held (`session list` shows who runs a
+session; the next holder reads the last record to find a crashed run's tool). It is
+rewritten in place once the tool is spawned, which needs the locked descriptor (filelock
+keeps it private); liveness probes take a shared, never-blocking flock (filelock offers
+exclusive locks only); and a new session's lock is taken inside its hidden build dir and
+carried through the rename to its final name, while filelock is bound to one path.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import orjson
 
 from csa.errors import SessionLocked
 from csa.fsutil import FILE_MODE
+from csa.procs import PID_MAX, is_pid  # noqa: F401 - re-exported for existing callers
 
 SESSION_LOCK = "session.lock"
 # A liveness probe holds a shared lock for microseconds; an acquirer that collides
@@ -34,43 +44,17 @@ PROBE_GRACE_S = 0.25
 
 
 def proc_start_time(pid: int) -> float | None:
-    """Start time of `pid` in clock ticks since boot, read from /proc (None if gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    # The command name may hold spaces or parens: fields start after the last ')'.
-    fields = data[data.rfind(b")") + 2:].split()
-    try:
-        return float(fields[19])
-    except (IndexError, ValueError):
-        return None
+    """When `pid` started (seconds since the epoch; None if it does not run): csa.procs."""
+    from csa import procs
 
-
-PID_MAX = 1 << 22  # Linux's limit (pid_max can be at most 2^22)
-
-
-def is_pid(value) -> bool:
-    return type(value) is int and 0 < value <= PID_MAX
+    return procs.start_time(pid)
 
 
 def pid_alive(pid: int | None, start_time: float | None = None) -> bool:
     """True if `pid` runs and (when given) started at `start_time` (guards pid reuse)."""
-    if not is_pid(pid):  # also whatever a damaged lock record holds instead of a pid
-        return False
-    if start_time is not None and type(start_time) not in (int, float):
-        return False
-    current = proc_start_time(pid)
-    if current is None:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return start_time is None
-    return start_time is None or abs(current - start_time) < 1e-6
+    from csa import procs
+
+    return procs.alive(pid, start_time)
 
 
 def _open_lock(path: Path) -> int:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 def write_result(path: Path, result: dict[str, Any]) -> None:
     """Write the (already redacted) result atomically; None values are left out."""
-    from csa.tomlw import dumps
+    from csa.tomldoc import dumps
 
     atomic_write(path, dumps(result).encode())
 

@@ -64,7 +64,7 @@ class RunRequest:
     ephemeral: bool = False
     timeout: float | None = None
     idle_timeout: float | None = None
-    wait_slot: bool = False
+    wait_slot: bool | float = False  # True: wait forever; a number: that many seconds
     with_journal: bool | None = None
     # "run" for user turns; "compact" and "rollover" for compaction turns.
     purpose: str = "run"
@@ -306,12 +306,9 @@ def _reap_orphaned_tool(previous: dict) -> None:
         return
     if pid_alive(previous.get("pid"), previous.get("pid_start")):
         return
-    if pid_alive(tool_pid, tool_start):
-        _kill_group(tool_pid, signal.SIGTERM)
-        deadline = time.monotonic() + KILL_GRACE_S
-        while time.monotonic() < deadline and pid_alive(tool_pid, tool_start):
-            time.sleep(0.05)
-        _kill_group(tool_pid, signal.SIGKILL)
+    from csa.procs import stop_tree
+
+    stop_tree(tool_pid, tool_start, grace=KILL_GRACE_S)  # its group and strayed descendants
 
 
 def _kill_group(pgid: int, sig: int) -> None:

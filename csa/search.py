@@ -9,7 +9,8 @@ The transcripts are the truth; the index at `<state base>/index.sqlite3` is a ca
 of them (one row per transcript event with text, one per session for its
 description). It is updated after each turn from the byte offset it reached, so a
 turn costs only its own lines. A missing, corrupt or outdated index is rebuilt
-automatically; an index problem never fails a run.
+automatically, by one process at a time (a filelock on `index.sqlite3.lock`; SQLite's
+own locking serializes the incremental writers); an index problem never fails a run.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ SCHEMA_VERSION = 1
 MAX_TEXT = 20_000
 # Ranking every match of a near-universal term is slow; past this, newest first.
 RANK_BUDGET_S = 0.04
+REBUILD_WAIT_S = 600.0  # a rebuild of 1 GB of transcripts takes minutes
 # Keys whose string values are worth searching in tool events (ids, hashes and
 # timestamps are not).
 TEXT_KEYS = frozenset({"text", "content", "result", "command", "aggregated_output", "output",
@@ -58,30 +60,50 @@ def index_path(base: Path) -> Path:
 class Index:
     """An open index connection; rebuilds itself when the file is missing or broken."""
 
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, *, rebuild: bool = False):
         self.base = base
         self.path = index_path(base)
         self.rebuilt = False
-        self.conn = self._open()
+        self.conn = self._open(rebuild)
 
-    def _open(self) -> sqlite3.Connection:
-        fresh = not self.path.exists()
+    def _open(self, rebuild: bool) -> sqlite3.Connection:
+        conn = None if rebuild else self._sound()
+        if conn is not None:
+            return conn
+        # Missing, broken, outdated or asked for: one process rebuilds, the others wait for
+        # it (SQLite's own locking cannot cover deleting and recreating the file).
+        from csa.mutex import hold
+
+        with hold(self.path.with_name(f"{INDEX_FILE}.lock"), timeout=REBUILD_WAIT_S,
+                  busy=f"the search index {self.path} is still being rebuilt by another csa "
+                       "process; retry when it has finished"):
+            conn = None if rebuild else self._sound()  # rebuilt while we waited?
+            if conn is None:
+                self._discard()
+                conn = self._connect()
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
+                             (SCHEMA_VERSION,))
+                conn.commit()
+                self.rebuilt = True
+                self.conn = conn
+                self._fill_all()
+        return conn
+
+    def _sound(self) -> sqlite3.Connection | None:
+        """A connection to an existing index of the current schema, else None."""
+        if not self.path.exists():
+            return None
+        conn = None
         try:
             conn = self._connect()
             version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if version is None or int(version[0]) != SCHEMA_VERSION:
-                raise sqlite3.DatabaseError("schema mismatch")
+            if version is not None and int(version[0]) == SCHEMA_VERSION:
+                return conn
         except (sqlite3.DatabaseError, ValueError):
-            self._discard()
-            conn = self._connect()
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            conn.commit()
-            fresh = True
-        if fresh:
-            self.rebuilt = True
-            self.conn = conn
-            self._fill_all()
-        return conn
+            pass
+        if conn is not None:
+            conn.close()
+        return None
 
     def _connect(self) -> sqlite3.Connection:
         self.base.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -388,12 +410,7 @@ def _catch_up(idx: Index, store: Store, all_projects: bool) -> None:
 
 def reindex(base: Path) -> dict:
     """Drop the index and rebuild it from every transcript under the state base."""
-    for suffix in ("", "-wal", "-shm"):
-        try:
-            os.unlink(f"{index_path(base)}{suffix}")
-        except FileNotFoundError:
-            pass
-    idx = Index(base)
+    idx = Index(base, rebuild=True)
     try:
         sessions = idx.conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
         events = idx.conn.execute("SELECT count(*) FROM events").fetchone()[0]

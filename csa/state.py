@@ -5,9 +5,9 @@
     >>> SessionState.from_toml(st.to_toml()).description
     'Auth refactor'
 
-Reads use the stdlib `tomllib` (fast, strict); writes use csa.tomlw (a small,
-exact emitter: see its docstring for why not tomlkit). Unknown keys are kept on a round trip so newer csa versions
-can add fields without older ones dropping them.
+Reads use the stdlib `tomllib` (fast, strict); writes use tomlkit through csa.tomldoc.
+Unknown keys are kept on a round trip so newer csa versions can add fields without older
+ones dropping them.
 """
 
 from __future__ import annotations
@@ -334,7 +334,7 @@ class SessionState:
         return d
 
     def to_toml(self) -> str:
-        from csa.tomlw import dumps
+        from csa.tomldoc import dumps
 
         return dumps(self.to_dict())
 

@@ -102,7 +102,9 @@ class Store:
             ensure_dir(d)
         marker = self.dir / PROJECT_MARKER
         if not marker.exists():
-            atomic_write(marker, f'project_path = "{_toml_escape(str(self.root))}"\n'.encode(),
+            from csa.tomldoc import dumps
+
+            atomic_write(marker, dumps({"project_path": str(self.root)}).encode(),
                          durable=False)
 
     def session(self, sid: str) -> Session:
@@ -289,12 +291,20 @@ class Store:
             row["run_status"] = "died"
 
     def _write_cache(self, path: Path, entries: dict) -> None:
-        # Best effort: a read-only or full disk must not break listing.
+        # Best effort: a read-only or full disk must not break listing; a cache that another
+        # process is writing right now (a filelock, csa.mutex) is left to that process.
+        from csa.mutex import file_lock, try_acquire
+
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            ensure_dir(self.cache_dir)
-            write_private(tmp, orjson.dumps({"v": CACHE_VERSION, "entries": entries}))
-            os.replace(tmp, path)
+            lock = file_lock(path.with_name(f"{path.name}.lock"), timeout=0)
+            if not try_acquire(lock):
+                return
+            try:
+                write_private(tmp, orjson.dumps({"v": CACHE_VERSION, "entries": entries}))
+                os.replace(tmp, path)
+            finally:
+                lock.release()
         except OSError:
             try:
                 os.unlink(tmp)  # a full disk must not leave a temp file per reader behind
@@ -353,10 +363,6 @@ def _read_cache(path: Path) -> dict:
     except (OSError, orjson.JSONDecodeError, AttributeError):
         pass
     return {}
-
-
-def _toml_escape(s: str) -> str:
-    return s.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def iter_project_dirs(base: Path) -> Iterator[tuple[Path, Path]]:

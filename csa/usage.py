@@ -11,7 +11,6 @@ or refuses (config `memory_policy`).
 from __future__ import annotations
 
 import math
-import os
 import tomllib
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from csa.fsutil import atomic_write
 
 STATS_FILE = "usage_stats.toml"
 KEEP = 20
+LOCK_WAIT_S = 5.0
 
 
 def load_stats(project_dir: Path) -> dict[str, list[int]]:
@@ -43,31 +43,26 @@ def p95(samples: list[int]) -> int:
 
 
 def record_peak(project_dir: Path, tool: str, peak: int) -> None:
-    """Append a sample (last-writer-wins across concurrent runs: it is statistics)."""
-    from csa.tomlw import dumps
+    """Append a sample. Concurrent runs take turns (a filelock on the stats file), so
+    none loses another's sample; a lock held for seconds means a stuck writer: skip."""
+    from csa.mutex import file_lock, try_acquire
+    from csa.tomldoc import dumps
 
-    stats = load_stats(project_dir)
-    stats.setdefault(tool, []).append(int(peak))
-    tools = {name: {"peak_rss_bytes": stats[name][-KEEP:], "p95_bytes": p95(stats[name][-KEEP:])}
-             for name in sorted(stats)}
-    text = "# Peak RSS (bytes) of each tool's process tree in recent runs.\n" + \
-        dumps({"tools": tools})
+    lock = file_lock(project_dir / f"{STATS_FILE}.lock", timeout=LOCK_WAIT_S)
+    if not try_acquire(lock):
+        return
     try:
+        stats = load_stats(project_dir)
+        stats.setdefault(tool, []).append(int(peak))
+        tools = {name: {"peak_rss_bytes": stats[name][-KEEP:],
+                        "p95_bytes": p95(stats[name][-KEEP:])} for name in sorted(stats)}
+        text = "# Peak RSS (bytes) of each tool's process tree in recent runs.\n" + \
+            dumps({"tools": tools})
         atomic_write(project_dir / STATS_FILE, text.encode(), durable=False)
     except OSError:
         pass
-
-
-def available_memory() -> int | None:
-    """MemAvailable from /proc/meminfo in bytes (None where unknown)."""
-    try:
-        with open("/proc/meminfo", "rb") as f:
-            for line in f:
-                if line.startswith(b"MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
+    finally:
+        lock.release()
 
 
 def memory_check(project_dir: Path, tool: str, margin_mb: int) -> str | None:
@@ -75,6 +70,8 @@ def memory_check(project_dir: Path, tool: str, margin_mb: int) -> str | None:
     need = p95(load_stats(project_dir).get(tool, []))
     if not need:
         return None
+    from csa.procs import available_memory
+
     avail = available_memory()
     if avail is None:
         return None
@@ -86,69 +83,18 @@ def memory_check(project_dir: Path, tool: str, margin_mb: int) -> str | None:
 
 
 class PeakSampler:
-    """Samples the RSS of a process tree; `peak` is the largest sum seen.
-
-    Reads /proc directly (a few syscalls per sample): importing psutil costs 10-25 ms,
-    which every `csa run` would pay before its first sample. psutil is the fallback
-    where /proc is not available.
-    """
+    """Samples the RSS of a process tree (the tool and all its descendants); `peak` is
+    the largest total seen."""
 
     def __init__(self, pid: int):
         self.pid = pid
         self.peak = 0
-        self._proc = None
 
     def sample(self) -> None:
+        from csa.procs import tree_rss
+
         try:
-            total = _tree_rss_proc(self.pid) if _HAS_PROC else self._tree_rss_psutil()
+            total = tree_rss(self.pid)
         except Exception:  # noqa: BLE001 - sampling is best effort, the run goes on
             return
         self.peak = max(self.peak, total)
-
-    def _tree_rss_psutil(self) -> int:
-        import psutil
-
-        if self._proc is None:
-            self._proc = psutil.Process(self.pid)
-        total = 0
-        for p in [self._proc, *self._proc.children(recursive=True)]:
-            try:
-                total += p.memory_info().rss
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                pass
-        return total
-
-
-_HAS_PROC = os.path.exists("/proc/self/status")
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for tid in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
-                out += [int(x) for x in f.read().split()]
-        except OSError:
-            continue
-    return out
-
-
-def _tree_rss_proc(pid: int) -> int:
-    total, todo, seen = 0, [pid], set()
-    while todo:
-        p = todo.pop()
-        if p in seen:
-            continue
-        seen.add(p)
-        try:
-            with open(f"/proc/{p}/statm", "rb") as f:
-                total += int(f.read().split()[1]) * _PAGE
-        except (OSError, ValueError, IndexError):
-            continue
-        todo += _children(p)
-    return total

@@ -40,3 +40,22 @@ def test_is_ulid_rejects_lowercase_and_overflow():
     assert not ids.is_ulid(sid.lower())
     assert not ids.is_ulid("8" + sid[1:])
     assert not ids.is_ulid(sid[:-1])
+
+
+def test_ids_made_back_to_back_sort_in_creation_order():
+    batch = [ids.new_ulid() for _ in range(2000)]  # many share a millisecond
+    assert batch == sorted(batch) and len(set(batch)) == len(batch)
+
+
+def test_exhausting_a_millisecond_raises(monkeypatch):
+    from ulid import StrictMonotonicPolicy, ULIDGenerator
+
+    from csa.errors import CsaError
+
+    top = ULIDGenerator(randomness=lambda _ts: b"\xff" * 10, policy=StrictMonotonicPolicy())
+    monkeypatch.setattr(ids, "_generator", top)
+    first = ids.new_ulid(now_ms=1_700_000_000_000)
+    assert first.endswith("Z" * 16)
+    with pytest.raises(CsaError, match="cannot make a session id"):
+        ids.new_ulid(now_ms=1_700_000_000_000)
+    assert ids.new_ulid(now_ms=1_700_000_000_001) > first  # the next millisecond is fine

@@ -56,6 +56,8 @@ def valid_text(value: str | None) -> str | None:
               help="Kill the tool when it prints nothing for SECONDS (exit 124).")
 @click.option("--wait", "wait_slot", is_flag=True,
               help="Wait for a free slot when the tool's max_concurrent is reached.")
+@click.option("--wait-timeout", type=float, metavar="SECONDS", callback=positive,
+              help="Like --wait, but give up (exit 1) after SECONDS.")
 @click.option("--with-journal/--no-journal", default=None,
               help="Prepend the session journal's summary to the prompt.")
 @click.option("--detach", is_flag=True,
@@ -63,7 +65,7 @@ def valid_text(value: str | None) -> str | None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the outcome.")
 def run(prompt, tool, model, description, cd, session, last, ephemeral, timeout, idle_timeout,
-        wait_slot, with_journal, detach, quiet, as_json):
+        wait_slot, wait_timeout, with_journal, detach, quiet, as_json):
     """Run an AI tool on PROMPT in a new session, or resume one.
 
     PROMPT comes from the argument, or from stdin when it is absent or '-'.
@@ -83,6 +85,8 @@ def run(prompt, tool, model, description, cd, session, last, ephemeral, timeout,
     from csa.runner import RunRequest
 
     text = read_prompt(prompt)
+    if wait_timeout is not None:
+        wait_slot = wait_timeout  # RunRequest.wait_slot: False, True (forever) or seconds
     model, description = valid_text(model), valid_text(description)
     req = RunRequest(prompt=text, tool=tool, model=model, description=description, cd=cd,
                      session=session, last=last, ephemeral=ephemeral, timeout=timeout,

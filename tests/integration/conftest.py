@@ -43,7 +43,7 @@ from typing import Any
 
 import pytest
 
-from csa.tomlw import dumps as toml_dumps
+from csa.tomldoc import dumps as toml_dumps
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent

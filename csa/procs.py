@@ -1,0 +1,147 @@
+"""Everything csa asks about processes, through psutil: start times, liveness, trees, memory.
+
+    >>> t = start_time(pid)                 # seconds since the epoch (None: no such process)
+    >>> alive(pid, t)                       # False once pid is gone or reused by another process
+    >>> tree_rss(tool_pid)                  # RSS of the tool and all its descendants, bytes
+    >>> stop_tree(tool_pid, t, grace=5.0)   # TERM, then KILL, its group and its descendants
+
+A pid alone names a process only until it exits: the kernel hands the number out again.
+So every record csa keeps of a process holds its start time too, and nothing is signalled
+unless both still match (psutil checks the start time again before it sends a signal).
+Works wherever psutil does (csa reads no procfs file itself); psutil is imported on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+PID_MAX = 1 << 22  # Linux's limit (pid_max can be at most 2^22)
+_SAME_START_S = 1e-3  # start times are clock ticks (10 ms) apart or identical
+
+
+def is_pid(value) -> bool:
+    """True for an int that can be a pid (what a damaged record holds instead is not)."""
+    return type(value) is int and 0 < value <= PID_MAX
+
+
+def _process(pid: int, start: float | None = None):
+    """The psutil.Process for `pid` if it runs (not a zombie) and started at `start` (when
+    given), else None. psutil.AccessDenied passes through: the process exists."""
+    import psutil
+
+    if not is_pid(pid):
+        return None
+    try:
+        proc = psutil.Process(pid)
+        if start is not None and abs(proc.create_time() - start) >= _SAME_START_S:
+            return None
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return None
+    return proc
+
+
+def start_time(pid: int) -> float | None:
+    """When `pid` started, in seconds since the epoch (None if it does not run)."""
+    import psutil
+
+    if not is_pid(pid):
+        return None
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def alive(pid: int | None, start: float | None = None) -> bool:
+    """True if `pid` runs and (when given) started at `start`: guards against pid reuse."""
+    if start is not None and type(start) not in (int, float):
+        return False
+    if not is_pid(pid):
+        return False
+    import psutil
+
+    try:
+        return _process(pid, start) is not None
+    except psutil.AccessDenied:  # another user's process: it exists
+        return start is None
+
+
+def descendants(pid: int) -> list:
+    """psutil.Process objects of every live descendant of `pid` (children first)."""
+    import psutil
+
+    try:
+        proc = _process(pid)
+        return [] if proc is None else proc.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of `pid` and all its descendants, in bytes (0 if it is gone)."""
+    import psutil
+
+    try:
+        proc = _process(pid)
+    except psutil.AccessDenied:
+        return 0
+    if proc is None:
+        return 0
+    total = 0
+    for p in [proc, *descendants(pid)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:  # exited between listing and reading
+            continue
+    return total
+
+
+def stop_tree(pid: int, start: float | None, *, grace: float = 5.0) -> None:
+    """Stop a tool and everything it started: its process group (it leads one) plus
+    descendants that left the group, each matched by pid and start time.
+
+    SIGTERM first; whatever still runs after `grace` seconds gets SIGKILL. Nothing is
+    signalled when `pid` no longer runs with that start time: its number may belong to
+    someone else by now.
+    """
+    import psutil
+
+    try:
+        root = _process(pid, start)
+    except psutil.AccessDenied:  # not ours to stop
+        return
+    if root is None:
+        return
+    procs = [root, *descendants(pid)]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        _signal_group(pid, sig)
+        for p in procs:
+            try:
+                p.send_signal(sig)  # psutil re-checks the start time before signalling
+            except psutil.Error:
+                pass
+        if sig == signal.SIGTERM:
+            _gone, procs = psutil.wait_procs(procs, timeout=grace)
+            if not procs:
+                _signal_group(pid, signal.SIGKILL)  # stragglers in the group it led
+                return
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def available_memory() -> int | None:
+    """Memory available to new processes, in bytes (None where the system will not say)."""
+    import psutil
+
+    try:
+        return psutil.virtual_memory().available
+    except (OSError, RuntimeError, AttributeError):
+        return None
