@@ -143,27 +143,28 @@ def _read(path: Path) -> dict:
                           ) from e
 
 
-def _validate(d: dict, path: Path) -> None:
+def validate(d: dict, where: str) -> None:
+    """Raise ConfigError("<where>: <what is wrong>") unless `d` fits the schema above."""
     def bad(key: str, want: type | tuple) -> ConfigError:
         names = want.__name__ if isinstance(want, type) else "/".join(t.__name__ for t in want)
-        return ConfigError(f"invalid config {path}: '{key}' must be {names}")
+        return ConfigError(f"{where}: '{key}' must be {names}")
 
     for key, value in d.items():
         want = TOP_TYPES.get(key)
         if want is None:
-            raise ConfigError(f"invalid config {path}: unknown key '{key}'")
+            raise ConfigError(f"{where}: unknown key '{key}'")
         if not isinstance(value, want) or (isinstance(value, bool) and want is int):
             raise bad(key, want)
     for table, keys in NESTED_KEYS.items():
         for key, value in d.get(table, {}).items():
             if key not in keys:
-                raise ConfigError(f"invalid config {path}: unknown key '{table}.{key}' "
+                raise ConfigError(f"{where}: unknown key '{table}.{key}' "
                                   f"(known: {', '.join(keys)})")
             want, low, high = keys[key]
             if not isinstance(value, want) or isinstance(value, bool):
                 raise bad(f"{table}.{key}", want)
             if not low <= value <= high:  # also refuses nan
-                raise ConfigError(f"invalid config {path}: '{table}.{key}' must be between "
+                raise ConfigError(f"{where}: '{table}.{key}' must be between "
                                   f"{low:g} and {high:g}")
     for name, tool in d.get("tools", {}).items():
         if not isinstance(tool, dict):
@@ -171,20 +172,20 @@ def _validate(d: dict, path: Path) -> None:
         for key, value in tool.items():
             want = TOOL_KEYS.get(key)
             if want is None:
-                raise ConfigError(f"invalid config {path}: unknown key 'tools.{name}.{key}' "
+                raise ConfigError(f"{where}: unknown key 'tools.{name}.{key}' "
                                   f"(known: {', '.join(TOOL_KEYS)})")
             if not isinstance(value, want) or (isinstance(value, bool) and want is int):
                 raise bad(f"tools.{name}.{key}", want)
             if key == "max_concurrent" and value < 0:
-                raise ConfigError(f"invalid config {path}: 'tools.{name}.max_concurrent' must "
+                raise ConfigError(f"{where}: 'tools.{name}.max_concurrent' must "
                                   "be >= 0 (0: no limit)")
             if _has_nul(value):  # could never reach the tool's argv or environment
-                raise ConfigError(f"invalid config {path}: 'tools.{name}.{key}' contains a NUL "
+                raise ConfigError(f"{where}: 'tools.{name}.{key}' contains a NUL "
                                   "character")
     if d.get("memory_policy") not in (None, "warn", "refuse", "off"):
-        raise ConfigError(f"invalid config {path}: 'memory_policy' must be warn, refuse or off")
+        raise ConfigError(f"{where}: 'memory_policy' must be warn, refuse or off")
     if isinstance(d.get("max_recursion_depth"), int) and d["max_recursion_depth"] < 0:
-        raise ConfigError(f"invalid config {path}: 'max_recursion_depth' must be >= 0")
+        raise ConfigError(f"{where}: 'max_recursion_depth' must be >= 0")
 
 
 def _has_nul(value: Any) -> bool:
@@ -222,7 +223,7 @@ def load_config(project_root: Path | None = None) -> Config:
     for path in paths:
         d = _read(path)
         if d:
-            _validate(d, path)
+            validate(d, f"invalid config {path}")
             _merge(values, d, sources, str(path))
             files.append(path)
     return Config(values=values, sources=sources, files=files)

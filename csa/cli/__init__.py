@@ -20,7 +20,7 @@ from csa.errors import CsaError
 LAZY_COMMANDS = {
     "run": ("csa.cli.run", "run", "Run an AI tool on a prompt in a new or resumed session."),
     "session": ("csa.cli.session", "session", "Inspect and manage sessions."),
-    "config": ("csa.cli.misc", "config", "Show the effective configuration."),
+    "config": ("csa.cli.misc", "config", "Show the configuration; get, set or unset one key."),
     "doctor": ("csa.cli.misc", "doctor", "Check the state dir, config and installed AI CLIs."),
     "gc": ("csa.cli.lifecycle", "gc", "Garbage-collect stale locks, orphan dirs and old sessions."),
     "events": ("csa.cli.lifecycle", "events", "Show the project's events log."),

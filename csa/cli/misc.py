@@ -1,4 +1,4 @@
-"""`csa config show` and `csa doctor`."""
+"""`csa config show|get|set|unset` and `csa doctor`."""
 
 from __future__ import annotations
 
@@ -10,13 +10,108 @@ from csa.cli.session import cd_option
 
 @click.group("config")
 def config():
-    """Show the effective configuration.
+    """Show the effective configuration, or read and edit one key.
+
+    Settings come from built-in defaults, then the global file
+    ($XDG_CONFIG_HOME/csa/config.toml), then the project's .csa/config.toml.
+    `set` and `unset` edit one of those files in place (the global one unless
+    --project), keeping its comments and layout.
 
     \b
     Examples:
       csa config show
-      csa config show --json
+      csa config get tools.codex.model
+      csa config set tools.codex.model gpt-5 --project
+      csa config unset tools.codex.model --project
     """
+
+
+def project_flag(f):
+    return click.option("--project", "in_project", is_flag=True,
+                        help="Edit the project's .csa/config.toml instead of the global file.")(f)
+
+
+def _config_file(in_project: bool, cd):
+    from csa.config import global_config_path, project_config_path
+    from csa.paths import project_root
+
+    return project_config_path(project_root(cd)) if in_project else global_config_path()
+
+
+@config.command("get")
+@click.argument("key")
+@json_option
+@cd_option
+def get(key, as_json, cd):
+    """Print the effective value of KEY (a dotted key) and, with --json, its source.
+
+    Exit code 1 when KEY is not set anywhere, 2 when it is not a config key.
+
+    \b
+    Examples:
+      csa config get default_tool
+      csa config get tools.codex.model
+      csa config get events --json
+    """
+    from csa.config import load_config
+    from csa.configedit import get_key
+    from csa.paths import project_root
+
+    value, source = get_key(load_config(project_root(cd)), key)
+    if as_json:
+        emit_json({"key": key, "value": value, "source": source})
+    else:
+        write_text(_fmt(value) + "\n")
+
+
+@config.command("set", context_settings={"ignore_unknown_options": True})
+@click.argument("key")
+@click.argument("value")
+@project_flag
+@cd_option
+def set_(key, value, in_project, cd):
+    """Set KEY to VALUE in the global config file (or the project's, with --project).
+
+    VALUE is typed by the key: a number, true/false, a string, or a TOML array
+    for a list (tools.<tool>.args). The file keeps its comments and layout; an
+    unknown key or a bad value changes nothing (exit 2).
+
+    \b
+    Examples:
+      csa config set default_tool codex
+      csa config set tools.codex.model gpt-5 --project
+      csa config set tools.codex.max_concurrent 2
+      csa config set tools.codex.args '["--profile", "work"]'
+      csa config set tools.claude-code.env.ANTHROPIC_BASE_URL http://127.0.0.1:8080
+      csa config set events.keep 5
+    """
+    from csa.configedit import set_key
+
+    path = _config_file(in_project, cd)
+    typed = set_key(path, key, value)
+    click.echo(f"{key} = {_fmt(typed)}  ({path})", err=True)
+
+
+@config.command("unset")
+@click.argument("key")
+@project_flag
+@cd_option
+def unset(key, in_project, cd):
+    """Remove KEY from the global config file (or the project's, with --project).
+
+    Any key in the file can be removed, also one csa does not know (a typo).
+    Exit code 1 when the file does not set KEY.
+
+    \b
+    Examples:
+      csa config unset tools.codex.model --project
+      csa config unset memory_policy
+    """
+    from csa.configedit import unset_key
+
+    path = _config_file(in_project, cd)
+    unset_key(path, key)
+    click.echo(f"{key} removed ({path})", err=True)
 
 
 @config.command("show")
