@@ -86,12 +86,11 @@ def tree_rss(pid: int) -> int:
 
     try:
         proc = _process(pid)
-    except psutil.AccessDenied:
-        return 0
-    if proc is None:
+        tree = [] if proc is None else [proc, *proc.children(recursive=True)]
+    except psutil.Error:
         return 0
     total = 0
-    for p in [proc, *descendants(pid)]:
+    for p in tree:
         try:
             total += p.memory_info().rss
         except psutil.Error:  # exited between listing and reading
