@@ -18,6 +18,7 @@ import signal
 
 PID_MAX = 1 << 22  # Linux's limit (pid_max can be at most 2^22)
 _SAME_START_S = 1e-3  # start times are clock ticks (10 ms) apart or identical
+_own_start: tuple[int, float | None] = (0, None)
 
 
 def is_pid(value) -> bool:
@@ -45,14 +46,20 @@ def _process(pid: int, start: float | None = None):
 
 def start_time(pid: int) -> float | None:
     """When `pid` started, in seconds since the epoch (None if it does not run)."""
+    global _own_start
     import psutil
 
     if not is_pid(pid):
         return None
+    if _own_start[0] == pid:  # csa's own, asked for at every lock record update
+        return _own_start[1]
     try:
-        return psutil.Process(pid).create_time()
+        start = psutil.Process(pid).create_time()
     except psutil.Error:
         return None
+    if pid == os.getpid():
+        _own_start = (pid, start)
+    return start
 
 
 def alive(pid: int | None, start: float | None = None) -> bool:
@@ -80,22 +87,36 @@ def descendants(pid: int) -> list:
         return []
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory of `pid` and all its descendants, in bytes (0 if it is gone)."""
+def tree(pid: int, *, descendants: bool = True) -> list:
+    """psutil.Process objects of `pid` and (unless told not to) all its descendants;
+    [] when `pid` does not run. Finding descendants reads every process on the system."""
     import psutil
 
     try:
         proc = _process(pid)
-        tree = [] if proc is None else [proc, *proc.children(recursive=True)]
+        if proc is None:
+            return []
+        return [proc, *proc.children(recursive=True)] if descendants else [proc]
     except psutil.Error:
-        return 0
+        return []
+
+
+def rss(processes: list) -> int:
+    """Total resident memory of `processes` (from tree()) that still run, in bytes."""
+    import psutil
+
     total = 0
-    for p in tree:
+    for p in processes:
         try:
             total += p.memory_info().rss
-        except psutil.Error:  # exited between listing and reading
+        except psutil.Error:  # exited since it was found
             continue
     return total
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of `pid` and all its descendants, in bytes (0 if it is gone)."""
+    return rss(tree(pid))
 
 
 def stop_tree(pid: int, start: float | None, *, grace: float = 5.0) -> None:

@@ -4,8 +4,10 @@
     python tools/bench.py                 # quick: smaller corpora (about 2 minutes)
     python tools/bench.py --full          # the issue sizes: 10,000 sessions, 100,000 dirs,
                                           # 100 MB relay, 1 GB search corpus
-    python tools/bench.py --only run,list # a subset: run, relay, list, prefix, transcript,
-                                          # clean, search
+    python tools/bench.py --only imports,run  # the stack's import costs and the run
+                                              # overhead: under a minute
+    python tools/bench.py --only run,list # a subset: imports, run, relay, list, prefix,
+                                          # transcript, clean, search
 
 Floors: `python -c pass` (interpreter start-up), the bare fake tool (what `csa run`
 wraps), `cat` of the same bytes (I/O), plain orjson dumps (serialization). Each row
@@ -321,10 +323,23 @@ def bench_search(tmp: Path, env: dict, mb: int, queries: int) -> None:
     idx.close()
 
 
+def bench_imports(env: dict, runs: int) -> None:
+    """Each package of the named stack: its import (alone, and on top of csa's CLI) and one
+    use, next to `python -S -c pass` and `python -c pass` (tools/bench_imports.py)."""
+    from bench_imports import measure
+
+    for name, alone, ontop, use, what in measure(runs, env):
+        detail = f"on top of csa.cli {ontop}" if ontop else ""
+        if use:
+            detail += f"; {what}: {use}"
+        row("imports", name, alone.split(" (")[0], alone.split(" (")[1].rstrip(")")
+            if " (" in alone else "", detail.lstrip("; "))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="the issue sizes (slow)")
-    ap.add_argument("--only", default="run,relay,list,prefix,transcript,clean,search")
+    ap.add_argument("--only", default="imports,run,relay,list,prefix,transcript,clean,search")
     ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -337,9 +352,12 @@ def main() -> int:
     env.update(CSA_STATE_DIR=str(tmp / "state"), HOME=str(tmp / "home"),
                XDG_CONFIG_HOME=str(tmp / "home" / ".config"),
                FAKE_CLI_HOME=str(tmp / "fake-home"),
-               PATH=f"{FAKE_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+               PATH=f"{FAKE_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+               PYTHONPATH=str(REPO))  # this checkout's csa, also via an installed script
     (tmp / "home").mkdir()
     try:
+        if "imports" in only:
+            bench_imports(env, runs=11 if full else 7)
         if "run" in only:
             bench_run(tmp, env, pairs=25 if full else 20)
         if "relay" in only:
