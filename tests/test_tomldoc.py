@@ -47,10 +47,10 @@ def test_session_state_round_trips(desc, path, summary, model, at, tokens, turns
 @settings(max_examples=50, deadline=None)
 @given(final=text, code=st.integers(min_value=-255, max_value=255))
 def test_result_round_trips(tmp_path_factory, final, code):
-    sdir = tmp_path_factory.mktemp("s")
-    write_result(sdir, {"session_id": "01JH4QWERT1234567890ABCDEF", "exit_code": code,
+    path = tmp_path_factory.mktemp("s") / "result.toml"
+    write_result(path, {"session_id": "01JH4QWERT1234567890ABCDEF", "exit_code": code,
                         "final_text": final, "error": None, "tokens": {"input": 3}})
-    assert read_result(sdir) == {"session_id": "01JH4QWERT1234567890ABCDEF",
+    assert read_result(path) == {"session_id": "01JH4QWERT1234567890ABCDEF",
                                  "exit_code": code, "final_text": final,
                                  "tokens": {"input": 3}}
 
