@@ -147,6 +147,7 @@ ID_PATTERNS = {
     "opencode": r"ses_[0-9a-f]{12}[0-9A-Za-z]{14}",
 }
 TOOLS = list(SAMPLE_FILES)
+SHARED_MODULES = ("argv", "ids", "jsonio", "store", "switches", "turn")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -281,9 +282,27 @@ def test_sample_copies_match_shared_samples():
 def test_launchers_are_executable_and_stdlib_only():
     for tool in TOOLS:
         assert os.access(FAKE_BIN / tool, os.X_OK), tool
-    src = (FAKES / "fake_cli.py").read_text()
-    top_imports = set(re.findall(r"^(?:import|from) (\w+)", src, re.M))
-    assert top_imports <= {"os", "sys", "time", "_json", "json"}, top_imports
+    for module in [FAKES / "fake_cli.py", *sorted((FAKES / "fakes").glob("*.py"))]:
+        src = module.read_text()
+        top_imports = set(re.findall(r"^(?:import|from) (\w+)", src, re.M))  # not `from .x`
+        assert top_imports <= {"os", "sys", "time", "_json", "json", "fakes"}, (module, top_imports)
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_a_turn_loads_only_its_own_fake(tool, proj):
+    """Start-up stays lean: one tool module, no slow stdlib packages (json, re, subprocess...)."""
+    code = (
+        "import sys; sys.path[0] = sys.argv.pop(1); import fake_cli; fake_cli.main(); "
+        "sys.stderr.write(' '.join(sorted(sys.modules)))"
+    )
+    argv = NEW_ARGV[tool]("hi")
+    r = run([sys.executable, "-S", "-E", "-c", code, str(FAKES), *argv], proj)
+    assert r.returncode == 0 and "user turns seen: 1" in r.stdout, r.stderr
+    loaded = set(r.stderr.split())
+    fakes = {m for m in loaded if m.startswith("fakes.")}
+    assert fakes <= {f"fakes.{tool}"} | {f"fakes.{m}" for m in SHARED_MODULES}, fakes
+    assert f"fakes.{tool}" in fakes
+    assert not loaded & {"json", "re", "subprocess", "shlex", "signal", "uuid", "fakes.spawn"}
 
 
 @pytest.mark.parametrize("tool", TOOLS)
@@ -610,3 +629,10 @@ def test_codex_exec_resume_has_no_cd_flag(proj):
     first = json.loads(rollout.read_text().splitlines()[0])
     assert first["type"] == "session_meta" and first["payload"]["id"] == sid
     assert rollout.name.endswith(f"-{sid}.jsonl")
+
+
+def test_every_fake_switch_is_documented():
+    code = "".join(p.read_text() for p in [*(FAKES / "fakes").glob("*.py"), *FAKE_BIN.iterdir()])
+    switches = set(re.findall(r"\bFAKE_[A-Z][A-Z_]*", code))
+    readme = (FAKES / "README.md").read_text()
+    assert switches and not {s for s in switches if f"`{s}" not in readme}
