@@ -15,7 +15,7 @@ import os
 from . import store
 from .argv import FORMATS, Exit, Spec, parse, read_prompt
 from .ids import ALNUM, is_uuid, iso, now_ms, rand_hex, uuid4
-from .jsonio import FILL, out_line, out_text
+from .jsonio import FILL, out_line, out_text, show
 from .switches import failure_text, on
 from .turn import OUTPUT_TOKENS, Turn, play
 
@@ -87,11 +87,9 @@ def main(run):
     opts, pos, _ = parse(run.argv, SPEC, unknown, missing)
     run.opts = opts
     if opts.get("version"):
-        out_text(VERSION_LINE + "\n")
-        return 0
+        return show(VERSION_LINE + "\n")
     if opts.get("help"):
-        out_text(HELP)
-        return 0
+        return show(HELP)
     run.fmt = check_flags(opts, pos)
     run.prompt = read_prompt(pos[0] if pos else None)
     if not run.prompt.strip():

@@ -17,7 +17,7 @@ import time
 from . import store
 from .argv import Exit, Spec, merge_opts, parse, read_prompt
 from .ids import iso, uuid7
-from .jsonio import FILL, err_text, out_line, out_text
+from .jsonio import FILL, err_text, out_line, out_text, show
 from .switches import failure_text, on
 from .turn import OUTPUT_TOKENS, Turn, play
 
@@ -86,11 +86,9 @@ def resume_missing(name):
 def main(run):
     top, pos, rest = parse(run.argv, TOP_SPEC, unknown, missing, stop_at_first_positional=True)
     if top.get("version"):
-        out_text(VERSION_LINE + "\n")
-        return 0
+        return show(VERSION_LINE + "\n")
     if top.get("help") and not pos:
-        out_text(HELP)
-        return 0
+        return show(HELP)
     if not pos:
         raise Exit(2, "Error: this fake codex only supports `codex exec` (non-interactive).")
     if pos[0] not in ("exec", "e"):
@@ -101,8 +99,7 @@ def main(run):
             opts[k] = top[k] + opts.get(k, [])
     run.opts = opts
     if opts.get("help"):
-        out_text(HELP)
-        return 0
+        return show(HELP)
     overrides = config_overrides(opts)
     enter_workdir(run, opts)
     run.fmt = "stream" if opts.get("json") else "text"

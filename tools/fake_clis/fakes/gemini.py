@@ -17,7 +17,7 @@ import time
 from . import store
 from .argv import FORMATS, Exit, Spec, parse, read_prompt
 from .ids import ALNUM, iso, now_ms, safe_id, uuid4
-from .jsonio import FILL, err_text, loads, out_line, out_text
+from .jsonio import FILL, err_text, loads, out_line, out_text, show
 from .switches import failure_text, on
 from .turn import OUTPUT_TOKENS, Turn, play
 
@@ -62,11 +62,9 @@ def main(run):
     opts, pos, _ = parse(run.argv, SPEC, unknown, missing)
     run.opts = opts
     if opts.get("version"):
-        out_text(VERSION_LINE + "\n")
-        return 0
+        return show(VERSION_LINE + "\n")
     if opts.get("help"):
-        out_text(HELP)
-        return 0
+        return show(HELP)
     fmt = opts.get("output_format", "text")
     if fmt not in FORMATS:
         raise Exit(

@@ -82,6 +82,12 @@ def out_text(text):
     write_fd(1, text)
 
 
+def show(text):
+    """Print `text` on stdout and return exit status 0: `return show(HELP)`."""
+    out_text(text)
+    return 0
+
+
 def err_text(text):
     if not text.endswith("\n"):
         text += "\n"

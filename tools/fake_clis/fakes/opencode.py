@@ -15,7 +15,7 @@ import os
 from . import store
 from .argv import Exit, Spec, parse, read_prompt
 from .ids import now_ms, rand_alnum
-from .jsonio import FILL, dumps, out_line, out_text
+from .jsonio import FILL, dumps, out_line, out_text, show
 from .switches import failure_text
 from .turn import OUTPUT_TOKENS, Turn, play
 
@@ -79,11 +79,9 @@ def missing(name):
 def main(run):
     top, pos, rest = parse(run.argv, TOP_SPEC, unknown, missing, stop_at_first_positional=True)
     if top.get("version"):
-        out_text(VERSION_LINE + "\n")
-        return 0
+        return show(VERSION_LINE + "\n")
     if not pos and top.get("help"):
-        out_text(HELP)
-        return 0
+        return show(HELP)
     if not pos:
         raise Exit(
             1,
@@ -96,8 +94,7 @@ def main(run):
     opts, words, _ = parse(rest, RUN_SPEC, unknown, missing)
     run.opts = opts
     if opts.get("help") or top.get("help"):
-        out_text(HELP)
-        return 0
+        return show(HELP)
     fmt = opts.get("format", "default")
     if fmt not in ("default", "json"):
         raise Exit(
@@ -159,7 +156,7 @@ class OpencodeTurn(Turn):
             "timestamp": run.t0,
             "parts": parts,
         }
-        self.msg_id = new_id("msg")
+        self.msg_id = new_id("msg")  # the reply's message: made after the user's (ids ascend)
         return [line]
 
     def first_line(self):
@@ -170,10 +167,14 @@ class OpencodeTurn(Turn):
         return {"type": typ, "timestamp": ts, "sessionID": self.run.rec["id"], "part": part}
 
     def part(self, typ, **fields):
-        part = {"id": new_id("prt"), "messageID": self.msg_id, "sessionID": self.run.rec["id"]}
-        part["type"] = typ
-        part.update(fields)
-        return part
+        sid = self.run.rec["id"]
+        return {
+            "id": new_id("prt"),
+            "messageID": self.msg_id,
+            "sessionID": sid,
+            "type": typ,
+            **fields,
+        }
 
     def filler_event(self):
         ts = now_ms()
@@ -235,8 +236,7 @@ def export(args):
     """`opencode export ID`: the session as one JSON object (info + messages)."""
     opts, pos, _ = parse(args, EXPORT_SPEC, unknown, missing)
     if opts.get("help"):
-        out_text("opencode export [sessionID]   (fake)\n")
-        return 0
+        return show("opencode export [sessionID]   (fake)\n")
     if not pos:
         raise Exit(1, "Error: fake opencode export needs a sessionID")
     rec = store.load(NAME, pos[0])
