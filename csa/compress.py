@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from csa import events
-from csa.adapters import get_adapter
+from csa.tools import get_tool
 from csa.errors import CsaError
 from csa.redact import redact
 from csa.session import Session
@@ -72,7 +72,7 @@ def compress(session: Session, *, tool: str | None = None, timeout: float | None
         raise CsaError(f"Session {sid} has no {tool} conversation to compact")
     if state.phase == "retired":
         raise CsaError(f"Session {sid} is retired; it cannot be compacted")
-    adapter = get_adapter(tool)
+    adapter = get_tool(tool)
     old_id = tstate.provider_session_id
     lock = session.lock(tool=tool, reason="compress")
     try:

@@ -94,7 +94,14 @@ class Config:
         return self.sources.get(key, "default")
 
     def tool(self, name: str) -> ToolConfig:
-        raw = self.get(f"tools.{name}", {}) or {}
+        """A tool's section; `[tools.claude]` counts for claude-code (csa.tools.ALIASES),
+        the section under the tool's own name winning key by key."""
+        from csa.tools import aliases_of, canonical
+
+        name = canonical(name)
+        raw: dict = {}
+        for key in (*aliases_of(name), name):
+            raw.update(self.get(f"tools.{key}", {}) or {})
         return ToolConfig(
             name=name,
             binary=raw.get("binary"),

@@ -64,11 +64,12 @@ def add_turn(d: dict, *, status: str, exit_code: int | None, tokens: dict | None
 
 def digest_events(events: Iterable[dict]) -> dict:
     """A digest from transcript events (csa's own, or normalized imported ones)."""
-    from csa.adapters import REGISTRY, get_adapter
-    from csa.adapters.base import TurnOutcome
+    from csa.errors import UsageError
+    from csa.tools import get_tool
+    from csa.tools.base import TurnOutcome
 
     d = new_digest()
-    adapter = None
+    parser = None
     outcome = TurnOutcome()
     open_turn = False  # a csa prompt without its turn_end: the run died
     for ev in events:
@@ -77,12 +78,15 @@ def digest_events(events: Iterable[dict]) -> dict:
             if open_turn:
                 _close(d, outcome, "died", -1)
             tool = ev.get("tool")
-            adapter = get_adapter(tool) if tool in REGISTRY else None
+            try:
+                parser = get_tool(tool) if isinstance(tool, str) and tool else None
+            except UsageError:  # a tool no longer installed: its events are not read
+                parser = None
             outcome = TurnOutcome()
             open_turn = True
-        elif kind == "event" and adapter is not None and isinstance(ev.get("event"), dict):
+        elif kind == "event" and parser is not None and isinstance(ev.get("event"), dict):
             try:
-                adapter.observe(ev["event"], outcome)
+                parser.observe(ev["event"], outcome)
             except Exception:  # noqa: BLE001 - a digest is best effort
                 pass
         elif kind == "imported":

@@ -1,7 +1,9 @@
-"""`csa doctor`: what csa sees — state dir, config, and each AI CLI with its version.
+"""`csa doctor`: what csa sees — state dir, config, each AI CLI with its version, and the
+third-party tools installed through the `csa.tools` entry point group.
 
     >>> report = diagnose()
     >>> [(t["tool"], t["found"], t["version"]) for t in report["tools"]]
+    >>> [(p["tool"], p["package"], p["status"]) for p in report["plugins"]]
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from csa import __version__
-from csa.adapters import REGISTRY, get_adapter
+from csa.tools import BUILTIN, get_tool, plugins
 from csa.config import load_config
 from csa.errors import CsaError
 from csa.paths import project_root, state_base
@@ -51,19 +53,25 @@ def diagnose(cd: str | None = None) -> dict:
         problems.append(f"state dir {base} is not writable")
 
     def probe(name: str) -> dict:
-        adapter = get_adapter(name)
+        tool = get_tool(name)
         configured = cfg.tool(name).binary
-        wanted = os.path.expanduser(configured) if configured else adapter.binary
+        wanted = os.path.expanduser(configured) if configured else tool.binary
         path = shutil.which(wanted)
         return {"tool": name, "binary": wanted, "path": path, "found": path is not None,
-                "package": adapter.package, "configured": configured is not None,
-                "version": _version(adapter.version_argv(path)) if path else None}
+                "package": tool.package, "configured": configured is not None,
+                "builtin": name in BUILTIN,
+                "version": _version(tool.version_argv(path)) if path else None}
 
-    with ThreadPoolExecutor(max_workers=len(REGISTRY)) as pool:
-        tools = list(pool.map(probe, REGISTRY))
+    extra = plugins()  # the only place besides an unknown --tool that reads entry points
+    for p in extra:
+        if p["status"] != "ok":
+            problems.append(f"third-party tool {p['tool']}: {p['error']}")
+    names = [*BUILTIN, *(p["tool"] for p in extra if p["status"] == "ok")]
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        tools = list(pool.map(probe, names))
     return {
         "version": __version__, "python": sys.version.split()[0], "state_base": str(base),
         "project_root": str(root), "project_state_dir": str(pdir), "session_count": count,
         "config_files": [str(f) for f in cfg.files], "default_tool": cfg.get("default_tool"),
-        "tools": tools, "problems": problems,
+        "tools": tools, "plugins": extra, "problems": problems,
     }

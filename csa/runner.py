@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 import orjson
 
 from csa import events, genealogy
-from csa.adapters import get_adapter
-from csa.adapters.base import ARGV_PROMPT_LIMIT, Adapter, TurnOutcome, TurnSpec
+from csa.tools import get_tool
+from csa.tools.base import ARGV_PROMPT_LIMIT, Tool, TurnOutcome, TurnSpec
 from csa.config import Config, load_config
 from csa.errors import CsaError, SessionLocked, ToolMissing, UsageError
 from csa.lock import SessionLock, pid_alive
@@ -103,7 +103,7 @@ class RunResult:
         }
 
 
-def resolve_binary(adapter: Adapter, cfg: Config) -> str:
+def resolve_binary(adapter: Tool, cfg: Config) -> str:
     """The tool's executable: config `tools.<name>.binary`, else its usual name on PATH."""
     configured = cfg.tool(adapter.name).binary
     wanted = os.path.expanduser(configured) if configured else adapter.binary
@@ -125,7 +125,7 @@ def default_description(prompt: str) -> str:
 class Turn:
     """Everything one run needs once the session is chosen and locked."""
 
-    def __init__(self, req: RunRequest, store: Store, cfg: Config, adapter: Adapter, binary: str):
+    def __init__(self, req: RunRequest, store: Store, cfg: Config, adapter: Tool, binary: str):
         self.req = req
         self.store = store
         self.cfg = cfg
@@ -154,7 +154,8 @@ def run(req: RunRequest) -> RunResult:
         resume_id = (store.resolve(req.session) if req.session else store.newest()).id
     tool = req.tool or (resume_id and _session_tool(store, resume_id)) or \
         cfg.get("default_tool") or "claude-code"
-    adapter = get_adapter(tool)
+    adapter = get_tool(tool)
+    tool = adapter.name  # aliases (claude, gemini) resolved: state and slots use one name
     binary = resolve_binary(adapter, cfg)
     if len(req.prompt.encode()) > ARGV_PROMPT_LIMIT and not adapter.stdin_prompt:
         raise UsageError(_too_long(adapter, req.prompt))
@@ -398,7 +399,7 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
     return result
 
 
-def _too_long(adapter: Adapter, prompt: str) -> str:
+def _too_long(adapter: Tool, prompt: str) -> str:
     return (f"prompt is {len(prompt.encode())} bytes; {adapter.name} only takes a prompt as "
             f"an argument (at most {ARGV_PROMPT_LIMIT} bytes)")
 
@@ -503,7 +504,7 @@ def _end_transcript(writer, relay: Relay, result: RunResult) -> OSError | None:
     return writer_error
 
 
-def _per_turn_usage(adapter: Adapter, outcome: TurnOutcome, tool_state: ToolState | None,
+def _per_turn_usage(adapter: Tool, outcome: TurnOutcome, tool_state: ToolState | None,
                     provider_id: str | None) -> None:
     """Turn a provider session's running totals into this turn's figures (keeping the totals).
 
@@ -691,7 +692,7 @@ class _BackgroundIndex:
 class Relay:
     """Pumps the tool's stdout/stderr into the adapter and transcript; enforces limits."""
 
-    def __init__(self, proc: subprocess.Popen, adapter: Adapter, writer, req: RunRequest):
+    def __init__(self, proc: subprocess.Popen, adapter: Tool, writer, req: RunRequest):
         self.proc = proc
         self.adapter = adapter
         self.writer = writer

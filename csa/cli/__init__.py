@@ -1,7 +1,7 @@
 """The `csa` command line: parsing and printing only; the work is in csa's modules.
 
 Subcommand modules are imported lazily so `csa --help` and `csa session list`
-do not pay for the runner, adapters, git or psutil.
+do not pay for the runner, the tool modules, git or psutil.
 """
 
 from __future__ import annotations

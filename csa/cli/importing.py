@@ -1,4 +1,4 @@
-"""`csa import claude|codex|gemini|opencode`: the AI tools' own transcripts as csa sessions.
+"""`csa import TOOL`: the AI tools' own transcripts as csa sessions.
 
     csa import claude --since 2d --dry-run     # list what would be imported, change nothing
 """
@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import click
 
-from csa.cli.output import emit_json, json_option, table, write_text
+from csa.cli.output import ToolName, emit_json, json_option, table, write_text
 from csa.cli.session import cd_option
-
-SOURCES = ("claude", "codex", "gemini", "opencode", "claude-code", "gemini-cli")
 
 
 @click.command("import")
-@click.argument("source", type=click.Choice(SOURCES, case_sensitive=False), metavar="SOURCE")
+@click.argument("source", type=ToolName(), metavar="TOOL")
 @click.option("--since", metavar="WHEN",
               help="Only source sessions active within this long (2d, 36h) or since a date.")
 @click.option("--dry-run", is_flag=True, help="Change nothing; list what would be imported.")
@@ -29,7 +27,8 @@ SOURCES = ("claude", "codex", "gemini", "opencode", "claude-code", "gemini-cli")
 def import_(source, since, dry_run, paths, all_projects, as_json, cd):
     """Import the sessions an AI tool ran on its own (outside csa) as csa sessions.
 
-    SOURCE is claude, codex, gemini or opencode. Each tool session becomes one csa
+    TOOL is claude-code (or claude), codex, gemini-cli (or gemini), opencode, or a
+    third-party tool that has an importer. Each tool session becomes one csa
     session (sub-agents become child sessions) whose provider id lets
     `csa run --session ID` resume the tool's conversation. Re-running imports only
     what is new: a session that grew gets its new events appended.
@@ -43,7 +42,7 @@ def import_(source, since, dry_run, paths, all_projects, as_json, cd):
     """
     from csa.importers import import_sessions
 
-    report = import_sessions(source.lower(), cd=cd, paths=paths, since=since, dry_run=dry_run,
+    report = import_sessions(source, cd=cd, paths=paths, since=since, dry_run=dry_run,
                              all_projects=all_projects)
     if as_json:
         emit_json(report.to_json())

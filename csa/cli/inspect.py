@@ -85,19 +85,9 @@ def render_event(ev: dict) -> str | None:
 
 
 def _event_text(e: dict) -> str:
-    if e.get("type") == "assistant":
-        parts = (e.get("message") or {}).get("content") or []
-        return " ".join(p.get("text", f"<{p.get('type')}>") for p in parts if isinstance(p, dict))
-    if e.get("type") == "result":
-        return _short(e.get("result"))
-    if e.get("type") == "item.completed":
-        item = e.get("item") or {}
-        return f"{item.get('type')}: {_short(item.get('text') or item.get('command'))}"
-    if e.get("type") == "message":
-        return f"{e.get('role')}: {_short(e.get('content'))}"
-    if e.get("type") == "text":
-        return _short((e.get("part") or {}).get("text"))
-    return ""
+    from csa.tools import render_event as tool_text  # each tool knows its events' shapes
+
+    return _short(tool_text(e))
 
 
 def _short(text, width: int = 200) -> str:

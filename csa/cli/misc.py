@@ -153,7 +153,8 @@ def _fmt(value) -> str:
 @json_option
 @cd_option
 def doctor(as_json, cd):
-    """Report the state dir, the effective config and which AI CLIs are installed.
+    """Report the state dir, the effective config, which AI CLIs are installed, and the
+    third-party tools that installed packages provide.
 
     Missing AI CLIs are reported with how to install them; the exit code is 1
     only for a real problem (unreadable config, unwritable state dir).
@@ -183,7 +184,12 @@ def doctor(as_json, cd):
             status = "ok" if t["found"] else "missing"
             rows.append([t["tool"], status, t["path"] or t["binary"], t["version"] or "-"])
         out += table(["TOOL", "STATUS", "BINARY", "VERSION"], rows)
-        missing = [t for t in report["tools"] if not t["found"]]
+        if report["plugins"]:
+            out += "\nThird-party tools (entry points in group csa.tools):\n" + table(
+                ["TOOL", "PACKAGE", "ENTRY POINT", "STATUS"],
+                [[p["tool"], p["package"] or "-", p["entry_point"], p["status"]]
+                 for p in report["plugins"]])
+        missing = [t for t in report["tools"] if not t["found"] and t["builtin"]]
         if missing:
             out += "\nTo install a missing CLI: " + "; ".join(
                 f"npm install -g {t['package']}" for t in missing) + "\n"

@@ -16,6 +16,31 @@ import orjson
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
+class ToolName(click.ParamType):
+    """A tool name or alias (claude -> claude-code), or with `many` a comma list of them,
+    given back in csa's own spelling. Unknown names are left for csa.tools.get_tool to
+    refuse, since a third-party tool is known only to its installed entry point."""
+
+    name = "tool"
+
+    def __init__(self, many: bool = False):
+        self.many = many
+
+    def convert(self, value, param, ctx):
+        from csa.tools import canonical
+
+        if value is None or not self.many:
+            return value if value is None else canonical(value)
+        return ",".join(canonical(v) for v in str(value).split(",") if v.strip())
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        from csa.tools import known_names
+
+        return [CompletionItem(n) for n in known_names() if n.startswith(incomplete)]
+
+
 def _default(obj: Any) -> Any:
     from datetime import date, datetime, time
     from pathlib import Path

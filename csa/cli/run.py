@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from csa.adapters import TOOL_NAMES
+from csa.cli.output import ToolName
 from csa.errors import UsageError
 
 
@@ -42,7 +42,9 @@ def valid_text(value: str | None) -> str | None:
 
 @click.command("run")
 @click.argument("prompt", required=False)
-@click.option("--tool", type=click.Choice(TOOL_NAMES), help="AI tool (default: config, else claude-code).")
+@click.option("--tool", type=ToolName(), metavar="TOOL",
+              help="AI tool: claude-code (claude), codex, gemini-cli (gemini), opencode, or an "
+                   "installed third-party tool (default: config, else claude-code).")
 @click.option("-m", "--model", help="Model name passed to the tool.")
 @click.option("-d", "--description", help="Session description (default: the prompt, cut to 80 chars).")
 @click.option("--cd", "cd", metavar="DIR", type=click.Path(file_okay=False, exists=True),

@@ -7,7 +7,7 @@ import os
 import click
 
 from csa.cli import LazyGroup
-from csa.cli.output import emit_json, json_option, key_values, table, write_text
+from csa.cli.output import ToolName, emit_json, json_option, key_values, table, write_text
 from csa.errors import UsageError
 from csa.session import Session
 from csa.store import Store
@@ -72,7 +72,8 @@ def session():
 
 @session.command("list")
 @click.option("--tree", is_flag=True, help="Draw parents and children.")
-@click.option("--tool", "tools", metavar="a,b", help="Only sessions that used one of these tools.")
+@click.option("--tool", "tools", metavar="a,b", type=ToolName(many=True),
+              help="Only sessions that used one of these tools (aliases work: claude, gemini).")
 @click.option("--branch", metavar="B", help="Only sessions created on this git branch.")
 @click.option("--status", metavar="PHASE",
               help="active, available, retired, running, died or corrupt.")

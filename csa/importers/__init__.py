@@ -23,9 +23,11 @@ how far it was read (size, mtime_ns, byte offset, csa session id, provider id). 
 that grew gets only its new lines, appended to the same session. The same record is kept in
 each session's `state.extra["import"]`, so a lost cursor file never duplicates a session.
 
-One reader class per tool, one module each (`csa/importers/<tool>.py`, a `Reader` from
-`csa/importers/base.py`, registered in READERS below): `discover()` finds the tool's sessions
-cheaply, `read()` normalizes what is new since the cursor. This module runs the import.
+Each tool's reader lives with the tool (`csa/tools/<tool>/importer.py`, a `Reader` from
+`csa/importers/base.py`, named by the tool's `importer` attribute): `discover()` finds the
+tool's sessions cheaply, `read()` normalizes what is new since the cursor. This package holds
+the machinery every tool shares and runs the import. Provider ids read from the tool's files
+must have the tool's id format (`Tool.valid_id`); a source whose id does not is skipped.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Any
 import orjson
 
 from csa.errors import CsaError, SessionLocked, SessionNotFound, UsageError
+from csa.tools.base import Tool
 from csa.importers.base import (
     CURSOR_VERSION,
     MAX_BAD_SHOWN,
@@ -48,24 +51,17 @@ from csa.importers.base import (
     _drop_none,
     _iso,
 )
-from csa.importers.claude import ClaudeReader
-from csa.importers.codex import CodexReader
-from csa.importers.gemini import GeminiReader
-from csa.importers.opencode import OpenCodeReader
-
-READERS: dict[str, type[Reader]] = {
-    "claude": ClaudeReader, "codex": CodexReader, "gemini": GeminiReader,
-    "opencode": OpenCodeReader,
-}
-# csa's own tool names work too.
-ALIASES = {"claude-code": "claude", "gemini-cli": "gemini"}
 
 
-def get_reader(name: str) -> Reader:
-    key = ALIASES.get(name, name)
-    if key not in READERS:
-        raise UsageError(f"unknown source {name!r}: choose from {', '.join(READERS)}")
-    return READERS[key]()
+def get_reader(name: str) -> tuple[Tool, Reader]:
+    """Tool `name` (any name or alias csa.tools accepts) and its importer."""
+    from csa.tools import get_tool
+
+    tool = get_tool(name)
+    reader = tool.reader()
+    if reader is None:
+        raise UsageError(f"{tool.name} has no importer: csa cannot read its own store")
+    return tool, reader
 
 
 # ---------------------------------------------------------------------------------------
@@ -218,15 +214,16 @@ def import_sessions(source: str, *, cd: str | None = None, paths: Iterable[str] 
                     since: str | None = None, dry_run: bool = False,
                     all_projects: bool = False) -> Report:
     """Import `source`'s sessions (see the module docstring); returns the report."""
-    return _Run(get_reader(source), cd=cd, paths=[Path(p).expanduser() for p in paths],
+    return _Run(*get_reader(source), cd=cd, paths=[Path(p).expanduser() for p in paths],
                 since=since, dry_run=dry_run, all_projects=all_projects).run()
 
 
 class _Run:
-    def __init__(self, reader: Reader, *, cd, paths, since, dry_run, all_projects):
+    def __init__(self, tool: Tool, reader: Reader, *, cd, paths, since, dry_run, all_projects):
         from csa.paths import project_root, state_base
         from csa.timeutil import parse_since
 
+        self.tool = tool
         self.reader = reader
         self.here = project_root(cd)
         self.base = state_base()
@@ -284,6 +281,8 @@ class _Run:
                                             "agent_id": src.agent_id})
 
     def one(self, src: Source) -> None:
+        if not self.id_ok(src, src.provider_id):
+            return
         sig = src.signature()  # before reading: lines written meanwhile are read next time
         parent = None
         if src.parent_key is not None:
@@ -346,6 +345,8 @@ class _Run:
         if parsed.problem:
             self.report.problems.append(parsed.problem)
             return
+        if src.provider_id is None and not self.id_ok(src, parsed.provider_id):
+            return
         last = parsed.last or src.mtime
         if sid is None and self.since is not None and last is not None and last < self.since:
             self.skip(src, "no activity since --since")
@@ -362,6 +363,15 @@ class _Run:
             self.sidechain(proj, src, agent_id, child, sid, depth + 1, entry)
 
     # -- helpers -------------------------------------------------------------------------
+
+    def id_ok(self, src: Source, pid: str | None) -> bool:
+        """A provider id from the tool's files must have the tool's own id format: it is
+        later put on the tool's argv to resume (`--last` there would mean another
+        conversation). A source with a malformed id is skipped and reported."""
+        if pid is None or self.tool.valid_id(pid):
+            return True
+        self.skip(src, f"provider id {str(pid)[:60]!r} is not a valid {self.tool.name} id")
+        return False
 
     def import_key(self, src: Source) -> str:
         """What identifies a source session across runs (and in state.extra["import"])."""

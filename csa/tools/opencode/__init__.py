@@ -6,17 +6,33 @@ Every line carries `sessionID`; `text` parts carry the answer; `step_finish` par
 carry tokens and cost (summed over the steps of a turn). The prompt goes through
 stdin: opencode 1.18 wraps an argv prompt containing spaces in quotes before it
 reaches the model, but reads stdin verbatim.
+
+Session ids are `ses_` plus 26 letters and digits. A failure is an `error` line whose
+`error` is a named error (`{"name": "APIError", "data": {"message": ..., "statusCode": 429}}`);
+the texts matched below are listed with their sources in tools/REALCLI_NOTES.md.
 """
 
 from __future__ import annotations
 
-from csa.adapters.base import Adapter, TurnOutcome, TurnSpec
+from csa.tools.base import Tool, TurnOutcome, TurnSpec
 
 
-class OpenCode(Adapter):
+class OpenCode(Tool):
     name = "opencode"
     binary = "opencode"
     package = "opencode-ai"
+    family = ""  # whichever provider its configured model belongs to
+    id_pattern = r"ses_[0-9A-Za-z]{8,64}"
+    importer = "csa.tools.opencode.importer:OpenCodeReader"
+    failure_patterns = (
+        ("auth", r"ProviderAuthError|status 40[13]\b|invalid.?api.?key|incorrect api key|"
+                 r"authentication_error|unauthorized|api key not valid"),
+        ("quota", r"insufficient_quota|exceeded your current quota|usage.?limit|"
+                  r"quota (exceeded|will reset)|credit balance is too low|billing"),
+        ("overloaded", r"status 5(03|29)\b|overloaded|server_is_overloaded|no capacity"),
+        ("rate_limit", r"status 429\b|\b429\b|too many requests|rate.?limit|"
+                       r"RESOURCE_EXHAUSTED"),
+    )
     stdin_prompt = True
     always_stdin = True
 
@@ -26,15 +42,14 @@ class OpenCode(Adapter):
             argv += ["-m", t.model]
         argv += t.extra_args
         if t.provider_session_id:
-            argv += ["-s", t.provider_session_id]
+            argv += ["-s", self.check_id(t.provider_session_id)]
         return argv if t.prompt_via_stdin else argv + [self.safe_prompt(t.prompt)]
 
     resume_argv = new_argv
 
     def observe(self, event: dict, turn: TurnOutcome) -> None:
-        sid = event.get("sessionID")
-        if isinstance(sid, str) and sid:
-            turn.provider_session_id = sid
+        if event.get("sessionID"):
+            self.take_id(turn, event["sessionID"])
         kind = event.get("type")
         part = event.get("part") or {}
         if not isinstance(part, dict):
@@ -61,5 +76,28 @@ class OpenCode(Adapter):
                 turn.cost_usd = (turn.cost_usd or 0.0) + float(cost)
         elif kind == "error":
             turn.is_error = True
-            err = event.get("error") or {}
-            turn.errors.append(str(err.get("message") if isinstance(err, dict) else err))
+            turn.errors.append(_error_text(event.get("error")))
+
+    def render(self, event: dict) -> str:
+        kind = event.get("type")
+        if kind == "text":
+            return str((event.get("part") or {}).get("text") or "")
+        if kind == "tool_use":
+            return f"tool {(event.get('part') or {}).get('tool')}"
+        if kind == "error":
+            return _error_text(event.get("error"))
+        return ""
+
+
+def _error_text(err) -> str:
+    """A named error as one line: `APIError: message (status 429)`."""
+    if not isinstance(err, dict):
+        return str(err or "error")
+    data = err.get("data") if isinstance(err.get("data"), dict) else {}
+    text = str(data.get("message") or err.get("message") or "error")
+    if err.get("name"):
+        text = f"{err['name']}: {text}"
+    status = data.get("statusCode")
+    if isinstance(status, int) and not isinstance(status, bool):
+        text += f" (status {status})"
+    return text

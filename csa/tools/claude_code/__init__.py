@@ -7,17 +7,36 @@ Every line carries `session_id`; the last line is `{"type":"result",...}` with t
 answer in `result`, cost and usage. `usage` is per turn but `total_cost_usd` is the
 running total of the claude session (it is reloaded on --resume). As root the tool refuses
 `--dangerously-skip-permissions` unless IS_SANDBOX=1 is set (see docs/configuration.md).
+
+Conversation ids are UUIDs. Failures: on an API error the last line is a `result` with
+`is_error: true` and the message in `result`, e.g. `API Error: 529 {"type":"error","error":
+{"type":"overloaded_error","message":"Overloaded"}}`; the texts matched below are listed with
+their sources in tools/REALCLI_NOTES.md ("Failure messages").
 """
 
 from __future__ import annotations
 
-from csa.adapters.base import Adapter, TurnOutcome, TurnSpec
+from csa.tools.base import UUID_RE, Tool, TurnOutcome, TurnSpec
 
 
-class ClaudeCode(Adapter):
+class ClaudeCode(Tool):
     name = "claude-code"
     binary = "claude"
     package = "@anthropic-ai/claude-code"
+    family = "anthropic"
+    id_pattern = UUID_RE
+    importer = "csa.tools.claude_code.importer:ClaudeReader"
+    failure_patterns = (
+        ("auth", r"authentication_error|invalid (x-)?api.?key|please run /login|"
+                 r"oauth token has expired|API Error: 401|permission_error|API Error: 403"),
+        ("quota", r"usage limit reached|you.ve hit your limit|hit your limit for claude|"
+                  r"limit will reset|credit balance is too low|grace_daily_limit_reached|"
+                  r"billing_error"),
+        ("overloaded", r"overloaded_error|API Error:? \(?529|\b529 overloaded|"
+                       r"repeated 529|\boverloaded\b"),
+        ("rate_limit", r"rate_limit_error|API Error:? \(?429|request rejected \(429\)|"
+                       r"rate.?limited|exceed your account's rate limit"),
+    )
     compaction = "native"
     stdin_prompt = True
     cumulative_cost = True
@@ -41,12 +60,12 @@ class ClaudeCode(Adapter):
         return self._argv(t, t.prompt)
 
     def compact_argv(self, t: TurnSpec) -> list[str]:
+        self.check_id(t.provider_session_id)
         return self._argv(t, "/compact")
 
     def observe(self, event: dict, turn: TurnOutcome) -> None:
-        sid = event.get("session_id")
-        if isinstance(sid, str) and sid:
-            turn.provider_session_id = sid
+        if event.get("session_id"):
+            self.take_id(turn, event["session_id"])
         kind = event.get("type")
         if kind == "assistant":
             message = event.get("message") or {}
@@ -83,5 +102,12 @@ class ClaudeCode(Adapter):
                 turn.compact_result = event.get("compact_result")
                 turn.compact_error = event.get("compact_error")
 
-    def env(self) -> dict[str, str]:
-        return {}
+    def render(self, event: dict) -> str:
+        kind = event.get("type")
+        if kind == "assistant":
+            parts = (event.get("message") or {}).get("content") or []
+            return " ".join(p.get("text", f"<{p.get('type')}>") for p in parts
+                            if isinstance(p, dict))
+        if kind == "result":
+            return str(event.get("result") or "")
+        return ""

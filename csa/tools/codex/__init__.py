@@ -7,19 +7,38 @@
 item carries the answer; `turn.completed` carries usage — on a resumed thread, the
 running total of the thread (csa turns it into per-turn figures). `/compact` in
 exec mode is an ordinary prompt, so csa compacts by rollover.
+
+Thread ids are UUIDs (v7). Failures arrive as `{"type":"error","message":...}` and
+`{"type":"turn.failed","error":{"message":...}}`, e.g. `exceeded retry limit, last status:
+429 Too Many Requests, request id: ...`; the texts matched below are listed with their
+sources in tools/REALCLI_NOTES.md ("Failure messages").
 """
 
 from __future__ import annotations
 
-from csa.adapters.base import Adapter, TurnOutcome, TurnSpec
+from csa.tools.base import UUID_RE, Tool, TurnOutcome, TurnSpec
 
 FLAGS = ["--json", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
 
 
-class Codex(Adapter):
+class Codex(Tool):
     name = "codex"
     binary = "codex"
     package = "@openai/codex"
+    family = "openai"
+    id_pattern = UUID_RE
+    importer = "csa.tools.codex.importer:CodexReader"
+    failure_patterns = (
+        ("auth", r"401 unauthorized|invalid_api_key|incorrect api key|auth error|"
+                 r"access token could not be refreshed|refresh token|please (log|sign) in|"
+                 r"missing env var"),
+        ("quota", r"usage.?limit|insufficient_quota|quota exceeded|exceeded your current quota|"
+                  r"check your plan and billing"),
+        ("overloaded", r"server_is_overloaded|slow_down|at capacity|overloaded|"
+                       r"503 service unavailable|529"),
+        ("rate_limit", r"429|too many requests|rate_limit_exceeded|rate limit reached|"
+                       r"rate.?limit"),
+    )
     stdin_prompt = True
     cumulative_usage = True
 
@@ -37,13 +56,13 @@ class Codex(Adapter):
         return [t.binary, "exec", *self._tail(t), self._prompt(t)]
 
     def resume_argv(self, t: TurnSpec) -> list[str]:
-        return [t.binary, "exec", "resume", *self._tail(t), t.provider_session_id or "",
-                self._prompt(t)]
+        return [t.binary, "exec", "resume", *self._tail(t),
+                self.check_id(t.provider_session_id), self._prompt(t)]
 
     def observe(self, event: dict, turn: TurnOutcome) -> None:
         kind = event.get("type")
-        if kind == "thread.started" and isinstance(event.get("thread_id"), str):
-            turn.provider_session_id = event["thread_id"]
+        if kind == "thread.started":
+            self.take_id(turn, event.get("thread_id"))
         elif kind == "item.completed":
             item = event.get("item") or {}
             if not isinstance(item, dict):
@@ -71,3 +90,14 @@ class Codex(Adapter):
             if isinstance(err, dict):
                 err = err.get("message")
             turn.errors.append(str(err or kind))
+
+    def render(self, event: dict) -> str:
+        kind = event.get("type")
+        if kind == "item.completed":
+            item = event.get("item") or {}
+            text = item.get("text") or item.get("command") or item.get("message")
+            return f"{item.get('type')}: {text or ''}"
+        if kind in ("turn.failed", "error"):
+            err = event.get("error") or event.get("message")
+            return str(err.get("message") if isinstance(err, dict) else err or "")
+        return ""

@@ -5,17 +5,37 @@
 `init` carries `session_id`; assistant `message` lines (often `delta: true`) carry
 the answer; `result` carries status and token stats. `/compress` in print mode is
 sent to the model as an ordinary prompt, so csa compacts by rollover.
+
+Session ids are UUIDs. Failures end with a `result` whose `status` is "error" and whose
+`error.message` holds the API error, e.g. `[API Error: Resource has been exhausted (e.g.
+check quota).]` (429 RESOURCE_EXHAUSTED) or `You have exhausted your capacity on this model.
+Your quota will reset after 2h52m39s.` (TerminalQuotaError); exit 41 is an auth failure.
+The texts matched below are listed with their sources in tools/REALCLI_NOTES.md.
 """
 
 from __future__ import annotations
 
-from csa.adapters.base import Adapter, TurnOutcome, TurnSpec
+from csa.tools.base import UUID_RE, Tool, TurnOutcome, TurnSpec
 
 
-class GeminiCli(Adapter):
+class GeminiCli(Tool):
     name = "gemini-cli"
     binary = "gemini"
     package = "@google/gemini-cli"
+    family = "google"
+    id_pattern = UUID_RE
+    importer = "csa.tools.gemini_cli.importer:GeminiReader"
+    failure_patterns = (
+        ("auth", r"api key not valid|API_KEY_INVALID|invalid auth method|UNAUTHENTICATED|"
+                 r"PERMISSION_DENIED|\b401\b|FatalAuthenticationError|please (re-?)?authenticate"),
+        ("quota", r"TerminalQuotaError|exhausted your (daily )?(quota|capacity)|"
+                  r"quota will reset|daily limit|PerDay|insufficient_quota"),
+        ("overloaded", r"MODEL_CAPACITY_EXHAUSTED|no capacity available|model is overloaded|"
+                       r"\b503\b|UNAVAILABLE|\b529\b|overloaded"),
+        ("rate_limit", r"RESOURCE_EXHAUSTED|resource (has been )?exhausted|rateLimitExceeded|"
+                       r"\b429\b|too many requests|RetryableQuotaError|rate.?limit"),
+    )
+    exit_codes = {41: "auth"}
 
     def new_argv(self, t: TurnSpec) -> list[str]:
         argv = [t.binary, "-p", self.safe_prompt(t.prompt), "-o", "stream-json", "--yolo"]
@@ -23,7 +43,7 @@ class GeminiCli(Adapter):
             argv += ["-m", t.model]
         argv += t.extra_args
         if t.provider_session_id:
-            argv += ["--resume", t.provider_session_id]
+            argv += ["--resume", self.check_id(t.provider_session_id)]
         return argv
 
     resume_argv = new_argv
@@ -31,8 +51,8 @@ class GeminiCli(Adapter):
     def observe(self, event: dict, turn: TurnOutcome) -> None:
         kind = event.get("type")
         if kind == "init":
-            if isinstance(event.get("session_id"), str):
-                turn.provider_session_id = event["session_id"]
+            if event.get("session_id"):
+                self.take_id(turn, event["session_id"])
             if isinstance(event.get("model"), str):
                 turn.model = event["model"]
         elif kind == "message":
@@ -56,3 +76,12 @@ class GeminiCli(Adapter):
                     cached_input_tokens=stats.get("cached"),
                     total_tokens=stats.get("total_tokens"),
                 )
+
+    def render(self, event: dict) -> str:
+        kind = event.get("type")
+        if kind == "message":
+            return f"{event.get('role')}: {event.get('content') or ''}"
+        if kind == "result" and event.get("status") not in (None, "success"):
+            err = event.get("error")
+            return str(err.get("message") if isinstance(err, dict) else err or "")
+        return ""
