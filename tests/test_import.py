@@ -629,3 +629,16 @@ def test_description_is_redacted_before_it_is_cut():
     secret = "ghp_" + "A1b2C3d4E5" * 4  # crosses the 80-character cut
     desc = default_description("x" * 60 + " " + secret)
     assert "ghp_" not in desc and "A1b2C3" not in desc
+
+
+# -- ids from files are validated against the tool's id format ----------------------------
+
+@pytest.mark.parametrize("bad", ["--last", "--output-last-message=/tmp/x", "not-a-uuid"])
+def test_a_malformed_provider_id_is_never_imported(bad, project, home):
+    cap = capture("codex")
+    place("codex", project, home, text_filter=lambda t: t.replace(
+        f'"id":"{cap["provider_session_id"]}"', json.dumps({"id": bad})[1:-1]))
+    report = run("codex", home)
+    assert report.created == 0 and Store.open().ids() == []
+    [skipped] = report.skipped_sources
+    assert "is not a valid codex id" in skipped["reason"] and bad[:20] in skipped["reason"]
