@@ -22,11 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from csa import events
-from csa.tools import get_tool
 from csa.errors import CsaError
 from csa.redact import redact
 from csa.session import Session
 from csa.state import iso_ms, transition, utcnow
+from csa.tools import get_tool
 
 SUMMARY_PROMPT = (
     "Summarize our conversation so far so that it can continue in a fresh session: the goal, "

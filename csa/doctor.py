@@ -15,11 +15,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from csa import __version__
-from csa.tools import BUILTIN, get_tool, plugins
 from csa.config import load_config
 from csa.errors import CsaError
 from csa.paths import project_root, state_base
 from csa.store import Store
+from csa.tools import BUILTIN, get_tool, plugins
 
 
 def _version(argv: list[str]) -> str | None:

@@ -34,8 +34,6 @@ from dataclasses import dataclass, field
 import orjson
 
 from csa import events, genealogy
-from csa.tools import get_tool
-from csa.tools.base import ARGV_PROMPT_LIMIT, Tool, TurnOutcome, TurnSpec
 from csa.config import Config, load_config
 from csa.errors import CsaError, SessionLocked, ToolMissing, UsageError
 from csa.lock import SessionLock, pid_alive
@@ -43,6 +41,8 @@ from csa.redact import redact, redact_obj
 from csa.session import RESULT_FILE, Session
 from csa.state import RunRecord, SessionState, ToolState, iso_ms, transition, utcnow
 from csa.store import Store
+from csa.tools import get_tool
+from csa.tools.base import ARGV_PROMPT_LIMIT, Tool, TurnOutcome, TurnSpec
 
 EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130

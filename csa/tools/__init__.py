@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 from csa.errors import UsageError
-from csa.tools.base import ARGV_PROMPT_LIMIT, TurnOutcome, TurnSpec, Tool
+from csa.tools.base import ARGV_PROMPT_LIMIT, Tool, TurnOutcome, TurnSpec
 
 __all__ = ["ARGV_PROMPT_LIMIT", "ALIASES", "BUILTIN", "TOOL_NAMES", "Tool", "TurnOutcome",
            "TurnSpec", "canonical", "get_tool", "is_builtin", "plugins", "render_event"]
