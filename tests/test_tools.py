@@ -4,6 +4,7 @@ table, and the registry. Failure texts are the real CLIs' own (tools/REALCLI_NOT
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -156,6 +157,27 @@ CASES = [
 @pytest.mark.parametrize(("name", "events", "kind"), CASES)
 def test_failures_are_classified_from_the_real_messages(name, events, kind):
     assert get_tool(name).classify(events, "", 1) == kind
+
+
+CAPTURED = sorted((Path(__file__).parent / "fixtures" / "failures").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", CAPTURED, ids=[p.stem for p in CAPTURED])
+def test_failures_captured_from_the_real_clis_are_classified(path):
+    """stdout events, stderr and exit code of the real CLI against a local server that
+    answered every model request with one error (see tools/REALCLI_NOTES.md)."""
+    cap = json.loads(path.read_text())
+    tool = get_tool(cap["tool"])
+    assert tool.classify(cap["events"], cap["stderr"], cap["exit_code"]) == cap["expected"]
+    # A turn stopped while the CLI was still retrying is classified from what it saw so far.
+    retries = [e for e in cap["events"] if e.get("subtype") == "api_retry"]
+    if retries:
+        assert tool.classify(retries, "", None) == cap["expected"]
+
+
+def test_captures_cover_three_real_clis():
+    assert {json.loads(p.read_text())["tool"] for p in CAPTURED} >= \
+        {"claude-code", "codex", "gemini-cli"}
 
 
 def test_stderr_and_exit_codes_classify_too():

@@ -27,15 +27,16 @@ class ClaudeCode(Tool):
     id_pattern = UUID_RE
     importer = "csa.tools.claude_code.importer:ClaudeReader"
     failure_patterns = (
-        ("auth", r"authentication_error|invalid (x-)?api.?key|please run /login|"
-                 r"oauth token has expired|API Error: 401|permission_error|API Error: 403"),
+        ("auth", r"authentication_(error|failed)|invalid (x-)?api.?key|please run /login|"
+                 r"oauth token (has )?(expired|revoked)|API Error:? 40[13]|permission_error|"
+                 r"API error status 40[13]"),
         ("quota", r"usage limit reached|you.ve hit your limit|hit your limit for claude|"
                   r"limit will reset|credit balance is too low|grace_daily_limit_reached|"
                   r"billing_error"),
         ("overloaded", r"overloaded_error|API Error:? \(?529|\b529 overloaded|"
-                       r"repeated 529|\boverloaded\b"),
+                       r"repeated 529|\boverloaded\b|API error status 5(29|03)"),
         ("rate_limit", r"rate_limit_error|API Error:? \(?429|request rejected \(429\)|"
-                       r"rate.?limited|exceed your account's rate limit"),
+                       r"rate.?limited|exceed your account's rate limit|API error status 429"),
     )
     compaction = "native"
     stdin_prompt = True
@@ -82,8 +83,11 @@ class ClaudeCode(Tool):
             if isinstance(event.get("result"), str):
                 turn.final_text = event["result"]
             turn.is_error = bool(event.get("is_error")) or turn.is_error
-            if event.get("is_error") and event.get("subtype"):
+            if event.get("is_error") and event.get("subtype") not in (None, "success"):
                 turn.errors.append(str(event.get("subtype")))
+            status = event.get("api_error_status")  # claude 2.1: the HTTP status of a failure
+            if isinstance(status, int) and not isinstance(status, bool):
+                turn.errors.append(f"API error status {status}")
             usage = event.get("usage") or {}
             if isinstance(usage, dict):
                 turn.add_tokens(
@@ -101,6 +105,18 @@ class ClaudeCode(Tool):
             if "compact_result" in event:
                 turn.compact_result = event.get("compact_result")
                 turn.compact_error = event.get("compact_error")
+
+    def error_texts(self, events) -> list[str]:
+        # While claude retries it prints `{"type":"system","subtype":"api_retry",
+        # "error_status":529,"error":"overloaded",...}`: a turn stopped mid-retry (timeout)
+        # is classified by the last status it saw.
+        events = list(events)
+        texts = super().error_texts(events)
+        retries = [e for e in events if isinstance(e, dict) and e.get("type") == "system"
+                   and e.get("subtype") == "api_retry"]
+        if retries and isinstance(retries[-1].get("error_status"), int):
+            texts.append(f"API error status {retries[-1]['error_status']}")
+        return texts
 
     def render(self, event: dict) -> str:
         kind = event.get("type")

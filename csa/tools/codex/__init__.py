@@ -29,15 +29,15 @@ class Codex(Tool):
     id_pattern = UUID_RE
     importer = "csa.tools.codex.importer:CodexReader"
     failure_patterns = (
-        ("auth", r"401 unauthorized|invalid_api_key|incorrect api key|auth error|"
-                 r"access token could not be refreshed|refresh token|please (log|sign) in|"
-                 r"missing env var"),
+        ("auth", r"status 40[13] (unauthorized|forbidden)|invalid_api_key|incorrect api key|"
+                 r"auth error|access token could not be refreshed|refresh token|"
+                 r"please (log|sign) in|missing env var"),
         ("quota", r"usage.?limit|insufficient_quota|quota exceeded|exceeded your current quota|"
                   r"check your plan and billing"),
-        ("overloaded", r"server_is_overloaded|slow_down|at capacity|overloaded|"
-                       r"503 service unavailable|529"),
-        ("rate_limit", r"429|too many requests|rate_limit_exceeded|rate limit reached|"
-                       r"rate.?limit"),
+        ("overloaded", r"at capacity|server_is_overloaded|slow_down|overloaded|"
+                       r"status 5(03|29)\b"),
+        ("rate_limit", r"status:? 429\b|429 too many requests|rate_limit_exceeded|"
+                       r"rate limit reached|rate.?limit"),
     )
     stdin_prompt = True
     cumulative_usage = True

@@ -25,15 +25,18 @@ class GeminiCli(Tool):
     family = "google"
     id_pattern = UUID_RE
     importer = "csa.tools.gemini_cli.importer:GeminiReader"
+    # Numbers only next to "status"/"code": gemini's stderr carries stack traces whose
+    # line:column numbers could be anything.
     failure_patterns = (
         ("auth", r"api key not valid|API_KEY_INVALID|invalid auth method|UNAUTHENTICATED|"
-                 r"PERMISSION_DENIED|\b401\b|FatalAuthenticationError|please (re-?)?authenticate"),
+                 r"PERMISSION_DENIED|(status|code)\W{0,3}40[13]\b|FatalAuthenticationError"),
         ("quota", r"TerminalQuotaError|exhausted your (daily )?(quota|capacity)|"
-                  r"quota will reset|daily limit|PerDay|insufficient_quota"),
+                  r"quota will reset|PerDay|insufficient_quota"),
         ("overloaded", r"MODEL_CAPACITY_EXHAUSTED|no capacity available|model is overloaded|"
-                       r"\b503\b|UNAVAILABLE|\b529\b|overloaded"),
+                       r"\bUNAVAILABLE\b|(status|code)\W{0,3}5(03|29)\b|overloaded"),
         ("rate_limit", r"RESOURCE_EXHAUSTED|resource (has been )?exhausted|rateLimitExceeded|"
-                       r"\b429\b|too many requests|RetryableQuotaError|rate.?limit"),
+                       r"(status|code)\W{0,3}429\b|too many requests|RetryableQuotaError|"
+                       r"rate.?limit"),
     )
     exit_codes = {41: "auth"}
 

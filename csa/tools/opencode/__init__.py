@@ -25,16 +25,13 @@ class OpenCode(Tool):
     id_pattern = r"ses_[0-9A-Za-z]{8,64}"
     importer = "csa.tools.opencode.importer:OpenCodeReader"
     failure_patterns = (
-        ("auth", r"ProviderAuthError|status 40[13]\b|invalid.?api.?key|incorrect api key|"
+        ("auth", r"ProviderAuthError|status 40[13]\b|invalid.?(x-)?api.?key|incorrect api key|"
                  r"authentication_error|unauthorized|api key not valid"),
         ("quota", r"insufficient_quota|exceeded your current quota|usage.?limit|"
-                  r"quota (exceeded|will reset)|credit balance is too low|billing"),
+                  r"quota (exceeded|will reset)|credit balance is too low"),
         ("overloaded", r"status 5(03|29)\b|overloaded|server_is_overloaded|no capacity"),
-        ("rate_limit", r"status 429\b|\b429\b|too many requests|rate.?limit|"
-                       r"RESOURCE_EXHAUSTED"),
+        ("rate_limit", r"status 429\b|too many requests|rate.?limit|RESOURCE_EXHAUSTED"),
     )
-    stdin_prompt = True
-    always_stdin = True
 
     def new_argv(self, t: TurnSpec) -> list[str]:
         argv = [t.binary, "run", "--format", "json", "--auto"]
