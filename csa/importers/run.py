@@ -83,30 +83,10 @@ class ImportRun:
         if not self.id_ok(src, src.provider_id):
             return
         sig = src.signature()  # before reading: lines written meanwhile are read next time
-        parent = None
-        if src.parent_key is not None:
-            parent = self.done.get(src.parent_key)
-            if parent is None:
-                # A sub-agent follows its parent: imported when (and where) the parent is.
-                return
-            if parent[1] is None and not self.dry_run:
-                return
-        first = None
-        if parent is not None:
-            proj = parent[0]
-        else:
-            cwd = src.cwd
-            if cwd is None:  # learn it from the content (gemini without a project marker)
-                first = self.reader.read(src, {})
-                cwd = first.cwd
-            if not cwd:
-                if self.all_projects:
-                    self.skip(src, "no working directory recorded")
-                return
-            root = project_of(cwd)
-            if not self.all_projects and root != self.here:
-                return  # another project's session
-            proj = self.project(root)
+        where = self.destination(src)
+        if where is None:
+            return
+        proj, parent, first = where
         key = self.import_key(src)
         entry = proj.cursors.get(src.key)
         if entry is not None and not session_exists(proj, entry.get("session_id")):
@@ -137,10 +117,7 @@ class ImportRun:
                     entry["seen"] = seen_ids(proj, sid)
         parsed = first if first is not None and entry is None else \
             self.reader.read(src, entry or {})
-        for path, line, reason in parsed.bad:
-            self.report.bad_lines += 1
-            if len(self.report.bad) < MAX_BAD_SHOWN:
-                self.report.bad.append(f"{path}:{line}: {reason}")
+        self.count_bad(parsed)
         if parsed.problem:
             self.report.problems.append(parsed.problem)
             return
@@ -162,6 +139,38 @@ class ImportRun:
             self.sidechain(proj, src, agent_id, child, sid, depth + 1, entry)
 
     # -- helpers -------------------------------------------------------------------------
+
+    def destination(self, src: Source) -> tuple[Project, tuple | None, Parsed | None] | None:
+        """The project a source goes to, its parent's (project, session id, depth) for a
+        sub-agent, and the source already read if its cwd had to be learnt from it; None
+        when it is not imported in this run (another project, parent not imported)."""
+        if src.parent_key is not None:
+            parent = self.done.get(src.parent_key)
+            if parent is None:
+                # A sub-agent follows its parent: imported when (and where) the parent is.
+                return None
+            if parent[1] is None and not self.dry_run:
+                return None
+            return parent[0], parent, None
+        first = None
+        cwd = src.cwd
+        if cwd is None:  # learn it from the content (gemini without a project marker)
+            first = self.reader.read(src, {})
+            cwd = first.cwd
+        if not cwd:
+            if self.all_projects:
+                self.skip(src, "no working directory recorded")
+            return None
+        root = project_of(cwd)
+        if not self.all_projects and root != self.here:
+            return None  # another project's session
+        return self.project(root), None, first
+
+    def count_bad(self, parsed: Parsed) -> None:
+        for path, line, reason in parsed.bad:
+            self.report.bad_lines += 1
+            if len(self.report.bad) < MAX_BAD_SHOWN:
+                self.report.bad.append(f"{path}:{line}: {reason}")
 
     def id_ok(self, src: Source, pid: str | None) -> bool:
         """A provider id from the tool's files must have the tool's own id format: it is
