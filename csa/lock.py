@@ -77,6 +77,20 @@ def read_holder(path: Path) -> dict:
         return {}
 
 
+RECORD_WAIT_S = 0.5
+
+
+def _wait_for_record(path: Path) -> dict:
+    """The holder record of a lock another process just took (it writes the record right
+    after its flock): poll briefly instead of reporting an 'unknown holder'."""
+    deadline = time.monotonic() + RECORD_WAIT_S
+    while True:
+        rec = read_holder(path)
+        if rec or time.monotonic() >= deadline:
+            return rec
+        time.sleep(0.01)
+
+
 def _try_flock(fd: int, mode: int) -> bool:
     try:
         fcntl.flock(fd, mode | fcntl.LOCK_NB)
@@ -199,12 +213,15 @@ class SessionLock:
         paths = [self.locks_dir / SESSION_LOCK]
         if self.tool:
             paths.append(self.locks_dir / f"{self.tool}.lock")
+        # Build the record before locking (its start time may cost an import): the window
+        # in which a loser can find a held lock with no record in it stays microseconds.
+        record = self._record()
         try:
             for path in paths:
                 self._fds.append((self._lock_one(path), path))
             # A record left behind means the last holder died without releasing cleanly.
             self.previous = read_holder(paths[-1])
-            self.update()
+            self._write(record)
         except BaseException:
             self.release(clear=False)
             raise
@@ -228,7 +245,7 @@ class SessionLock:
                                f"{e.strerror or e}") from e
             if not self._flock_with_grace(fd):
                 os.close(fd)
-                holder = read_holder(path) or (live_holder(self.locks_dir) or {})
+                holder = _wait_for_record(path) or (live_holder(self.locks_dir) or {})
                 raise SessionLocked(locked_message(self.sid, holder), pid=holder.get("pid"))
             if _is_at(fd, path):
                 return fd
@@ -248,18 +265,26 @@ class SessionLock:
                 return False
             time.sleep(0.01)
 
-    def update(self, **extra) -> None:
-        """Rewrite the holder record (e.g. to add the tool's pid once it is spawned)."""
+    def _record(self, **extra) -> dict:
         from csa.state import iso_ms, utcnow
 
         rec = {"pid": os.getpid(), "pid_start": proc_start_time(os.getpid()),
                "tool": self.tool, "reason": self.reason, "since": iso_ms(utcnow()),
                "session": self.sid}
         rec.update(extra)
+        return rec
+
+    def update(self, **extra) -> None:
+        """Rewrite the holder record (e.g. to add the tool's pid once it is spawned)."""
+        self._write(self._record(**extra))
+
+    def _write(self, rec: dict) -> None:
+        # Write, then cut to length: a reader never finds the held lock's file empty
+        # (it may see a longer old record's tail for an instant, and retries on that).
         data = orjson.dumps(rec)
         for fd, _path in self._fds:
-            os.ftruncate(fd, 0)
             os.pwrite(fd, data, 0)
+            os.ftruncate(fd, len(data))
 
     def release(self, *, clear: bool = True) -> None:
         for fd, _path in reversed(self._fds):
