@@ -43,7 +43,9 @@ def _config_file(in_project: bool, cd):
 @json_option
 @cd_option
 def get(key, as_json, cd):
-    """Print the effective value of KEY (a dotted key) and, with --json, its source.
+    """Print one key's effective value.
+
+    KEY is dotted (tools.codex.model); --json adds where the value came from.
 
     Exit code 1 when KEY is not set anywhere, 2 when it is not a config key.
 
@@ -70,7 +72,9 @@ def get(key, as_json, cd):
 @project_flag
 @cd_option
 def set_(key, value, in_project, cd):
-    """Set KEY to VALUE in the global config file (or the project's, with --project).
+    """Set one key in a config file.
+
+    The global file, or the project's .csa/config.toml with --project.
 
     VALUE is typed by the key: a number, true/false, a string, or a TOML array
     for a list (tools.<tool>.args). The file keeps its comments and layout; an
@@ -97,7 +101,9 @@ def set_(key, value, in_project, cd):
 @project_flag
 @cd_option
 def unset(key, in_project, cd):
-    """Remove KEY from the global config file (or the project's, with --project).
+    """Remove one key from a config file.
+
+    The global file, or the project's .csa/config.toml with --project.
 
     Any key in the file can be removed, also one csa does not know (a typo).
     Exit code 1 when the file does not set KEY.
