@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from csa.catalogue import envelope, evicted, is_eviction_stub
 from csa.errors import CsaError, UsageError
 from csa.fsutil import atomic_write
 from csa.session import Session
@@ -56,7 +57,7 @@ def enforce_budget(store: Store, max_bytes: int, *, dry_run: bool = False,
             break
         session = store.session(r["id"])
         size = session.transcript_size()
-        if size == 0 or _is_stub(session.transcript_path):
+        if size == 0 or is_eviction_stub(session.transcript_path):
             continue
         if session.is_alive():
             report["skipped_live"] += 1
@@ -81,12 +82,6 @@ def enforce_budget(store: Store, max_bytes: int, *, dry_run: bool = False,
         events.emit(store, "gc", evicted=len(report["evicted"]),
                     bytes=before - report["after"])
     return report
-
-
-def _is_stub(path) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(200)
-    return b'"type":"evicted"' in head and head.count(b"\n") <= 1
 
 
 def _evict(session: Session) -> int | None:
@@ -124,9 +119,8 @@ def _replace_with_stub(session: Session) -> int:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     seq = last_seq(path)
-    stub = orjson.dumps({"v": 1, "seq": 0 if seq is None else seq + 1, "ts": iso_ms(utcnow()),
-                         "type": "evicted", "bytes": size, "sha256": h.hexdigest(),
-                         "last_seq": seq}) + b"\n"
+    stub = orjson.dumps(envelope(0 if seq is None else seq + 1, iso_ms(utcnow()),
+                                 evicted(size=size, sha256=h.hexdigest(), last_seq=seq))) + b"\n"
     state.extra["evicted"] = {"at": iso_ms(utcnow()), "bytes": size, "sha256": h.hexdigest()}
     session.save(state)
     atomic_write(path, stub)

@@ -92,33 +92,32 @@ def transcript_digest(path: Path, upto_seq: int | None = None) -> tuple[int | No
 
     With `upto_seq`, hash exactly the prefix ending at that seq (for verification);
     a transcript that no longer reaches it hashes what is there (and will differ).
+    A torn tail is not part of the transcript yet.
     """
-    import orjson
+    from csa.jsonl import JsonlReader
 
     h = hashlib.sha256()
-    last = None
+    last, end = None, 0
+    reader = JsonlReader(path)
     try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        return None, h.hexdigest()
-    with f:
-        pending = b""
-        for line in f:
-            if not line.endswith(b"\n"):
-                break  # a torn tail is not part of the transcript yet
-            try:
-                seq = orjson.loads(line).get("seq")
-            except (orjson.JSONDecodeError, AttributeError):
-                seq = None
-            pending += line
+        for ev in reader:
+            seq = ev.get("seq")
             if isinstance(seq, int):
-                h.update(pending)
-                pending = b""
-                last = seq
+                last, end = seq, reader.offset
                 if upto_seq is not None and seq >= upto_seq:
                     break
-        if upto_seq is not None and pending:
-            h.update(pending)
+        else:
+            if upto_seq is not None:
+                end = reader.offset
+    except FileNotFoundError:
+        return None, h.hexdigest()
+    with open(path, "rb") as f:
+        while end > 0:
+            block = f.read(min(end, 1 << 20))
+            if not block:
+                break
+            h.update(block)
+            end -= len(block)
     return last, h.hexdigest()
 
 

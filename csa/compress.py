@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from csa import events
+from csa import catalogue, events
 from csa.errors import CsaError
 from csa.redact import redact
 from csa.session import Session
@@ -139,6 +139,6 @@ def _save_summary(session: Session, summary: str) -> None:
 
 def _record(session: Session, result: CompressResult) -> None:
     with session.transcript_writer() as w:
-        w.append("compaction", **result.to_json())
+        w.write(catalogue.compaction(**result.to_json()))
     events.emit(session.store, "compress", session_id=result.session_id, tool=result.tool,
                 method=result.method, success=result.success)

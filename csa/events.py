@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from csa.fsutil import FILE_MODE
+from csa.jsonl import JsonlReader
 from csa.redact import redact_obj
 from csa.state import iso_ms, utcnow
 
@@ -98,20 +99,13 @@ def read_events(project_dir: Path, *, since: datetime | None = None,
     cutoff = iso_ms(since) if since else None
     for f in files:
         try:
-            data = f.read_bytes()
-        except OSError:
+            for ev in JsonlReader(f):
+                if cutoff and str(ev.get("ts", "")) < cutoff:
+                    continue
+                if types and ev.get("type") not in types:
+                    continue
+                if session and ev.get("session_id") != session:
+                    continue
+                yield ev
+        except OSError:  # rotated away meanwhile, or unreadable
             continue
-        for raw in data.splitlines():
-            try:
-                ev = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue
-            if not isinstance(ev, dict):
-                continue
-            if cutoff and str(ev.get("ts", "")) < cutoff:
-                continue
-            if types and ev.get("type") not in types:
-                continue
-            if session and ev.get("session_id") != session:
-                continue
-            yield ev

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from csa import events, genealogy
+from csa import catalogue, events, genealogy
 from csa.config import Config, load_config
 from csa.errors import CsaError, SessionLocked, ToolMissing, UsageError
 from csa.lock import SessionLock, pid_alive
@@ -458,11 +458,12 @@ def _start_recording(turn: Turn, proc: subprocess.Popen, argv: list[str], spec: 
         if req.ephemeral:
             return None
         writer = turn.session.transcript_writer()
-        writer.append("prompt", tool=adapter.name, purpose=req.purpose, text=spec.prompt,
-                      resume=provider_id is not None, provider_session_id=provider_id,
-                      model=spec.model, argv=_argv_for_record(argv, spec.prompt))
+        writer.write(catalogue.prompt(
+            tool=adapter.name, purpose=req.purpose, text=spec.prompt,
+            resume=provider_id is not None, provider_session_id=provider_id,
+            model=spec.model, argv=_argv_for_record(argv, spec.prompt)))
         if memory_note:
-            writer.append("warning", text=memory_note)
+            writer.write(catalogue.warning(memory_note))
         events.emit(turn.store, "resume" if not turn.is_new else "session_start",
                     session_id=turn.sid, tool=adapter.name, parent_session_id=parent,
                     purpose=req.purpose, cfg=turn.cfg)
@@ -489,11 +490,12 @@ def _end_transcript(writer, relay: Relay, result: RunResult) -> OSError | None:
         errors = list(result.errors)
         if writer_error is not None:
             errors.append(f"transcript incomplete: {writer_error.strerror or writer_error}")
-        writer.append("turn_end", tool=result.tool, exit_code=result.exit_code,
-                      status=result.status, provider_session_id=result.provider_session_id,
-                      duration_s=round(result.duration_s, 3), tokens=result.tokens,
-                      cost_usd=result.cost_usd, final_text=result.final_text,
-                      errors=errors or None, peak_rss_bytes=relay.sampler_peak or None)
+        writer.write(catalogue.turn_end(
+            tool=result.tool, exit_code=result.exit_code, status=result.status,
+            provider_session_id=result.provider_session_id,
+            duration_s=round(result.duration_s, 3), tokens=result.tokens,
+            cost_usd=result.cost_usd, final_text=result.final_text,
+            errors=errors or None, peak_rss_bytes=relay.sampler_peak or None))
         writer.close()
     except OSError as e:
         writer_error = writer_error or e
@@ -860,7 +862,7 @@ class Relay:
                 continue
             if writer is not None:
                 try:
-                    writer.append("stderr", text=text)
+                    writer.write(catalogue.stderr(text))
                 except OSError as e:
                     writer = self._writer_failed(e)
             if self._show_stderr:

@@ -23,20 +23,16 @@ from pathlib import Path
 
 import orjson
 
+from csa import catalogue
+from csa.jsonl import JsonlReader
 from csa.session import Session
 from csa.store import Store, iter_project_dirs
 
 INDEX_FILE = "index.sqlite3"
 SCHEMA_VERSION = 1
-MAX_TEXT = 20_000
 # Ranking every match of a near-universal term is slow; past this, newest first.
 RANK_BUDGET_S = 0.04
 REBUILD_WAIT_S = 600.0  # a rebuild of 1 GB of transcripts takes minutes
-# Keys whose string values are worth searching in tool events (ids, hashes and
-# timestamps are not).
-TEXT_KEYS = frozenset({"text", "content", "result", "command", "aggregated_output", "output",
-                       "message", "thinking", "query", "description", "summary", "title",
-                       "prompt", "error", "stderr", "stdout", "input", "name"})
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -157,7 +153,7 @@ class Index:
                                                        or st.st_size < offset):
                 # The transcript was replaced: an eviction stub keeps the indexed rows (that
                 # is the point of evicting); anything else (restored, rewritten) starts over.
-                if not _is_eviction_stub(tpath):
+                if not catalogue.is_eviction_stub(tpath):
                     conn.execute("DELETE FROM events WHERE session_id=? AND seq >= 0", (sid,))
                     last_seq = -1
                 offset = 0
@@ -269,14 +265,6 @@ class Index:
             self.conn.set_progress_handler(None, 0)
 
 
-def _is_eviction_stub(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return b'"type":"evicted"' in f.readline(4096)
-    except OSError:
-        return False
-
-
 def _iso(dt) -> str | None:
     from csa.state import iso_ms
 
@@ -289,69 +277,22 @@ def _quote_terms(query: str) -> str:
     return " ".join(f'"{w}"' for w in words) or '""'
 
 
-def event_text(ev: dict) -> str:
-    """The searchable text of one transcript event ('' when there is none)."""
-    kind = ev.get("type")
-    if kind in ("prompt", "stdout", "stderr", "warning"):
-        return str(ev.get("text") or "")[:MAX_TEXT]
-    if kind == "turn_end":
-        return str(ev.get("final_text") or "")[:MAX_TEXT]
-    if kind == "compaction":
-        return str(ev.get("message") or "")
-    if kind == "event":
-        out: list[str] = []
-        _collect(ev.get("event"), out, 0)
-        return "\n".join(out)[:MAX_TEXT]
-    if kind == "imported":
-        return str(ev.get("text") or "")[:MAX_TEXT]
-    return ""
-
-
-def _collect(obj, out: list[str], depth: int) -> None:
-    if depth > 8:
-        return
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if isinstance(v, str):
-                if k in TEXT_KEYS and v.strip():
-                    out.append(v)
-            else:
-                _collect(v, out, depth + 1)
-    elif isinstance(obj, list):
-        for v in obj:
-            if isinstance(v, str):
-                if v.strip():
-                    out.append(v)
-            else:
-                _collect(v, out, depth + 1)
-
-
 def _read_new(path: Path, offset: int, last_seq: int, last_tool: str | None, sid: str,
               project: str) -> tuple[list[tuple], int, int, str | None]:
+    """Index rows for the events after byte `offset`, and where reading stopped."""
     rows = []
-    with open(path, "rb") as f:
-        f.seek(offset)
-        data = f.read()
-    end = data.rfind(b"\n")
-    if end < 0:
-        return rows, offset, last_seq, last_tool
-    for line in data[: end + 1].splitlines():
-        try:
-            ev = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if not isinstance(ev, dict):
-            continue
+    reader = JsonlReader(path, offset=offset)
+    for ev in reader:
         seq = ev.get("seq")
         if isinstance(seq, int):
             last_seq = max(last_seq, seq)
         if ev.get("type") == "prompt" and isinstance(ev.get("tool"), str):
             last_tool = ev["tool"]
-        text = event_text(ev)
-        if text.strip():
-            rows.append((text, sid, project, ev.get("tool") or last_tool, ev.get("type"),
+        found = catalogue.text(ev)
+        if found.strip():
+            rows.append((found, sid, project, ev.get("tool") or last_tool, ev.get("type"),
                          ev.get("ts"), seq if isinstance(seq, int) else 0))
-    return rows, offset + end + 1, last_seq, last_tool
+    return rows, reader.offset, last_seq, last_tool
 
 
 # -- library entry points ----------------------------------------------------------------

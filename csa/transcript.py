@@ -1,17 +1,18 @@
 """Append-only JSONL transcript: one redacted event per line, seq without gaps.
 
 Every line is ``{"v":1,"seq":N,"ts":"...Z","type":...}`` plus type-specific
-fields. A writer holds an exclusive ``flock`` on the file; on open it drops a
-torn tail left by a crash and continues at ``last seq + 1``. Everything is
+fields; the event types are defined in :mod:`csa.catalogue`. A writer holds an
+exclusive ``flock`` on the file; on open it drops a torn tail left by a crash
+(the rule of :mod:`csa.jsonl`) and continues at ``last seq + 1``. Everything is
 redacted (:mod:`csa.redact`) before it reaches the disk.
 
 Example::
 
     with TranscriptWriter(session.transcript_path) as tw:   # or session.transcript_writer()
-        tw.append("prompt", text="fix the tests")
+        tw.write(catalogue.prompt(tool="codex", text="fix the tests"))
         for line in proc.stdout:
             tw.append_stdout_line(line)
-        tw.append("turn_end", exit_code=proc.wait())
+        tw.write(catalogue.turn_end(tool="codex", exit_code=proc.wait(), status="finished"))
         tw.turn_end()
     for event in read_events(session.transcript_path):       # or session.read_transcript()
         print(event["seq"], event["type"])
@@ -27,15 +28,16 @@ from typing import Any
 
 import orjson
 
+from csa import catalogue
+from csa.catalogue import VERSION, envelope
 from csa.errors import CsaError
+from csa.jsonl import JsonlReader, loads, scan_tail
 from csa.redact import redact, redact_obj, suspect_indices_joined
 
 __all__ = ["TranscriptBusy", "TranscriptWriter", "last_seq", "read_events"]
 
-VERSION = 1
 _RESERVED = frozenset({"v", "seq", "ts", "type"})
 _OPTS = orjson.OPT_NON_STR_KEYS
-_TAIL_BLOCK = 64 * 1024
 _MAX_DEPTH = 200  # orjson refuses to serialize deeper than 255 levels
 
 
@@ -96,17 +98,7 @@ def _dumps(obj: Any) -> bytes:
 
 def _parse_object(line: str) -> dict | None:
     """The line as a JSON object, or None (not JSON, or not an object)."""
-    try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        # orjson rejects lone surrogate escapes and strings; the stdlib accepts
-        # them and _sanitize repairs them on the way out.
-        import json
-
-        try:
-            obj = json.loads(line)
-        except (ValueError, RecursionError):
-            return None
+    obj = loads(line)
     return obj if isinstance(obj, dict) else None
 
 
@@ -134,55 +126,17 @@ def _ts(t: float) -> bytes:
 
 
 # --------------------------------------------------------------------------
-# Reading the tail of a file backwards
+# Reading
 # --------------------------------------------------------------------------
 
-def _newlines_backward(fd: int, size: int) -> Iterator[int]:
-    """Offsets of b'\\n' in the file, last first, reading 64 KiB blocks from the end."""
-    pos = size
-    while pos > 0:
-        start = max(0, pos - _TAIL_BLOCK)
-        chunk = os.pread(fd, pos - start, start)
-        i = len(chunk)
-        while True:
-            i = chunk.rfind(b"\n", 0, i)
-            if i < 0:
-                break
-            yield start + i
-        pos = start
-
-
-def _load_line(raw: bytes) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return _INVALID
-
-
-_INVALID = object()
+def _has_seq(obj: dict) -> bool:
+    return type(obj.get("seq")) is int
 
 
 def _scan_tail(fd: int) -> tuple[int, int | None]:
-    """(length to keep, last seq) for an existing transcript.
-
-    Anything after the last newline is a torn write; so is a final line (or a
-    run of final lines) that does not parse. The last seq comes from the last
-    parseable line that has one.
-    """
-    size = os.fstat(fd).st_size
-    newlines = _newlines_backward(fd, size)
-    end = next(newlines, -1)
-    keep = end + 1
-    while end >= 0:
-        prev = next(newlines, -1)
-        obj = _load_line(os.pread(fd, end - prev - 1, prev + 1))
-        if obj is _INVALID:
-            if keep == end + 1:
-                keep = prev + 1
-        elif isinstance(obj, dict) and type(obj.get("seq")) is int:
-            return keep, obj["seq"]
-        end = prev
-    return keep, None
+    """(length to keep, last seq) for an existing transcript (see jsonl.scan_tail)."""
+    keep, last = scan_tail(fd, _has_seq)
+    return keep, None if last is None else last["seq"]
 
 
 def last_seq(path: str | os.PathLike[str]) -> int | None:
@@ -200,39 +154,17 @@ def last_seq(path: str | os.PathLike[str]) -> int | None:
 def read_events(path: str | os.PathLike[str], *, errors: list | None = None) -> Iterator[dict]:
     """Yield the events of a transcript in order.
 
-    A torn last line (a crash artifact) is skipped silently. A corrupt line
-    elsewhere is not hidden: ``(line_no, reason)`` goes to ``errors`` and
-    ``{"type": "corrupt", "line": line_no, "error": reason}`` is yielded in its
-    place. Line numbers start at 1.
+    A torn tail (a crash artifact: what the next writer cuts off) is skipped
+    silently. A corrupt line elsewhere is not hidden: ``(line_no, reason)`` goes
+    to ``errors`` and ``{"type": "corrupt", "line": line_no, "error": reason}`` is
+    yielded in its place. Line numbers start at 1.
     """
-    with open(path, "rb") as f:
-        pending: tuple[int, bytes] | None = None
-        line_no = 0
-        for raw in f:
-            line_no += 1
-            if pending is not None:
-                yield _event_or_corrupt(*pending, errors)
-            pending = (line_no, raw)
-        if pending is not None:
-            _, raw = pending
-            if raw.endswith(b"\n"):
-                obj = _load_line(raw)
-                if isinstance(obj, dict):
-                    yield obj
+    def on_bad(line_no: int, reason: str) -> dict:
+        if errors is not None:
+            errors.append((line_no, reason))
+        return catalogue.corrupt(line_no, reason)
 
-
-def _event_or_corrupt(line_no: int, raw: bytes, errors: list | None) -> dict:
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        reason = f"invalid JSON: {e}"
-    else:
-        if isinstance(obj, dict):
-            return obj
-        reason = f"not a JSON object: {type(obj).__name__}"
-    if errors is not None:
-        errors.append((line_no, reason))
-    return {"type": "corrupt", "line": line_no, "error": reason}
+    return iter(JsonlReader(path, on_bad=on_bad))
 
 
 # --------------------------------------------------------------------------
@@ -329,6 +261,10 @@ class TranscriptWriter:
             self.flush()
         return seq
 
+    def write(self, event: dict) -> int:
+        """Append an event made by a :mod:`csa.catalogue` builder; returns its seq."""
+        return self.append(**event)
+
     def append_stdout_line(self, line: str) -> int:
         """Record one line a tool printed on stdout; returns its seq.
 
@@ -422,6 +358,8 @@ class TranscriptWriter:
         return f"<TranscriptWriter {self.path} {state}>"
 
 
+# The hot path's spelling of envelope() + catalogue.stdout_event / stdout_text
+# (a test holds them equal).
 _EVENT_HEAD = b'{"v":1,"seq":%d,"ts":"%b","type":"event","stream":"stdout","event":%b}\n'
 _TEXT_HEAD = b'{"v":1,"seq":%d,"ts":"%b","type":"stdout","text":%b}\n'
 
@@ -498,7 +436,7 @@ def _render(items: list[bytes | tuple[int, float, str]]) -> bytes:
 
 
 def _record(seq: int, ts: str, event: dict) -> dict:
-    return {"v": VERSION, "seq": seq, "ts": ts, "type": "event", "stream": "stdout", "event": event}
+    return envelope(seq, ts, catalogue.stdout_event(event))
 
 
 def _stdout_record_careful(seq: int, ts: str, line: str) -> bytes:
@@ -514,5 +452,4 @@ def _stdout_record_careful(seq: int, ts: str, line: str) -> bytes:
             event = None
         if event is not None:
             return _dumps(_record(seq, ts, event)) + b"\n"
-    record = {"v": VERSION, "seq": seq, "ts": ts, "type": "stdout", "text": redact(line)}
-    return _dumps(record) + b"\n"
+    return _dumps(envelope(seq, ts, catalogue.stdout_text(redact(line)))) + b"\n"

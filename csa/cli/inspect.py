@@ -52,49 +52,6 @@ def result(session, as_json, cd):
     write_text(key_values(pairs) + "\n" + (res.get("final_text") or "") + "\n")
 
 
-def render_event(ev: dict) -> str | None:
-    """One transcript event as a line for people (None to skip)."""
-    kind = ev.get("type")
-    ts = (ev.get("ts") or "")[11:19]
-    if kind == "prompt":
-        return f"{ts} ▶ prompt ({ev.get('tool')}{', resume' if ev.get('resume') else ''}): " \
-               f"{_short(ev.get('text'))}"
-    if kind == "turn_end":
-        text = (ev.get("final_text") or "").strip()
-        return (f"{ts} ■ turn end: {ev.get('status')} exit={ev.get('exit_code')} "
-                f"{ev.get('duration_s')}s" + (f"\n{text}" if text else ""))
-    if kind == "stderr":
-        return f"{ts} ! {ev.get('text')}"
-    if kind == "stdout":
-        return f"{ts}   {ev.get('text')}"
-    if kind == "event":
-        e = ev.get("event") or {}
-        text = _event_text(e)
-        return f"{ts}   [{e.get('type', '?')}] {text}" if text else None
-    if kind == "imported":
-        name = f" {ev['name']}" if ev.get("name") else ""
-        when = (ev.get("source_ts") or ev.get("ts") or "")[11:19]
-        return f"{when} · {ev.get('role')}{name}: {_short(ev.get('text'))}"
-    if kind == "compaction":
-        return (f"{ts} ◆ compaction ({ev.get('method')}): {ev.get('message')}; provider id "
-                f"{ev.get('old_provider_session_id')} -> {ev.get('new_provider_session_id')}")
-    if kind == "corrupt":
-        return f"?? corrupt line {ev.get('line')}: {ev.get('error')}"
-    rest = {k: v for k, v in ev.items() if k not in ("v", "seq", "ts", "type")}
-    return f"{ts} · {kind}: {_short(str(rest))}"
-
-
-def _event_text(e: dict) -> str:
-    from csa.tools import render_event as tool_text  # each tool knows its events' shapes
-
-    return _short(tool_text(e))
-
-
-def _short(text, width: int = 200) -> str:
-    text = " ".join(str(text or "").split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 @click.command("logs")
 @session_option(env_fallback=True)
 @click.option("--tail", type=int, metavar="N", help="Only the last N events.")
@@ -129,29 +86,13 @@ def logs(session, tail, follow, as_json, cd):
         return
 
 
-def _seq(ev: dict) -> int:
-    seq = ev.get("seq")
-    return seq if type(seq) is int else -1
-
-
-def _render_safely(ev: dict) -> str | None:
-    """render_event, or a plain line for an event whose fields have unexpected types
-    (a hand-edited or foreign transcript must not stop the rest from printing)."""
-    try:
-        return render_event(ev)
-    except Exception:  # noqa: BLE001 - any odd shape of any field
-        try:
-            shown = _short(str(ev))
-        except RecursionError:
-            shown = "[too deeply nested]"
-        return f"?? unreadable event (seq {_seq(ev)}): {shown}"
-
-
 def _print_events(evs, as_json: bool) -> None:
     if as_json:
         emit_jsonl(evs)
         return
-    lines = [line for line in map(_render_safely, evs) if line is not None]
+    from csa.catalogue import render
+
+    lines = [line for line in map(render, evs) if line is not None]
     if lines:
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()

@@ -9,7 +9,7 @@
 Each session a tool ran on its own (outside csa) becomes one csa session in the project of
 its working directory: `tools.<tool>.provider_session_id` is the tool's id, so
 `csa run --session <ULID>` resumes the tool's own conversation. The transcript holds
-normalized, redacted `imported` events:
+normalized, redacted `imported` events (csa.catalogue.imported):
 
     {"type": "imported", "role": "user" | "assistant" | "tool_call" | "tool_result" | "system",
      "text": ..., "source": "claude", "source_ts": <original timestamp>,

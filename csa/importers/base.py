@@ -18,6 +18,11 @@ from typing import Any
 
 import orjson
 
+from csa import catalogue
+from csa.jsonl import BAD as _BAD  # noqa: F401 - the importers' name for it
+from csa.jsonl import JsonlReader
+from csa.jsonl import loads as _loads  # noqa: F401 - the importers' name for it
+
 CURSOR_VERSION = 1
 MAX_TEXT = 100_000          # user / assistant text kept per event
 MAX_TOOL_TEXT = 20_000      # tool input / output per event: file dumps would dwarf the dialogue
@@ -136,20 +141,6 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _loads(raw: bytes) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        # orjson refuses integers beyond 64 bits and lone surrogates; the stdlib does not.
-        import json
-
-        try:
-            return json.loads(raw)
-        except (ValueError, RecursionError):
-            return _BAD
-
-
-_BAD = object()
 
 
 # ---------------------------------------------------------------------------------------
@@ -217,15 +208,12 @@ class Parsed:
         return dt
 
     def add(self, role: str, text: str, *, ts: Any = None, source: str, **extra: Any) -> dict:
-        """Append one normalized event (the transcript writer redacts it later)."""
+        """Append one `imported` event (the transcript writer redacts it later)."""
         dt = self.touch(ts)
         limit = MAX_TEXT if role in ("user", "assistant") else MAX_TOOL_TEXT
-        ev: dict[str, Any] = {"role": role, "text": _cut(text or "", limit), "source": source}
-        if dt is not None:
-            ev["source_ts"] = ts if isinstance(ts, str) else _iso(dt)
-        for k, v in extra.items():
-            if v is not None and v is not False and v != {}:
-                ev[k] = v
+        source_ts = None if dt is None else ts if isinstance(ts, str) else _iso(dt)
+        ev = catalogue.imported(role, _cut(text or "", limit), source=source,
+                                source_ts=source_ts, **extra)
         self.events.append(ev)
         return ev
 
@@ -258,47 +246,23 @@ def _jsonl(path: Path, offset: int, line_no: int, parsed: Parsed) -> Iterator[tu
     Sets parsed.cursor["offset"/"lines"] to what was consumed. An incomplete last line
     (the tool is still writing it) is left for the next run, unless it already parses.
     """
-    pos = offset
-    with open(path, "rb") as f:
-        f.seek(offset)
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                obj = _loads(raw)
-                if isinstance(obj, dict):  # complete, just no final newline
-                    pos += len(raw)
-                    line_no += 1
-                    parsed.cursor["offset"], parsed.cursor["lines"] = pos, line_no
-                    yield line_no, obj
-                elif raw.strip():
-                    parsed.pending_tail = True
-                break
-            pos += len(raw)
-            line_no += 1
-            if raw.strip():
-                obj = _loads(raw)
-                if obj is _BAD:
-                    parsed.bad.append((str(path), line_no, "invalid JSON"))
-                elif not isinstance(obj, dict):
-                    parsed.bad.append((str(path), line_no, "not a JSON object"))
-                else:
-                    parsed.cursor["offset"], parsed.cursor["lines"] = pos, line_no
-                    yield line_no, obj
-            parsed.cursor["offset"], parsed.cursor["lines"] = pos, line_no
-    parsed.cursor["offset"], parsed.cursor["lines"] = pos, line_no
+    def bad(no: int, reason: str) -> None:
+        parsed.bad.append((str(path), no, reason))
+
+    reader = JsonlReader(path, offset=offset, line_no=line_no, foreign=True, on_bad=bad)
+    parsed.cursor["offset"], parsed.cursor["lines"] = offset, line_no
+    for obj in reader:
+        parsed.cursor["offset"], parsed.cursor["lines"] = reader.offset, reader.line_no
+        yield reader.line_no, obj
+    parsed.cursor["offset"], parsed.cursor["lines"] = reader.offset, reader.line_no
+    parsed.pending_tail = parsed.pending_tail or reader.pending
 
 
 def _head_objects(path: Path, limit: int = HEAD_BYTES) -> Iterator[dict]:
-    """The first complete JSON objects of a JSONL file (within `limit` bytes)."""
+    """The first complete JSON objects of a JSONL file (the lines starting within `limit`
+    bytes)."""
     try:
-        with open(path, "rb") as f:
-            read = 0
-            for raw in f:
-                read += len(raw)
-                obj = _loads(raw)
-                if isinstance(obj, dict):
-                    yield obj
-                if read > limit:
-                    return
+        yield from JsonlReader(path, foreign=True, limit=limit)
     except OSError:
         return
 

@@ -301,7 +301,7 @@ class ImportRun:
             # Filled before the session appears: it is never seen half-imported.
             with hidden.transcript_writer() as tw:
                 for ev in parsed.events:
-                    tw.append("imported", **ev)
+                    tw.write(ev)
                 last_seq = tw.next_seq - 1
             digest = import_digest(list(hidden.read_transcript()), parsed.cost_usd)
             state.created_at = started
@@ -349,7 +349,7 @@ class ImportRun:
                 return
             with session.transcript_writer() as tw:
                 for ev in parsed.events:
-                    tw.append("imported", **ev)
+                    tw.write(ev)
                 last_seq = tw.next_seq - 1
             ts = state.tools.setdefault(self.reader.tool, ToolState())
             old = state.extra.get("digest") if isinstance(state.extra.get("digest"), dict) \
@@ -358,8 +358,7 @@ class ImportRun:
                 ts.cost_usd if ts.cost_usd is not None else old.get("cost_usd"))
             if "evicted" in state.extra:
                 # gc kept only the digest: fold the new events into it.
-                new = [{"type": "imported", **e} for e in parsed.events]
-                digest = merge_digest(old, import_digest(new, cost))
+                digest = merge_digest(old, import_digest(parsed.events, cost))
             else:
                 digest = import_digest(list(session.read_transcript()), cost)
             state.extra["digest"] = digest
