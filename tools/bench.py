@@ -218,8 +218,38 @@ def bench_transcript(mb: float, runs: int) -> None:
             f"{f_rate:.0f} MB/s")
         row("transcript", "TranscriptWriter.append_stdout_line with redaction",
             f"{w_rate:.0f} MB/s", f"{w_rate / f_rate:.2f}x floor", ">= 50 MB/s")
+        _bench_reader(tmp / "t.jsonl", runs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _bench_reader(path: Path, runs: int) -> None:
+    """csa.jsonl.JsonlReader (every JSONL read in csa) against a bare line loop."""
+    import bench_transcript as bt
+    import orjson
+
+    from csa.jsonl import JsonlReader
+
+    size = path.stat().st_size
+
+    def floor() -> None:
+        loads, error = orjson.loads, orjson.JSONDecodeError
+        with open(path, "rb") as f:
+            for line in f:
+                try:
+                    loads(line)
+                except error:
+                    pass
+
+    def reader() -> None:
+        for _ in JsonlReader(path):
+            pass
+
+    f_rate = bt.median_rate(floor, size, runs)
+    r_rate = bt.median_rate(reader, size, runs)
+    row("transcript", "read a transcript: orjson.loads per line (floor)", f"{f_rate:.0f} MB/s")
+    row("transcript", "read a transcript: JsonlReader", f"{r_rate:.0f} MB/s",
+        f"{r_rate / f_rate:.2f}x floor", ">= 0.8x floor")
 
 
 def bench_clean(tmp: Path, env: dict, sessions: int) -> None:
