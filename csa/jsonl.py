@@ -23,7 +23,10 @@ Rules, the same for every caller:
   neither yielded nor reported nor consumed, and the transcript writer cuts it off by
   the same rule (:func:`scan_tail`).
 - ``foreign=True`` is for files another program writes: a last line without its newline
-  counts once it parses (else it is left for later), and every bad line is reported.
+  counts once it parses (else it is left for later), every bad line is reported, and
+  what only the stdlib parses (lone surrogate escapes) is accepted:
+  csa repairs it when it writes it back. csa's own files never hold such lines, so
+  there they are corrupt (and could not be printed).
 - ``pending`` tells that a non-blank tail was left unconsumed.
 """
 
@@ -48,8 +51,8 @@ _BLANK = object()
 def loads(raw: bytes | str) -> Any:
     """``raw`` parsed as JSON, or BAD.
 
-    orjson first; it refuses integers beyond 64 bits and lone surrogate escapes, which the
-    stdlib accepts (csa repairs them when it writes them back).
+    orjson first; it refuses lone surrogate escapes, which the stdlib accepts (csa repairs
+    them when it writes them back).
     """
     try:
         return orjson.loads(raw)
@@ -86,6 +89,7 @@ class JsonlReader:
         offset, line_no = self.offset, self.line_no
         stop = None if self.limit is None else offset + self.limit
         held: list[tuple[int, int, str]] = []  # bad lines that may yet be a torn tail
+        lenient = self.foreign
         with open(self.path, "rb", buffering=_BUFFER) as f:
             f.seek(offset)
             readline, cap = f.readline, self.max_line + 1
@@ -96,7 +100,8 @@ class JsonlReader:
                     try:
                         obj = loads_(raw)
                     except decode_error as e:
-                        obj = _stdlib_loads(raw) if raw.strip() else _BLANK
+                        obj = _BLANK if not raw.strip() else _stdlib_loads(raw) if lenient \
+                            else BAD
                         why = f"invalid JSON: {e}"
                 elif len(raw) < cap:  # the end of the file
                     break
@@ -189,7 +194,10 @@ def scan_tail(fd: int, wanted: Callable[[dict], bool]) -> tuple[int, dict | None
     keep = end + 1
     while end >= 0:
         prev = next(newlines, -1)
-        obj = loads(os.pread(fd, end - prev - 1, prev + 1))
+        try:
+            obj = orjson.loads(os.pread(fd, end - prev - 1, prev + 1))
+        except orjson.JSONDecodeError:
+            obj = None
         if type(obj) is not dict:
             if keep == end + 1:
                 keep = prev + 1
