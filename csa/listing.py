@@ -10,11 +10,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from csa.errors import UsageError
-from csa.state import PHASES
+from csa.state import PHASES, iso_ms
 from csa.store import Store, iter_project_dirs
 from csa.timeutil import parse_since
 
 STATUSES = (*PHASES, "running", "died", "corrupt")
+KNOWN_BY_LOOKUP = 200  # above this many rows, reading every id is cheaper than lookups
 
 
 def status_of(row: dict) -> str:
@@ -28,12 +29,14 @@ def status_of(row: dict) -> str:
 
 def list_sessions(store: Store, *, tools: Iterable[str] = (), branch: str | None = None,
                   status: str | None = None, since: str | None = None, limit: int | None = None,
-                  all_projects: bool = False) -> tuple[list[dict], set[str]]:
-    """(rows newest first, every session id seen before filtering).
+                  all_projects: bool = False, tree: bool = False,
+                  ) -> tuple[list[dict], set[str]]:
+    """(rows newest first, the ids short ids and orphan marks must know about).
 
     Rows are summary dicts (see SessionState.summary) plus `status` and, with
     `all_projects`, `project`. Corrupt sessions are kept (never hidden by a filter
-    other than --status) so a broken file is noticed.
+    other than --status) so a broken file is noticed. With `tree`, `limit` counts
+    trees: the rows of the first `limit` trees of the tree view.
     """
     if status is not None and status not in STATUSES:
         raise UsageError(f"invalid --status {status!r}: choose from {', '.join(STATUSES)}")
@@ -41,6 +44,9 @@ def list_sessions(store: Store, *, tools: Iterable[str] = (), branch: str | None
         raise UsageError("--limit must be 0 or more")
     cutoff = parse_since(since) if since else None
     wanted_tools = {t for t in tools if t}
+    where, params = _where(wanted_tools, branch, status, cutoff)
+    # running/died depend on the lock, not on the row: filter those after the live view.
+    exact = status not in ("running", "died")
     stores = [store]
     if all_projects:
         stores = [Store.for_project_dir(store.base, d, root)
@@ -48,18 +54,72 @@ def list_sessions(store: Store, *, tools: Iterable[str] = (), branch: str | None
     rows: list[dict] = []
     known: set[str] = set()
     for st in stores:
-        for row in st.summaries():
-            known.add(row["id"])
+        if tree and limit is not None and exact:
+            got = st.index.tree_rows(where, params, limit)
+        else:
+            got = st.index.query(where, params, limit=limit if exact and not tree else None)
+        for row in st.live(got):
             row["status"] = status_of(row)
             if all_projects:
                 row["project"] = str(st.root)
-            rows.append(row)
+        rows += got
+        known |= _known(st, got)
     rows = [r for r in rows if _keep(r, wanted_tools, branch, status, cutoff)]
     rows.sort(key=lambda r: (r.get("last_accessed") or r.get("created_at") or "", r["id"]),
               reverse=True)
     if limit is not None:
-        rows = rows[:limit]
+        rows = _first_trees(rows, known, limit) if tree else rows[:limit]
     return rows, known
+
+
+def _where(tools: set[str], branch: str | None, status: str | None,
+           cutoff: datetime | None) -> tuple[str, tuple]:
+    """The SQL filter (csa.summaries template on alias `{a}`) _keep applies in Python."""
+    if status == "corrupt":
+        return "{a}.corrupt = 1", ()
+    terms, params = ["{a}.corrupt = 0"], []
+    if status in PHASES:
+        terms.append("{a}.phase = ?")
+        params.append(status)
+    elif status is not None:
+        terms.append("{a}.status IN ('running', 'died')")
+    if tools:
+        terms.append("(" + " OR ".join("instr({a}.tools, ?) > 0" for _ in tools) + ")")
+        params += [f",{t}," for t in sorted(tools)]
+    if branch is not None:
+        terms.append("{a}.branch = ?")
+        params.append(branch)
+    if cutoff is not None:
+        terms.append("{a}.last_accessed >= ?")
+        params.append(iso_ms(cutoff))
+    where = " AND ".join(terms)
+    return (f"({where}) OR {{a}}.corrupt = 1" if status is None else where), tuple(params)
+
+
+def _known(store: Store, rows: list[dict]) -> set[str]:
+    """Ids of `rows`, their neighbours in id order (unique short ids) and their
+    parents that exist (orphan marks); every id when the listing is large."""
+    got = {r["id"] for r in rows}
+    if not got:
+        return got
+    if len(got) > KNOWN_BY_LOOKUP:
+        return got | store.index.all_ids()
+    parents = {r["parent_session_id"] for r in rows if r.get("parent_session_id")}
+    return got | store.index.neighbours(got) | store.index.existing(parents - got)
+
+
+def _first_trees(rows: list[dict], known: set[str], n: int) -> list[dict]:
+    from csa.genealogy import build_tree
+
+    keep: set[str] = set()
+    trees = 0
+    for row, level, _orphan in build_tree(rows, known):
+        if level == 0:
+            trees += 1
+            if trees > n:
+                break
+        keep.add(row["id"])
+    return [r for r in rows if r["id"] in keep]
 
 
 def _keep(r: dict, tools: set[str], branch: str | None, status: str | None,

@@ -191,6 +191,8 @@ class Session:
         if not self.dir.is_dir():
             raise SessionNotFound(f"Session {self.id} no longer exists")
         atomic_write(self.state_path, state.to_toml().encode())
+        if not self.ephemeral and self.dir.name == self.id:  # not a hidden build dir
+            self.store.index.put(self, state)
 
     def reconcile(self) -> SessionState | None:
         """Mark a run that died without finishing (csa killed) as `died`; None if live."""

@@ -16,41 +16,31 @@ Layout (see docs/sessions.md):
     <base>/<project path>/sessions/<ULID>/  one session (see csa.session)
     <base>/<project path>/cache/            rebuildable caches (never the source of truth)
 
-Listing thousands of sessions must not parse thousands of TOML files: summaries are
-cached by (inode, mtime, size) of each state.toml and re-parsed only when that key
-changes. Files modified in the last two seconds are never cached (timestamps can be
-coarser than back-to-back rewrites; git's "racy index" rule).
+Listing and resolution read the summary index (csa.summaries: SQLite under cache/,
+rebuilt from the state.toml files whenever it is missing, stale or damaged).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Callable, Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import orjson
-
 from csa import ids
 from csa.errors import AmbiguousPrefix, CorruptState, CsaError, SessionLocked, SessionNotFound
-from csa.fsutil import atomic_write, ensure_dir, write_private
+from csa.fsutil import atomic_write, ensure_dir
 from csa.paths import project_root, project_state_dir, state_base
 from csa.session import STATE_FILE, Session
 from csa.state import RunRecord, SessionState, iso_ms
 
 if TYPE_CHECKING:
     from csa.lock import SessionLock
+    from csa.summaries import SummaryIndex
 
 PROJECT_MARKER = "project.toml"
-CACHE_VERSION = 2
-# Summary fields kept in the cache, as a list in this order (smaller and faster to load
-# than one dict per session); `id` and `project_path` are filled in on reading.
-CACHED_FIELDS = ("description", "created_at", "last_accessed", "phase", "turn_count",
-                 "git_branch", "parent_session_id", "depth", "tools", "last_tool",
-                 "is_compacted", "run_status", "run_pid")
-RACY_WINDOW_NS = 2_000_000_000
 NEW_PREFIX = ".new-"      # a session being created (renamed into place when complete)
 TRASH_PREFIX = ".trash-"  # a session being removed (renamed out of place first)
 AMBIGUOUS_SHOWN = 50
@@ -94,6 +84,13 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.dir)!r})"
 
+    @cached_property
+    def index(self) -> SummaryIndex:
+        """The summary index (csa.summaries), opened on first use."""
+        from csa.summaries import SummaryIndex
+
+        return SummaryIndex(self)
+
     # -- layout --------------------------------------------------------------------------
 
     def ensure(self) -> None:
@@ -135,22 +132,19 @@ class Store:
             if self.session(p).exists():
                 return self.session(p)
             raise SessionNotFound(f"No session matches '{prefix}'")
-        try:
-            names = os.listdir(self.sessions_dir)
-        except FileNotFoundError:
-            names = []
-        # Filter by prefix first: validating 100,000 names costs more than listing them.
-        matches = sorted(n for n in names if n.startswith(p) and ids.is_ulid(n)
-                         and not os.path.islink(self.sessions_dir / n))
+        found, total = self.index.prefix(p, AMBIGUOUS_SHOWN + 1)
+        matches = [m for m in found if self.session(m).exists()]
+        if len(matches) < len(found):  # removed since the index was checked
+            total -= len(found) - len(matches)
         if not matches:
             raise SessionNotFound(f"No session matches '{prefix}'")
         if len(matches) > 1:
             described = [(m, self.session(m).description()) for m in matches[:AMBIGUOUS_SHOWN]]
-            lines = [f"Session prefix '{prefix}' is ambiguous: {len(matches)} sessions match; "
+            lines = [f"Session prefix '{prefix}' is ambiguous: {total} sessions match; "
                      "use a longer prefix"]
             lines += [f"  {m}  {d}" for m, d in described]
-            if len(matches) > AMBIGUOUS_SHOWN:
-                lines.append(f"  ... and {len(matches) - AMBIGUOUS_SHOWN} more")
+            if total > AMBIGUOUS_SHOWN:
+                lines.append(f"  ... and {total - AMBIGUOUS_SHOWN} more")
             raise AmbiguousPrefix("\n".join(lines), described)
         return self.session(matches[0])
 
@@ -197,6 +191,7 @@ class Store:
         from csa.fsutil import fsync_dir
 
         fsync_dir(self.sessions_dir)
+        self.index.put(session, state)
         return session, state, lock
 
     def ephemeral(self, *, description: str, parent_session_id: str | None = None,
@@ -228,55 +223,17 @@ class Store:
 
     # -- listing -------------------------------------------------------------------------
 
-    def summaries(self, *, reconcile: bool = True, write_cache: bool = True) -> list[dict]:
-        """One summary dict per session (corrupt ones flagged), unsorted.
+    def summaries(self, *, reconcile: bool = True) -> list[dict]:
+        """One summary dict per session (corrupt ones flagged), newest first; a running
+        row whose lock is free is marked died (`reconcile=False`: only in the row)."""
+        return self.live(self.index.query(), reconcile)
 
-        `reconcile=False, write_cache=False` reads only (what a dry run needs).
-        """
-        cache_path = self.cache_dir / "summaries.json"
-        entries = _read_cache(cache_path)
-        fresh: dict = {}
-        out: list[dict] = []
-        changed = False
-        racy_before = time.time_ns() - RACY_WINDOW_NS
-        root = str(self.root)
-        n_fields = len(CACHED_FIELDS)
-        sessions = str(self.sessions_dir)
-        for sid in self.ids():
-            try:
-                st = os.stat(f"{sessions}/{sid}/{STATE_FILE}")
-            except FileNotFoundError:
-                out.append(corrupt_summary(sid, f"{STATE_FILE} is missing"))
-                continue
-            except OSError as e:
-                out.append(corrupt_summary(sid, e.strerror or str(e)))
-                continue
-            key = [st.st_ino, st.st_mtime_ns, st.st_size]
-            hit = entries.get(sid)
-            if hit is not None and hit[0] == key and len(hit[1]) == n_fields:
-                fresh[sid] = hit
-                row = dict(zip(CACHED_FIELDS, hit[1], strict=True))
-                row["id"] = sid
-                row["project_path"] = root
-                out.append(row)
-                continue
-            changed = True
-            try:
-                summary = self.session(sid).read_state().summary()
-            except CorruptState as e:
-                out.append(corrupt_summary(sid, str(e).split(": ", 1)[-1]))
-                continue
-            except SessionNotFound:
-                continue
-            if st.st_mtime_ns < racy_before and summary["project_path"] == root:
-                fresh[sid] = [key, [summary[f] for f in CACHED_FIELDS]]
-            out.append(summary)
-        if write_cache and (changed or len(fresh) != len(entries)):
-            self._write_cache(cache_path, fresh)
-        for row in out:
+    def live(self, rows: list[dict], reconcile: bool = True) -> list[dict]:
+        """`rows` with each running one checked against its lock (see summaries)."""
+        for row in rows:
             if row.get("run_status") == "running":
                 self._live_view(row, reconcile)
-        return out
+        return rows
 
     def _live_view(self, row: dict, reconcile: bool) -> None:
         session = self.session(row["id"])
@@ -290,34 +247,12 @@ class Store:
         else:
             row["run_status"] = "died"
 
-    def _write_cache(self, path: Path, entries: dict) -> None:
-        # Best effort: a read-only or full disk must not break listing; a cache that another
-        # process is writing right now (a filelock, csa.mutex) is left to that process.
-        from csa.mutex import file_lock, try_acquire
-
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            lock = file_lock(path.with_name(f"{path.name}.lock"), timeout=0)
-            if not try_acquire(lock):
-                return
-            try:
-                write_private(tmp, orjson.dumps({"v": CACHE_VERSION, "entries": entries}))
-                os.replace(tmp, path)
-            finally:
-                lock.release()
-        except OSError:
-            try:
-                os.unlink(tmp)  # a full disk must not leave a temp file per reader behind
-            except OSError:
-                pass
-
     def newest(self) -> Session:
         """The session with the newest last_accessed (ties: the larger ULID), for --last."""
-        rows = [r for r in self.summaries() if not r.get("corrupt")]
+        rows = self.index.query("corrupt = 0", order="last_accessed DESC, id DESC", limit=1)
         if not rows:
             raise SessionNotFound(f"No sessions yet in {self.root}; start one with: csa run PROMPT")
-        rows.sort(key=lambda r: (r["last_accessed"] or "", r["id"]))
-        return self.session(rows[-1]["id"])
+        return self.session(rows[0]["id"])
 
     # -- delete --------------------------------------------------------------------------
 
@@ -353,16 +288,6 @@ class Store:
         os.rename(path, trash)
         shutil.rmtree(trash, ignore_errors=True)
         return freed
-
-
-def _read_cache(path: Path) -> dict:
-    try:
-        cached = orjson.loads(path.read_bytes())
-        if cached.get("v") == CACHE_VERSION:
-            return cached.get("entries", {})
-    except (OSError, orjson.JSONDecodeError, AttributeError):
-        pass
-    return {}
 
 
 def iter_project_dirs(base: Path) -> Iterator[tuple[Path, Path]]:

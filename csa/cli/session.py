@@ -78,7 +78,8 @@ def session():
 @click.option("--status", metavar="PHASE",
               help="active, available, retired, running, died or corrupt.")
 @click.option("--since", metavar="WHEN", help="Accessed within this long (2d, 36h) or since a date.")
-@click.option("--limit", type=int, metavar="N", help="At most N sessions.")
+@click.option("--limit", type=int, metavar="N",
+              help="At most N sessions (with --tree: the N newest trees).")
 @click.option("--all-projects", is_flag=True, help="List sessions of every project.")
 @json_option
 @cd_option
@@ -101,7 +102,7 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
     store = open_store(cd)
     rows, known = list_sessions(store, tools=(tools or "").split(","), branch=branch,
                                 status=status, since=since, limit=limit,
-                                all_projects=all_projects)
+                                all_projects=all_projects, tree=tree)
     if tree:
         ordered = build_tree(rows, known)
     else:

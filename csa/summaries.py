@@ -1,0 +1,331 @@
+"""The summary index: a rebuildable SQLite cache of every session's listing row.
+
+    >>> index = SummaryIndex(store)          # <project state dir>/cache/summaries.db
+    >>> index.put(session, state)            # after every state write (Session.save, create)
+    >>> index.query("corrupt = 0", (), limit=20)        # newest first, rows re-checked
+    >>> index.prefix("01JH4Q")               # ids starting with a prefix (range query)
+
+state.toml stays the truth. The database is validated cheaply: the mtime of
+sessions/ and the row count (a session created or removed changes both) are kept in
+`meta`; when they differ, one listdir brings the rows in line (new ids parsed, gone
+ids dropped). A row carries the (inode, mtime_ns, size) of the state.toml it was
+read from, and every row a query returns is re-checked against its file, so a
+hand-edited state.toml wins over its row (git's racy-file rule: a file written in
+the last two seconds is recorded as unverified and parsed again next time). A
+missing, damaged or foreign-version database is rebuilt silently; when the cache dir
+is unusable the index lives in memory for the command.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import orjson
+
+from csa.errors import CorruptState, SessionNotFound
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from csa.session import Session
+    from csa.state import SessionState
+    from csa.store import Store
+
+DB_NAME = "summaries.db"
+SCHEMA_VERSION = 1
+RACY_WINDOW_NS = 2_000_000_000
+REFRESH_CHUNK = 2000
+UNVERIFIED = -1  # mtime_ns of a row whose file was too fresh to trust its timestamp
+SCHEMA = """
+CREATE TABLE s (id TEXT PRIMARY KEY, sort_key TEXT NOT NULL, last_accessed TEXT,
+    phase TEXT, status TEXT, corrupt INTEGER NOT NULL, branch TEXT, parent TEXT,
+    tools TEXT NOT NULL, ino INTEGER, mtime_ns INTEGER, size INTEGER, data BLOB NOT NULL)
+    WITHOUT ROWID;
+CREATE INDEX s_sort ON s (sort_key, id);
+CREATE INDEX s_access ON s (last_accessed, id);
+CREATE INDEX s_parent ON s (parent);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER);
+"""
+COLS = "id, data, ino, mtime_ns, size"
+PUT = "INSERT OR REPLACE INTO s VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
+
+class SummaryIndex:
+    """The listing rows of one store's sessions (see the module docstring)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.path = store.cache_dir / DB_NAME
+        self._db: sqlite3.Connection | None = None
+
+    # -- connection ----------------------------------------------------------------------
+
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            import sqlite3
+
+            try:
+                self._db = self._open(str(self.path))
+            except (sqlite3.OperationalError, OSError):  # locked, disk full, read-only
+                self._db = self._open(":memory:")
+            except sqlite3.DatabaseError:
+                # Garbage bytes or a foreign schema: it is only a cache; start over.
+                self._discard()
+                try:
+                    self._db = self._open(str(self.path))
+                except (sqlite3.Error, OSError):
+                    self._db = self._open(":memory:")
+        return self._db
+
+    def _open(self, where: str) -> sqlite3.Connection:
+        import sqlite3
+
+        if where != ":memory:":
+            from csa.fsutil import ensure_dir
+
+            ensure_dir(self.path.parent)
+        db = sqlite3.connect(where, timeout=5, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # a cache: no fsync per commit
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("DROP TABLE IF EXISTS s")
+                db.execute("DROP TABLE IF EXISTS meta")
+                for stmt in SCHEMA.split(";"):
+                    if stmt.strip():
+                        db.execute(stmt)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                db.execute("COMMIT")
+            db.execute("SELECT count(*) FROM s WHERE id = ''").fetchone()
+        except BaseException:
+            db.close()
+            raise
+        if where != ":memory:":
+            os.chmod(where, 0o600)
+        return db
+
+    def _discard(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            _unlink(f"{self.path}{suffix}")
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # -- writing -------------------------------------------------------------------------
+
+    def put(self, session: Session, state: SessionState) -> None:
+        """Record a state just written (best effort: a failure leaves a stale row, which
+        the next query re-checks against the file)."""
+        import sqlite3
+
+        if not self.path.exists():
+            return  # the next listing builds the whole index
+        try:
+            st = os.stat(session.state_path)
+            self.db().execute(PUT, _row(state.summary(), st))
+        except (sqlite3.Error, OSError):
+            pass
+
+    def _reread(self, sid: str) -> tuple | None:
+        """The row for a session as its files are now; None when the session is gone."""
+        from csa.session import STATE_FILE
+        from csa.store import corrupt_summary
+
+        session = self.store.session(sid)
+        try:
+            st = os.stat(session.state_path)
+        except FileNotFoundError:
+            if not session.exists():
+                return None
+            return _row(corrupt_summary(sid, f"{STATE_FILE} is missing"), None)
+        except OSError as e:
+            return _row(corrupt_summary(sid, e.strerror or str(e)), None)
+        try:
+            summary = session.read_state().summary()
+        except CorruptState as e:
+            return _row(corrupt_summary(sid, str(e).split(": ", 1)[-1]), st)
+        except SessionNotFound:
+            return None
+        return _row(summary, st)
+
+    def _refresh(self, sids: Iterable[str]) -> None:
+        # Chunks of REFRESH_CHUNK rows per transaction: a rebuild of 100,000 sessions
+        # never holds the write lock long enough to time out a concurrent Session.save.
+        sids = list(sids)
+        db = self.db()
+        for at in range(0, len(sids), REFRESH_CHUNK):
+            rows, gone = [], []
+            for sid in sids[at:at + REFRESH_CHUNK]:
+                row = self._reread(sid)
+                (gone.append((sid,)) if row is None else rows.append(row))
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("DELETE FROM s WHERE id = ?", gone)
+                db.executemany(PUT, rows)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:  # a failed COMMIT (disk full) has rolled back already
+                    db.execute("ROLLBACK")
+                raise
+
+    # -- validation ----------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Bring the rows in line with sessions/ when its mtime or the row count moved."""
+        db = self.db()
+        try:
+            dir_mtime = os.stat(self.store.sessions_dir).st_mtime_ns
+        except FileNotFoundError:
+            dir_mtime = 0
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        count = db.execute("SELECT count(*) FROM s").fetchone()[0]
+        if dir_mtime and meta.get("dir_mtime") == dir_mtime and meta.get("count") == count:
+            return
+        on_disk = set(self.store.ids())
+        have = {r[0] for r in db.execute("SELECT id FROM s")}
+        self._refresh(sorted((on_disk - have) | (have - on_disk)))
+        count = db.execute("SELECT count(*) FROM s").fetchone()[0]
+        if dir_mtime > time.time_ns() - RACY_WINDOW_NS:
+            dir_mtime = 0  # a change within the same tick could follow unseen: check again
+        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                       [("dir_mtime", dir_mtime), ("count", count)])
+
+    def _fresh(self, raw: list[tuple]) -> bool:
+        """Re-check returned rows against their state.toml; True if all were current."""
+        stale = []
+        base = str(self.store.sessions_dir)
+        from csa.session import STATE_FILE
+
+        for sid, _data, ino, mtime_ns, size in raw:
+            try:
+                st = os.stat(f"{base}/{sid}/{STATE_FILE}")
+            except OSError:
+                stale.append(sid)
+                continue
+            if mtime_ns == UNVERIFIED or (st.st_ino, st.st_mtime_ns, st.st_size) != (
+                    ino, mtime_ns, size):
+                stale.append(sid)
+        if stale:
+            self._refresh(stale)
+        return not stale
+
+    # -- queries -------------------------------------------------------------------------
+
+    def _guarded(self, fn, *args):
+        """fn(*args); when the database fails under it (disk full, locked too long, I/O
+        error), once more on an index in memory built from the state files."""
+        import sqlite3
+
+        try:
+            return fn(*args)
+        except sqlite3.Error as e:
+            self.close()
+            if isinstance(e, sqlite3.OperationalError):
+                self._db = self._open(":memory:")
+            else:  # damaged pages found while reading: start a new file
+                self._discard()
+        try:
+            return fn(*args)
+        except sqlite3.Error:
+            self.close()
+            self._db = self._open(":memory:")
+            return fn(*args)
+
+    def query(self, where: str = "1", params: tuple = (), *, order: str = "sort_key DESC, id DESC",
+              limit: int | None = None) -> list[dict]:
+        """Summary dicts of the rows matching `where` (a template on the table alias `{a}`),
+        each re-checked against its file."""
+        if not self.store.sessions_dir.is_dir():
+            return []  # listing never creates a project's state dir
+        sql = f"SELECT {COLS} FROM s WHERE ({where.format(a='s')}) ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self._guarded(self._checked, sql, params)
+
+    def _checked(self, sql: str, params: tuple) -> list[dict]:
+        self.sync()
+        for _ in range(3):
+            raw = self.db().execute(sql, params).fetchall()
+            if self._fresh(raw):
+                break
+        return [orjson.loads(r[1]) for r in raw]
+
+    def tree_rows(self, where: str, params: tuple, limit: int) -> list[dict]:
+        """The rows of the newest `limit` trees among rows matching `where` (a template on
+        the table alias `{a}`; a root is a matching row whose parent is not a matching
+        row), with all their matching descendants."""
+        if not self.store.sessions_dir.is_dir():
+            return []
+        w_s, w_p, w_c = (where.format(a=a) for a in "spc")
+        sql = (f"WITH RECURSIVE roots(id) AS (SELECT s.id FROM s WHERE ({w_s}) AND "
+               f"(s.parent IS NULL OR s.parent = s.id OR NOT EXISTS (SELECT 1 FROM s p "
+               f"WHERE p.id = s.parent AND ({w_p}))) ORDER BY s.sort_key DESC, s.id DESC "
+               f"LIMIT {int(limit)}), t(id) AS (SELECT id FROM roots UNION SELECT c.id "
+               f"FROM s c JOIN t ON c.parent = t.id WHERE ({w_c})) "
+               f"SELECT {COLS} FROM s WHERE id IN (SELECT id FROM t) "
+               f"ORDER BY sort_key DESC, id DESC")
+        return self._guarded(self._checked, sql, params * 3)
+
+    def prefix(self, p: str, limit: int) -> tuple[list[str], int]:
+        """(first `limit` ids starting with `p`, how many there are)."""
+        if not self.store.sessions_dir.is_dir():
+            return [], 0
+        return self._guarded(self._prefix, p, limit)
+
+    def _prefix(self, p: str, limit: int) -> tuple[list[str], int]:
+        self.sync()
+        hi = p[:-1] + chr(ord(p[-1]) + 1)
+        db = self.db()
+        found = [r[0] for r in db.execute(
+            "SELECT id FROM s WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", (p, hi, limit))]
+        if len(found) < limit:
+            return found, len(found)
+        return found, db.execute("SELECT count(*) FROM s WHERE id >= ? AND id < ?",
+                                 (p, hi)).fetchone()[0]
+
+    def all_ids(self) -> set[str]:
+        return {r[0] for r in self.db().execute("SELECT id FROM s")}
+
+    def existing(self, sids: Iterable[str]) -> set[str]:
+        """Which of `sids` have a row."""
+        db = self.db()
+        return {s for s in set(sids)
+                if db.execute("SELECT 1 FROM s WHERE id = ?", (s,)).fetchone()}
+
+    def neighbours(self, sids: Iterable[str]) -> set[str]:
+        """The ids just before and after each of `sids` (enough for unique short ids)."""
+        db = self.db()
+        out = set()
+        for sid in sids:
+            for sql in ("SELECT max(id) FROM s WHERE id < ?", "SELECT min(id) FROM s WHERE id > ?"):
+                got = db.execute(sql, (sid,)).fetchone()[0]
+                if got:
+                    out.add(got)
+        return out
+
+
+def _row(summary: dict, st: os.stat_result | None) -> tuple:
+    corrupt = bool(summary.get("corrupt"))
+    status = "corrupt" if corrupt else (
+        summary["run_status"] if summary.get("run_status") in ("running", "died")
+        else summary.get("phase") or "active")
+    last = summary.get("last_accessed")
+    racy = st is None or st.st_mtime_ns > time.time_ns() - RACY_WINDOW_NS
+    return (summary["id"], last or summary.get("created_at") or "", last, summary.get("phase"),
+            status, int(corrupt), summary.get("git_branch"), summary.get("parent_session_id"),
+            "," + ",".join(summary.get("tools") or []) + ",",
+            st.st_ino if st else 0, UNVERIFIED if racy else st.st_mtime_ns,
+            st.st_size if st else 0, orjson.dumps(summary))
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
