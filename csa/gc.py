@@ -40,6 +40,7 @@ from csa.lock import is_locked, pid_alive, read_holder, remove_if_stale
 from csa.session import LOCKS_DIR, Session
 from csa.state import transition
 from csa.store import NEW_PREFIX, TRASH_PREFIX, Store
+from csa.summaries import RACY_WINDOW_NS
 
 GC_LOCK = "gc.lock"  # the store-wide lock of clean and gc (csa.mutex)
 GC_WAIT_S = 600.0
@@ -106,6 +107,7 @@ def _clean(store: Store, *, days: float, dry_run: bool, tools: list[str] | None,
     except OverflowError:  # more days than datetime can count back: nothing is that old
         cutoff = datetime.min.replace(tzinfo=UTC)
     report = Report(dry_run=dry_run, archive_dir=str(archive) if archive else None)
+    marked_ns = time.time_ns()
     rows = store.summaries(reconcile=False)
     parent_of = {r["id"]: r.get("parent_session_id") for r in rows}
     candidates, keep = _mark(store, rows, parent_of, cutoff, {t for t in (tools or []) if t})
@@ -120,7 +122,7 @@ def _clean(store: Store, *, days: float, dry_run: bool, tools: list[str] | None,
             entry["bytes"] = store.session(sid).size()
             report.removed.append(entry)
             continue
-        swept = _sweep_one(store.session(sid), cutoff, archive)
+        swept = _sweep_one(store.session(sid), cutoff, archive, marked_ns)
         if swept is None:
             report.kept.append({"id": sid, "reason": "resumed or locked during clean"})
             continue
@@ -161,20 +163,32 @@ def _mark(store: Store, rows: list[dict], parent_of: dict, cutoff: datetime,
     return candidates, keep
 
 
-def _sweep_one(session: Session, cutoff: datetime, archive: Path | None) -> int | None:
+def _sweep_one(session: Session, cutoff: datetime, archive: Path | None,
+               marked_ns: int) -> int | None:
     """Delete one session under its lock; None when it must be kept after all."""
     with session.try_lock(reason="clean") as lock:
         if lock is None:  # locked, gone, or broken (locks/ not a dir): keep it
             return None
-        try:
-            state = session.read_state()
-        except CsaError:  # gone meanwhile, or corrupt
-            return None
-        if state.last_accessed >= cutoff:
-            return None  # resumed between marking and locking
+        if _written_since(session, marked_ns):
+            try:
+                state = session.read_state()
+            except CsaError:  # gone meanwhile, or corrupt
+                return None
+            if state.last_accessed >= cutoff:
+                return None  # resumed between marking and locking
         if archive is not None:
             archive_session(session, archive / f"{session.id}.tar.gz")
         return session.store.remove_dir(session)
+
+
+def _written_since(session: Session, marked_ns: int) -> bool:
+    """Whether state.toml may have changed since the mark read it (the rows the mark
+    used were checked against their files; an older file needs no second parse)."""
+    try:
+        mtime = os.stat(session.state_path).st_mtime_ns
+    except OSError:
+        return True  # let read_state say what is wrong
+    return mtime >= marked_ns - RACY_WINDOW_NS
 
 
 def archive_session(session: Session, dest: Path) -> None:

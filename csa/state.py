@@ -12,7 +12,6 @@ ones dropping them.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -247,6 +246,8 @@ class SessionState:
 
     @classmethod
     def from_toml(cls, text: str) -> SessionState:
+        import tomllib  # not at the top: a listing served by the summary index never parses
+
         try:
             d = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:

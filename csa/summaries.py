@@ -38,6 +38,7 @@ DB_NAME = "summaries.db"
 SCHEMA_VERSION = 1
 RACY_WINDOW_NS = 2_000_000_000
 REFRESH_CHUNK = 2000
+MAX_LIMIT = 2**62  # SQLite integers are 64-bit; a larger --limit means "all"
 UNVERIFIED = -1  # mtime_ns of a row whose file was too fresh to trust its timestamp
 SCHEMA = """
 CREATE TABLE s (id TEXT PRIMARY KEY, sort_key TEXT NOT NULL, last_accessed TEXT,
@@ -245,7 +246,7 @@ class SummaryIndex:
             return []  # listing never creates a project's state dir
         sql = f"SELECT {COLS} FROM s WHERE ({where.format(a='s')}) ORDER BY {order}"
         if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+            sql += f" LIMIT {min(int(limit), MAX_LIMIT)}"
         return self._guarded(self._checked, sql, params)
 
     def _checked(self, sql: str, params: tuple) -> list[dict]:
@@ -266,7 +267,7 @@ class SummaryIndex:
         sql = (f"WITH RECURSIVE roots(id) AS (SELECT s.id FROM s WHERE ({w_s}) AND "
                f"(s.parent IS NULL OR s.parent = s.id OR NOT EXISTS (SELECT 1 FROM s p "
                f"WHERE p.id = s.parent AND ({w_p}))) ORDER BY s.sort_key DESC, s.id DESC "
-               f"LIMIT {int(limit)}), t(id) AS (SELECT id FROM roots UNION SELECT c.id "
+               f"LIMIT {min(int(limit), MAX_LIMIT)}), t(id) AS (SELECT id FROM roots UNION SELECT c.id "
                f"FROM s c JOIN t ON c.parent = t.id WHERE ({w_c})) "
                f"SELECT {COLS} FROM s WHERE id IN (SELECT id FROM t) "
                f"ORDER BY sort_key DESC, id DESC")

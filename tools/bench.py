@@ -134,53 +134,66 @@ def bench_relay(tmp: Path, env: dict, mb: int, runs: int) -> None:
         f"{mbs / tool:.0f} MB/s", f"{gen / tool:.2f}x bare", ">= 50 MB/s")
 
 
-def bench_list_prefix(tmp: Path, env: dict, sessions: int, dirs: int, runs: int) -> None:
+def _synth_project(tmp: Path, env: dict, name: str, sessions: int, age_s: float) -> Path:
+    """A project with `sessions` realistic sessions, state files `age_s` old."""
     from bench_sessions import synth_sessions
 
-    from csa import ids
-    from csa.store import Store
-
-    project = tmp / "list-proj"
+    project = tmp / name
     project.mkdir()
     pdir = Path(env["CSA_STATE_DIR"]) / str(project).lstrip("/")
     synth_sessions(pdir / "sessions", sessions, str(project))
     (pdir / "project.toml").write_text(f'project_path = "{project}"\n')
-    old = time.time() - 3600
+    old = time.time() - age_s
     for d in (pdir / "sessions").iterdir():
         os.utime(d / "state.toml", (old, old))
-    floor = statistics.median(wall([sys.executable, "-c", "pass"], env, project)
-                              for _ in range(runs))
+    return project
+
+
+def _floor(env: dict, cwd: Path, runs: int) -> float:
+    """`python -S -c pass`: the interpreter alone, the floor every row is compared to."""
+    return statistics.median(wall([sys.executable, "-S", "-c", "pass"], env, cwd)
+                             for _ in range(runs))
+
+
+def bench_list_prefix(tmp: Path, env: dict, sessions: int, big: int, runs: int) -> None:
+    """Listing at `sessions` (all rows) and at `big` sessions (--limit, --tree, prefix)."""
+    from csa.store import Store
+
+    project = _synth_project(tmp, env, "list-proj", sessions, 3600)
+    floor = _floor(env, project, runs)
     helpt = statistics.median(wall([*csa_cmd(), "--help"], env, project) for _ in range(runs))
-    row("list", "python -c pass (floor)", ms(floor))
+    row("list", "python -S -c pass (floor)", ms(floor))
     row("list", "csa --help", ms(helpt), f"{helpt / floor:.2f}x floor", "<= 2.5x floor")
     cold = wall([*csa_cmd(), "session", "list"], env, project)
-    row("list", f"csa session list, {sessions} sessions, cold cache (once)", ms(cold))
-    for args, label in ((["session", "list"], "csa session list"),
-                        (["session", "list", "--tree"], "csa session list --tree"),
-                        (["session", "list", "--json"], "csa session list --json")):
+    row("list", f"csa session list, {sessions} sessions, index built from the state files "
+        "(once)", ms(cold))
+    for args, label, goal in ((["session", "list"], "csa session list", "<= 300 ms"),
+                              (["session", "list", "--tree"], "csa session list --tree", ""),
+                              (["session", "list", "--json"], "csa session list --json", "")):
         t = statistics.median(wall([*csa_cmd(), *args], env, project) for _ in range(runs))
-        row("list", f"{label}, {sessions} sessions", ms(t), f"{t / floor:.2f}x floor",
-            "<= 300 ms" if "json" not in label else "")
-    rdir = tmp / "resolve" / "sessions"
-    rdir.mkdir(parents=True)
-    t0 = int(time.time() * 1000)
-    names = [ids.new_ulid(now_ms=t0 - i * 7) for i in range(dirs)]
-    for n in names:
-        os.mkdir(rdir / n)
-    store = Store(tmp / "resolve-base", project)
-    store.sessions_dir = rdir
-    target = names[len(names) // 2]
+        row("list", f"{label}, {sessions} sessions", ms(t), f"{t / floor:.2f}x floor", goal)
+    project = _synth_project(tmp, env, "big-proj", big, 3600)
+    cold = wall([*csa_cmd(), "session", "list", "--limit", "1"], env, project)
+    row("prefix", f"first listing at {big} sessions: index built (once)", ms(cold))
+    floor = _floor(env, project, runs)
+    row("prefix", "python -S -c pass (floor)", ms(floor))
+    store = Store.open(cd=project)
+    target = sorted(store.ids())[big // 2]
+    for args, label, goal in (
+            (["session", "list", "--limit", "20"], "csa session list --limit 20", "<= 100 ms"),
+            (["session", "list", "--tree", "--limit", "20"],
+             "csa session list --tree --limit 20 (newest 20 trees)", "<= 150 ms"),
+            (["session", "show", "-s", target[:16].lower()],
+             "csa session show -s PREFIX (whole command)", "")):
+        t = statistics.median(wall([*csa_cmd(), *args], env, project) for _ in range(runs))
+        row("prefix", f"{label}, {big} sessions", ms(t), f"{t / floor:.2f}x floor", goal)
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        assert store.resolve(target[:16].lower()).id == target
+        assert Store.open(cd=project).resolve(target[:16].lower()).id == target
         times.append(time.perf_counter() - t)
-    row("prefix", f"prefix resolution over {dirs} session dirs (in-process)",
+    row("prefix", f"prefix resolution, {big} sessions (in-process, fresh Store)",
         ms(statistics.median(times)), "", "<= 100 ms")
-    tool_t = statistics.median(wall([*csa_cmd(), "session", "list", "--limit", "1"], env,
-                                    project) for _ in range(runs))
-    del tool_t
-    return
 
 
 def bench_transcript(mb: float, runs: int) -> None:
@@ -253,22 +266,15 @@ def _bench_reader(path: Path, runs: int) -> None:
 
 
 def bench_clean(tmp: Path, env: dict, sessions: int) -> None:
-    from bench_sessions import synth_sessions
-
-    project = tmp / "clean-proj"
-    project.mkdir()
+    project = _synth_project(tmp, env, "clean-proj", sessions, 40 * 86400)
     pdir = Path(env["CSA_STATE_DIR"]) / str(project).lstrip("/")
-    synth_sessions(pdir / "sessions", sessions, str(project))
-    (pdir / "project.toml").write_text(f'project_path = "{project}"\n')
-    old = time.time() - 40 * 86400
-    for d in (pdir / "sessions").iterdir():
-        os.utime(d / "state.toml", (old, old))
     dry = wall([*csa_cmd(), "session", "clean", "--days", "0", "--dry-run"], env, project)
-    row("clean", f"csa session clean --days 0 --dry-run, {sessions} sessions", ms(dry))
+    row("clean", f"csa session clean --days 0 --dry-run, {sessions} sessions (builds the "
+        "index)", ms(dry))
     real = wall([*csa_cmd(), "session", "clean", "--days", "0"], env, project)
     left = len([n for n in os.listdir(pdir / "sessions") if len(n) == 26])
     row("clean", f"csa session clean --days 0, {sessions} sessions removed", ms(real),
-        f"{sessions / real:.0f} sessions/s", f"{left} left")
+        f"{sessions / real:.0f} sessions/s", f"<= 3 s at 10,000; {left} left")
 
 
 def bench_search(tmp: Path, env: dict, mb: int, queries: int) -> None:
@@ -394,7 +400,7 @@ def main() -> int:
             bench_relay(tmp, env, mb=100 if full else 30, runs=3)
         if "list" in only or "prefix" in only:
             bench_list_prefix(tmp, env, sessions=10_000 if full else 3_000,
-                              dirs=100_000 if full else 30_000, runs=9 if full else 5)
+                              big=100_000 if full else 10_000, runs=9 if full else 5)
         if "transcript" in only:
             bench_transcript(mb=50 if full else 20, runs=5 if full else 3)
         if "clean" in only:
