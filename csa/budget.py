@@ -48,7 +48,7 @@ def enforce_budget(store: Store, max_bytes: int, *, dry_run: bool = False,
               "skipped_undigested": 0, "skipped_live": 0, "dry_run": dry_run}
     if before <= max_bytes:
         return report
-    rows = [r for r in store.summaries(reconcile=False)
+    rows = [r for r in store.summaries(reconcile=False, write_cache=not dry_run)
             if not r.get("corrupt")]
     rows.sort(key=lambda r: (r.get("last_accessed") or "", r["id"]))
     total = before

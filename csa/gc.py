@@ -108,7 +108,7 @@ def _clean(store: Store, *, days: float, dry_run: bool, tools: list[str] | None,
         cutoff = datetime.min.replace(tzinfo=UTC)
     report = Report(dry_run=dry_run, archive_dir=str(archive) if archive else None)
     marked_ns = time.time_ns()
-    rows = store.summaries(reconcile=False)
+    rows = store.summaries(reconcile=False, write_cache=not dry_run)
     parent_of = {r["id"]: r.get("parent_session_id") for r in rows}
     candidates, keep = _mark(store, rows, parent_of, cutoff, {t for t in (tools or []) if t})
     report.kept += [{"id": sid, "reason": why} for sid, why in keep.items()
@@ -262,7 +262,7 @@ def _gc(store: Store, *, dry_run: bool, retire_after_days: float, orphan_age_s: 
         report.stale_temps += _stale_temps(d, store.dir, wall, orphan_age_s, dry_run)
     if retire_after_days > 0:
         cutoff = now - timedelta(days=retire_after_days)
-        for r in store.summaries(reconcile=False):
+        for r in store.summaries(reconcile=False, write_cache=not dry_run):
             last = _parse(r.get("last_accessed"))
             if r.get("corrupt") or r.get("phase") == "retired" or last is None or last >= cutoff:
                 continue

@@ -223,10 +223,22 @@ class Store:
 
     # -- listing -------------------------------------------------------------------------
 
-    def summaries(self, *, reconcile: bool = True) -> list[dict]:
+    def summaries(self, *, reconcile: bool = True, write_cache: bool = True) -> list[dict]:
         """One summary dict per session (corrupt ones flagged), newest first; a running
-        row whose lock is free is marked died (`reconcile=False`: only in the row)."""
-        return self.live(self.index.query(), reconcile)
+        row whose lock is free is marked died (`reconcile=False`: only in the row).
+
+        `reconcile=False, write_cache=False` reads only (what a dry run needs): the
+        index is read from a copy in memory.
+        """
+        if write_cache:
+            return self.live(self.index.query(), reconcile)
+        from csa.summaries import SummaryIndex
+
+        index = SummaryIndex(self, readonly=True)
+        try:
+            return self.live(index.query(), reconcile)
+        finally:
+            index.close()
 
     def live(self, rows: list[dict], reconcile: bool = True) -> list[dict]:
         """`rows` with each running one checked against its lock (see summaries)."""

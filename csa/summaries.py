@@ -57,14 +57,17 @@ PUT = "INSERT OR REPLACE INTO s VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 class SummaryIndex:
     """The listing rows of one store's sessions (see the module docstring)."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, *, readonly: bool = False):
         self.store = store
         self.path = store.cache_dir / DB_NAME
+        self.readonly = readonly  # work on a copy in memory; the file is never written
         self._db: sqlite3.Connection | None = None
 
     # -- connection ----------------------------------------------------------------------
 
     def db(self) -> sqlite3.Connection:
+        if self._db is None and self.readonly:
+            self._db = self._copy()
         if self._db is None:
             import sqlite3
 
@@ -92,22 +95,48 @@ class SummaryIndex:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # a cache: no fsync per commit
-            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                db.execute("BEGIN IMMEDIATE")
-                db.execute("DROP TABLE IF EXISTS s")
-                db.execute("DROP TABLE IF EXISTS meta")
-                for stmt in SCHEMA.split(";"):
-                    if stmt.strip():
-                        db.execute(stmt)
-                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                db.execute("COMMIT")
-            db.execute("SELECT count(*) FROM s WHERE id = ''").fetchone()
+            self._ensure_schema(db)
         except BaseException:
             db.close()
             raise
         if where != ":memory:":
             os.chmod(where, 0o600)
         return db
+
+    @staticmethod
+    def _ensure_schema(db: sqlite3.Connection) -> sqlite3.Connection:
+        """Create the tables when the file is new or of another schema version."""
+        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DROP TABLE IF EXISTS s")
+            db.execute("DROP TABLE IF EXISTS meta")
+            for stmt in SCHEMA.split(";"):
+                if stmt.strip():
+                    db.execute(stmt)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        db.execute("SELECT count(*) FROM s WHERE id = ''").fetchone()
+        return db
+
+    def _copy(self) -> sqlite3.Connection:
+        """The file's rows copied into memory (an empty index when it is unreadable)."""
+        import sqlite3
+
+        mem = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        if self.path.exists():
+            try:
+                # immutable: no -wal/-shm files are created (a dry run changes nothing);
+                # rows a concurrent writer had not checkpointed are re-checked anyway.
+                src = sqlite3.connect(f"{self.path.absolute().as_uri()}?immutable=1", uri=True)
+                try:
+                    src.backup(mem)
+                finally:
+                    src.close()
+            except sqlite3.Error:
+                mem.close()
+                mem = sqlite3.connect(":memory:", isolation_level=None,
+                                      check_same_thread=False)
+        return self._ensure_schema(mem)
 
     def _discard(self) -> None:
         for suffix in ("", "-wal", "-shm"):
@@ -194,8 +223,9 @@ class SummaryIndex:
         count = db.execute("SELECT count(*) FROM s").fetchone()[0]
         if dir_mtime > time.time_ns() - RACY_WINDOW_NS:
             dir_mtime = 0  # a change within the same tick could follow unseen: check again
-        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                       [("dir_mtime", dir_mtime), ("count", count)])
+        if (meta.get("dir_mtime"), meta.get("count")) != (dir_mtime, count):
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                           [("dir_mtime", dir_mtime), ("count", count)])
 
     def _fresh(self, raw: list[tuple]) -> bool:
         """Re-check returned rows against their state.toml; True if all were current."""

@@ -470,3 +470,20 @@ def test_events_rotation_follows_config_for_every_command(env, project, state_di
     files = sorted(p.name for p in pdir.glob("events.jsonl*"))
     assert files == ["events.jsonl", "events.jsonl.1"]
     assert all((pdir / f).stat().st_size <= 600 for f in files)
+
+
+def test_clean_and_gc_all_projects(env, tmp_path, state_dir):
+    """--all-projects cleans every project under the state dir (the contrib/ recipes)."""
+    projects = [tmp_path / "p1", tmp_path / "p2"]
+    for p in projects:
+        p.mkdir()
+        new_session(env, p)
+    res = csa("session", "clean", "--days", "0", "--all-projects", "--json", env=env,
+              cwd=projects[0])
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["sessions_removed"] == 2
+    assert {r["project"] for r in data["removed"]} == {str(p) for p in projects}
+    assert all(sessions(env, p) == [] for p in projects)
+    res = csa("gc", "--all-projects", "--json", env=env, cwd=projects[0])
+    assert res.returncode == 0 and json.loads(res.stdout)["dry_run"] is False

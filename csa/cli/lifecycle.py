@@ -152,6 +152,11 @@ def verify(session, as_json, cd):
     sys.exit(1 if res["altered"] else 0)
 
 
+all_projects_option = click.option(
+    "--all-projects", is_flag=True,
+    help="Every project under the state dir (what contrib/'s timer and cron job run).")
+
+
 def _print_report(rep, as_json: bool, verb: str) -> None:
     from csa.cli.output import human_bytes, table
 
@@ -190,9 +195,10 @@ def _print_report(rep, as_json: bool, verb: str) -> None:
 @click.option("--tool", "tools", metavar="a,b", help="Only sessions that used one of these tools.")
 @click.option("--archive", type=click.Path(file_okay=False), metavar="DIR",
               help="Move each removed session into DIR as <ULID>.tar.gz instead of deleting.")
+@all_projects_option
 @json_option
 @cd_option
-def clean(days, dry_run, tools, archive, as_json, cd):
+def clean(days, dry_run, tools, archive, all_projects, as_json, cd):
     """Remove sessions not accessed for more than N days.
 
     Never removes a live (locked) session, nor an ancestor of a session that is
@@ -203,14 +209,16 @@ def clean(days, dry_run, tools, archive, as_json, cd):
       csa session clean --days 30 --dry-run
       csa session clean --days 30 --tool codex
       csa session clean --days 90 --archive ~/csa-archive
+      csa session clean --days 30 --all-projects
     """
     from pathlib import Path
 
     from csa.gc import clean as do_clean
+    from csa.gc_all import every_project
 
-    store = open_store(cd)
-    rep = do_clean(store, days=days, dry_run=dry_run, tools=(tools or "").split(","),
-                   archive=Path(archive).expanduser().absolute() if archive else None)
+    rep = every_project(open_store(cd), do_clean, only_this=not all_projects, days=days,
+                        dry_run=dry_run, tools=(tools or "").split(","),
+                        archive=Path(archive).expanduser().absolute() if archive else None)
     _print_report(rep, as_json, "removed")
 
 
@@ -219,9 +227,10 @@ def clean(days, dry_run, tools, archive, as_json, cd):
 @click.option("--max-bytes", metavar="SIZE",
               help="Evict transcripts of the oldest digested sessions until under SIZE (e.g. 500M).")
 @click.option("--force", is_flag=True, help="With --max-bytes, also evict undigested transcripts.")
+@all_projects_option
 @json_option
 @cd_option
-def gc(dry_run, max_bytes, force, as_json, cd):
+def gc(dry_run, max_bytes, force, all_projects, as_json, cd):
     """Remove stale locks and orphan dirs, retire long-idle sessions, enforce a size budget.
 
     Retiring uses config `gc.retire_after_days` (0: never). Orphan dirs are
@@ -233,10 +242,13 @@ def gc(dry_run, max_bytes, force, as_json, cd):
       csa gc --dry-run
       csa gc
       csa gc --max-bytes 2G
+      csa gc --all-projects
     """
     from csa.gc import collect
+    from csa.gc_all import every_project
 
-    rep = collect(open_store(cd), dry_run=dry_run, max_bytes=max_bytes, force=force)
+    rep = every_project(open_store(cd), collect, only_this=not all_projects, dry_run=dry_run,
+                        max_bytes=max_bytes, force=force)
     _print_report(rep, as_json, "removed")
     budget = rep.budget
     if as_json or budget is None:
