@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from csa.errors import UsageError
 from csa.state import PHASES, iso_ms
@@ -53,6 +53,8 @@ def list_sessions(store: Store, *, tools: Iterable[str] = (), branch: str | None
                   for d, root in iter_project_dirs(store.base)]
     rows: list[dict] = []
     known: set[str] = set()
+    # An unfiltered, unlimited listing holds every id already (no lookups for short ids).
+    complete = where == _where(set(), None, None, None)[0] and limit is None
     for st in stores:
         if tree and limit is not None and exact:
             got = st.index.tree_rows(where, params, limit)
@@ -63,10 +65,12 @@ def list_sessions(store: Store, *, tools: Iterable[str] = (), branch: str | None
             if all_projects:
                 row["project"] = str(st.root)
         rows += got
-        known |= _known(st, got)
-    rows = [r for r in rows if _keep(r, wanted_tools, branch, status, cutoff)]
-    rows.sort(key=lambda r: (r.get("last_accessed") or r.get("created_at") or "", r["id"]),
-              reverse=True)
+        known |= {r["id"] for r in got} if complete else _known(st, got)
+    if not exact:  # the SQL filter is exact otherwise
+        rows = [r for r in rows if _keep(r, wanted_tools, branch, status, cutoff)]
+    if len(stores) > 1:  # one store's rows come sorted by the index
+        rows.sort(key=lambda r: (r.get("last_accessed") or r.get("created_at") or "", r["id"]),
+                  reverse=True)
     if limit is not None:
         rows = _first_trees(rows, known, limit) if tree else rows[:limit]
     return rows, known
@@ -89,9 +93,9 @@ def _where(tools: set[str], branch: str | None, status: str | None,
     if branch is not None:
         terms.append("{a}.branch = ?")
         params.append(branch)
-    if cutoff is not None:
+    if cutoff is not None:  # timestamps are stored to the millisecond: round up to one
         terms.append("{a}.last_accessed >= ?")
-        params.append(iso_ms(cutoff))
+        params.append(iso_ms(cutoff + timedelta(microseconds=-cutoff.microsecond % 1000)))
     where = " AND ".join(terms)
     return (f"({where}) OR {{a}}.corrupt = 1" if status is None else where), tuple(params)
 
