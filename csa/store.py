@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from csa import ids
-from csa.errors import AmbiguousPrefix, CorruptState, CsaError, SessionLocked, SessionNotFound
+from csa.errors import AmbiguousPrefix, CsaError, SessionLocked, SessionNotFound
 from csa.fsutil import atomic_write, ensure_dir
 from csa.paths import project_root, project_state_dir, state_base
-from csa.session import STATE_FILE, Session
+from csa.session import Session
 from csa.state import RunRecord, SessionState, iso_ms
 
 if TYPE_CHECKING:

@@ -164,7 +164,7 @@ def test_listing_and_resolution_agree_with_a_full_scan(tmp_path_factory, monkeyp
     truth = _scan(store)
     cutoff = datetime.now(UTC) - timedelta(days=7)
     expect = []
-    for sid, r in truth.items():
+    for r in truth.values():
         r["status"] = status_of(r)
         if status and r["phase"] != status or branch and r["git_branch"] != branch:
             continue
