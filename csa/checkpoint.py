@@ -26,7 +26,6 @@ from pathlib import Path
 
 from csa.errors import CsaError
 from csa.fsutil import atomic_write
-from csa.redact import redact
 from csa.session import UNVERSIONED, Session
 from csa.state import iso_ms, utcnow
 from csa.store import NEW_PREFIX, TRASH_PREFIX, Store
@@ -138,7 +137,7 @@ def checkpoint(session: Session, *, note: str = "") -> dict:
         "tokens": state.total_tokens(),
         "transcript_last_seq": last_seq if last_seq is not None else -1,
         "transcript_sha256": digest,
-        "note": redact(note),
+        "note": store.redactor.text(note),
         "created_at": iso_ms(utcnow()),
     }
     from csa.tomldoc import dumps
@@ -151,7 +150,7 @@ def checkpoint(session: Session, *, note: str = "") -> dict:
         files = [os.path.relpath(p, store.sessions_dir) for p in session.metadata_files()]
         try:
             repo.git.add("-f", "--", *files)
-            subject = f"csa: checkpoint {sid}" + (f": {redact(note)[:60]}" if note else "")
+            subject = f"csa: checkpoint {sid}" + (f": {data['note'][:60]}" if note else "")
             repo.git.commit("--allow-empty", "--no-verify", "-m", subject, "--", *files)
             commit = repo.head.commit.hexsha
             repo.git.notes("--ref", NOTES_REF, "add", "-f", "-m", note_text, commit)

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 from csa import catalogue, events
 from csa.errors import CsaError
-from csa.redact import redact
 from csa.session import Session
 from csa.state import iso_ms, transition, utcnow
 from csa.tools import get_tool
@@ -134,11 +133,11 @@ def _save_summary(session: Session, summary: str) -> None:
 
     stamp = iso_ms(utcnow()).replace(":", "").replace("-", "")
     write_private(session.ensure_output_dir() / f"compaction-{stamp}.md",
-                  redact(summary).encode() + b"\n")
+                  session.store.redactor.text(summary).encode() + b"\n")
 
 
 def _record(session: Session, result: CompressResult) -> None:
-    with session.transcript_writer() as w:
+    with session.transcript_writer(session.store.redactor) as w:
         w.write(catalogue.compaction(**result.to_json()))
     events.emit(session.store, "compress", session_id=result.session_id, tool=result.tool,
                 method=result.method, success=result.success)

@@ -22,7 +22,6 @@ import orjson
 
 from csa.fsutil import FILE_MODE
 from csa.jsonl import JsonlReader
-from csa.redact import redact_obj
 from csa.state import iso_ms, utcnow
 
 if TYPE_CHECKING:
@@ -53,14 +52,14 @@ def emit(store: Store, type_: str, *, cfg: Config | None = None, **fields) -> No
             cfg = None
     max_bytes = int(cfg.get("events.max_bytes", DEFAULT_MAX_BYTES)) if cfg else DEFAULT_MAX_BYTES
     keep = int(cfg.get("events.keep", DEFAULT_KEEP)) if cfg else DEFAULT_KEEP
-    append(store.dir, type_, max_bytes=max_bytes, keep=keep, **fields)
+    append(store.dir, type_, max_bytes=max_bytes, keep=keep, **store.redactor.obj(fields))
 
 
 def append(project_dir: Path, type_: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
            keep: int = DEFAULT_KEEP, **fields) -> None:
-    """Append one event; rotate first when the file is over `max_bytes`."""
+    """Append one event (fields already redacted); rotate first when the file is over `max_bytes`."""
     path = events_path(project_dir)
-    rec = {"ts": iso_ms(utcnow()), "type": type_, "pid": os.getpid(), **redact_obj(fields)}
+    rec = {"ts": iso_ms(utcnow()), "type": type_, "pid": os.getpid(), **fields}
     line = orjson.dumps(rec, default=str) + b"\n"
     try:
         try:

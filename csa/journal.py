@@ -17,7 +17,6 @@ import re
 from typing import TYPE_CHECKING
 
 from csa.fsutil import atomic_write
-from csa.redact import redact
 from csa.state import iso_ms, utcnow
 
 if TYPE_CHECKING:
@@ -122,7 +121,7 @@ def add_entry(session: Session, kind: str, note: str, *, rationale: str | None =
     body = " ".join(note.split())
     if rationale:
         body += f"\nRationale: {' '.join(rationale.split())}"
-    entry = {"ts": iso_ms(utcnow()), "text": redact(body)}
+    entry = {"ts": iso_ms(utcnow()), "text": session.store.redactor.text(body)}
     with _locked(session):
         entries = read(session)
         entries[kind].append(entry)

@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -37,12 +38,14 @@ from csa import catalogue, events, genealogy
 from csa.config import Config, load_config
 from csa.errors import CsaError, SessionLocked, ToolMissing, UsageError
 from csa.lock import SessionLock, pid_alive
-from csa.redact import redact, redact_obj
 from csa.session import RESULT_FILE, Session
 from csa.state import RunRecord, SessionState, ToolState, iso_ms, transition, utcnow
 from csa.store import Store
 from csa.tools import get_tool
 from csa.tools.base import ARGV_PROMPT_LIMIT, Tool, TurnOutcome, TurnSpec
+
+if TYPE_CHECKING:
+    from csa.redact import Redactor
 
 EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
@@ -117,9 +120,9 @@ def resolve_binary(adapter: Tool, cfg: Config) -> str:
         f"{adapter.binary}\" in ~/.config/csa/config.toml or .csa/config.toml")
 
 
-def default_description(prompt: str) -> str:
+def default_description(redactor: Redactor, prompt: str) -> str:
     # Redact before cutting: a token cut in half no longer matches its pattern.
-    return redact(" ".join(prompt.split()))[:80]
+    return redactor.cut(" ".join(prompt.split()), 80)
 
 
 class Turn:
@@ -204,7 +207,8 @@ def _project_cd(cd: str | None) -> str | None:
 
 def _open_new(turn: Turn, parent: str | None, depth: int) -> None:
     req, store = turn.req, turn.store
-    description = redact(req.description) if req.description else default_description(req.prompt)
+    description = store.redactor.text(req.description) if req.description else \
+        default_description(store.redactor, req.prompt)
     run_rec = RunRecord(status="running", tool=turn.adapter.name, pid=os.getpid(),
                         started_at=utcnow())
     if req.ephemeral:
@@ -361,7 +365,7 @@ def _execute(turn: Turn, parent: str | None) -> RunResult:
     writer = _start_recording(turn, proc, argv, spec, provider_id, memory_note, parent)
 
     indexer = _BackgroundIndex.start(turn)
-    relay = Relay(proc, adapter, writer, req)
+    relay = Relay(proc, adapter, writer, req, turn.store.redactor)
     relay.run()
     if indexer is not None:
         indexer.stop()
@@ -457,7 +461,7 @@ def _start_recording(turn: Turn, proc: subprocess.Popen, argv: list[str], spec: 
                              tool_start=proc_start_time(proc.pid))
         if req.ephemeral:
             return None
-        writer = turn.session.transcript_writer()
+        writer = turn.session.transcript_writer(turn.store.redactor)
         writer.write(catalogue.prompt(
             tool=adapter.name, purpose=req.purpose, text=spec.prompt,
             resume=provider_id is not None, provider_session_id=provider_id,
@@ -585,7 +589,7 @@ def _record_failure(turn: Turn, error: str) -> None:
     state = turn.state
     state.run = RunRecord(status="failed", tool=turn.adapter.name, pid=os.getpid(),
                           started_at=state.run.started_at if state.run else utcnow(),
-                          finished_at=utcnow(), error=redact(error))
+                          finished_at=utcnow(), error=turn.store.redactor.text(error))
     try:
         turn.session.save(state)
     except (CsaError, OSError):  # e.g. the disk is full: the failure itself is reported
@@ -604,8 +608,8 @@ def _record_outcome(turn: Turn, result: RunResult, started_at) -> None:
     if new_id:
         tstate.provider_session_id = new_id
     tstate.last_exit_code = result.exit_code
-    summary = " ".join(result.final_text.split())[:SUMMARY_CHARS]
-    tstate.last_action_summary = redact(summary)
+    redactor = turn.store.redactor
+    tstate.last_action_summary = redactor.cut(" ".join(result.final_text.split()), SUMMARY_CHARS)
     tstate.updated_at = now
     if result.model:
         tstate.model = result.model
@@ -632,9 +636,9 @@ def _record_outcome(turn: Turn, result: RunResult, started_at) -> None:
              errors=len(result.errors))
     state.run = RunRecord(status=result.status, tool=adapter.name, pid=os.getpid(),
                           started_at=started_at, finished_at=now, exit_code=result.exit_code,
-                          error=redact("; ".join(result.errors)) if result.errors else None)
+                          error=redactor.text("; ".join(result.errors)) if result.errors else None)
     turn.session.write_result(name=RESULT_FILE if turn.req.purpose == "run" else
-                              f"{turn.req.purpose}-result.toml", data=redact_obj({
+                              f"{turn.req.purpose}-result.toml", data=redactor.obj({
         "session_id": turn.sid, "tool": adapter.name, "purpose": turn.req.purpose,
         "provider_session_id": new_id, "exit_code": result.exit_code, "status": result.status,
         "started_at": iso_ms(started_at), "finished_at": iso_ms(now),
@@ -694,8 +698,10 @@ class _BackgroundIndex:
 class Relay:
     """Pumps the tool's stdout/stderr into the adapter and transcript; enforces limits."""
 
-    def __init__(self, proc: subprocess.Popen, adapter: Tool, writer, req: RunRequest):
+    def __init__(self, proc: subprocess.Popen, adapter: Tool, writer, req: RunRequest,
+                 redactor: Redactor):
         self.proc = proc
+        self.redactor = redactor
         self.adapter = adapter
         self.writer = writer
         self.req = req
@@ -866,6 +872,6 @@ class Relay:
                 except OSError as e:
                     writer = self._writer_failed(e)
             if self._show_stderr:
-                sys.stderr.write(f"[{adapter.name}] {redact(text)}\n")
+                sys.stderr.write(f"[{adapter.name}] {self.redactor.text(text)}\n")
         if self._show_stderr:
             sys.stderr.flush()

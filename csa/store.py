@@ -38,6 +38,7 @@ from csa.state import RunRecord, SessionState, iso_ms
 
 if TYPE_CHECKING:
     from csa.lock import SessionLock
+    from csa.redact import Redactor
     from csa.summaries import SummaryIndex
 
 PROJECT_MARKER = "project.toml"
@@ -71,7 +72,20 @@ class Store:
 
     @classmethod
     def open(cls, cd: str | os.PathLike | None = None) -> Store:
-        return cls(state_base(), project_root(cd))
+        store = cls(state_base(), project_root(cd))
+        store.environ = dict(os.environ)  # what the redactor knows as secrets (see below)
+        return store
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        """This project's redactor, built on first use from explicit inputs: the default
+        rules, the secret-named variables of the environment captured by `open` (else the
+        current one) and the secret-named values of the config's `tools.*.env`."""
+        from csa.redact import Redactor, config_secrets
+
+        environ = getattr(self, "environ", None)
+        return Redactor.for_environment(os.environ if environ is None else environ,
+                                        extra=config_secrets(self.root))
 
     @classmethod
     def for_project_dir(cls, base: Path, project_dir: Path, root: Path) -> Store:

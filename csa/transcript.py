@@ -4,11 +4,14 @@ Every line is ``{"v":1,"seq":N,"ts":"...Z","type":...}`` plus type-specific
 fields; the event types are defined in :mod:`csa.catalogue`. A writer holds an
 exclusive ``flock`` on the file; on open it drops a torn tail left by a crash
 (the rule of :mod:`csa.jsonl`) and continues at ``last seq + 1``. Everything is
-redacted (:mod:`csa.redact`) before it reaches the disk.
+redacted (:mod:`csa.redact`) before it reaches the disk; records of one stream
+(stderr, plain stdout lines, streamed message deltas) are redacted together
+(:mod:`csa.redact_stream`, :mod:`csa.transcript_render`), so a key printed over
+several records is caught.
 
 Example::
 
-    with TranscriptWriter(session.transcript_path) as tw:   # or session.transcript_writer()
+    with TranscriptWriter(session.transcript_path, redactor=store.redactor) as tw:
         tw.write(catalogue.prompt(tool="codex", text="fix the tests"))
         for line in proc.stdout:
             tw.append_stdout_line(line)
@@ -29,10 +32,10 @@ from typing import Any
 import orjson
 
 from csa import catalogue
-from csa.catalogue import VERSION, envelope
+from csa.catalogue import VERSION
 from csa.errors import CsaError
 from csa.jsonl import JsonlReader, loads, scan_tail
-from csa.redact import redact, redact_obj, suspect_indices_joined
+from csa.redact import Redactor
 
 __all__ = ["TranscriptBusy", "TranscriptWriter", "last_seq", "read_events"]
 
@@ -192,10 +195,16 @@ class TranscriptWriter:
         self,
         path: str | os.PathLike[str],
         *,
+        redactor: Redactor | None = None,
         flush_bytes: int = 64 * 1024,
         flush_interval: float = 0.5,
     ) -> None:
+        from csa.transcript_render import Renderer
+
         self.path = os.fspath(path)
+        # the caller's redactor knows its secrets (store.redactor); rules alone otherwise
+        self.redactor = redactor if redactor is not None else Redactor()
+        self._renderer = Renderer(self.redactor)
         self.flush_bytes = flush_bytes
         self.flush_interval = flush_interval
         try:  # never through a symlink: it could point out of the state dir
@@ -230,8 +239,9 @@ class TranscriptWriter:
         # End of the last complete line written: a failed write is cut back to it.
         self._good_size = keep
         self.next_seq = 0 if seq is None else seq + 1
-        # Ready records (bytes) and raw stdout lines (seq, time, line) in seq order.
-        self._pending: list[bytes | tuple[int, float, str]] = []
+        # Ready records (bytes), raw stdout lines (seq, time, line) and stream
+        # records (StreamRecord) in seq order.
+        self._pending: list = []
         self._pending_size = 0
         self._last_flush = time.time()
 
@@ -248,17 +258,25 @@ class TranscriptWriter:
             raise ValueError(f"reserved transcript field(s): {', '.join(sorted(clash))}")
         seq = self.next_seq
         t = time.time()
-        record = {"v": VERSION, "seq": seq, "ts": _ts(t).decode("ascii"), "type": type}
-        try:
-            record.update(redact_obj(fields))
-        except RecursionError:  # absurdly deep data: cut it down first
-            record.update(redact_obj(_sanitize(fields)))
-        data = _dumps(record) + b"\n"
+        if type == "stderr" and len(fields) == 1 and isinstance(fields.get("text"), str):
+            # a stream: redacted together with its neighbours when written
+            from csa.transcript_render import StreamRecord
+
+            data: Any = StreamRecord(seq, t, type, fields["text"])
+            size = len(data.text) + 96
+        else:
+            record = {"v": VERSION, "seq": seq, "ts": _ts(t).decode("ascii"), "type": type}
+            try:
+                record.update(self.redactor.obj(fields))
+            except RecursionError:  # absurdly deep data: cut it down first
+                record.update(self.redactor.obj(_sanitize(fields)))
+            data = _dumps(record) + b"\n"
+            size = len(data)
         self.next_seq = seq + 1
         self._pending.append(data)
-        self._pending_size += len(data)
+        self._pending_size += size
         if self._pending_size >= self.flush_bytes or t - self._last_flush >= self.flush_interval:
-            self.flush()
+            self._flush(final=False)
         return seq
 
     def write(self, event: dict) -> int:
@@ -284,26 +302,35 @@ class TranscriptWriter:
         size = self._pending_size + len(line) + 96
         self._pending_size = size
         if size >= self.flush_bytes or t - self._last_flush >= self.flush_interval:
-            self.flush()
+            self._flush(final=False)
         return seq
 
     # -- writing -----------------------------------------------------------
 
     def flush(self) -> None:
-        """Write buffered records to the file (no fsync)."""
+        """Write every buffered record to the file (no fsync)."""
+        self._flush(final=True)
+
+    def _flush(self, final: bool) -> None:
+        """Write buffered records; unless final, a stream may hold its last ones back
+        (at most HOLD_S seconds or 4 buffers' worth)."""
         self._check_open()
         pending = self._pending
         if pending:
-            data = _render(pending)
-            self._pending = []
-            self._pending_size = 0
+            if not final and (time.time() - _item_time(pending[0]) > HOLD_S
+                              or self._pending_size > 4 * self.flush_bytes):
+                final = True
+            data, done = self._renderer.render(pending, final)
+            self._pending = pending[done:]
+            self._pending_size = sum(_item_size(it) for it in self._pending)
             try:
                 _write_all(self._fd, data)  # type: ignore[arg-type]
             except OSError:
-                # Disk full or similar: drop the partly written batch (no torn line stays in
-                # the file, and its space is free again) and reuse its seqs, so a later
-                # append keeps seq contiguous. The caller learns of the failure.
+                # Disk full or similar: drop the partly written batch and whatever was held
+                # (no torn line stays in the file, and its space is free again) and reuse
+                # their seqs, so a later append keeps seq contiguous. The caller learns of it.
                 self.next_seq -= len(pending)
+                self._pending, self._pending_size = [], 0
                 try:
                     os.ftruncate(self._fd, self._good_size)  # type: ignore[arg-type]
                 except OSError:
@@ -358,98 +385,14 @@ class TranscriptWriter:
         return f"<TranscriptWriter {self.path} {state}>"
 
 
-# The hot path's spelling of envelope() + catalogue.stdout_event / stdout_text
-# (a test holds them equal).
-_EVENT_HEAD = b'{"v":1,"seq":%d,"ts":"%b","type":"event","stream":"stdout","event":%b}\n'
-_TEXT_HEAD = b'{"v":1,"seq":%d,"ts":"%b","type":"stdout","text":%b}\n'
+HOLD_S = 2.0  # a stream holds records back at most this long (see csa.redact_stream)
 
 
-def _render(items: list[bytes | tuple[int, float, str]]) -> bytes:
-    """Serialize pending items; raw stdout lines are gated for secrets as one batch."""
-    where = [i for i, it in enumerate(items) if type(it) is tuple]
-    if not where:
-        return b"".join(items)  # type: ignore[arg-type]
-    texts: list[str] = [items[i][2] for i in where]  # type: ignore[index]
-    joined = "\n".join(texts)
-    try:
-        buf = joined.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: encode line by line
-        buf = b""
-    # offsets of each line in buf (byte lengths equal str lengths for ASCII)
-    starts: list[int] = []
-    unencodable: set[int] = set()
-    off = 0
-    if buf and len(buf) == len(joined):
-        for s in texts:
-            starts.append(off)
-            off += len(s) + 1
-    else:
-        encoded = []
-        for j, s in enumerate(texts):
-            try:
-                e = s.encode("utf-8")
-            except UnicodeEncodeError:  # the careful path repairs it
-                e = b""
-                unencodable.add(j)
-            encoded.append(e)
-            starts.append(off)
-            off += len(e) + 1
-        buf = b"\n".join(encoded)
-    suspects = suspect_indices_joined(buf, starts) | unencodable
-    starts.append(len(buf) + 1)
-    view = memoryview(buf)
-    out: list[bytes] = items[:]  # type: ignore[assignment]
-    loads = orjson.loads
-    dumps = orjson.dumps
-    decode_error = orjson.JSONDecodeError
-    find = buf.find
-    # a raw CR/LF inside a JSON line would split it in the file; rare, so look once
-    inner_breaks = buf.count(b"\n") != len(texts) - 1 or find(b"\r") >= 0
-    last_ms = -1
-    ts = b""
-    tuples: list[tuple[int, float, str]] = [items[i] for i in where]  # type: ignore[misc]
-    for j, (i, (seq, t, line), s, e) in enumerate(zip(where, tuples, starts[:-1], starts[1:], strict=True)):
-        e -= 1
-        ms = int(t * 1000)
-        if ms != last_ms:
-            ts = _ts(t)
-            last_ms = ms
-        if suspects and j in suspects:
-            out[i] = _stdout_record_careful(seq, ts.decode("ascii"), line)
-        elif s < e and buf[s] == 123:  # "{"
-            if not inner_breaks or (find(b"\n", s, e) < 0 and find(b"\r", s, e) < 0):
-                # clean JSON is written as it came: no walk, no re-serialization
-                b = view[s:e]
-                try:
-                    obj = loads(b)
-                except decode_error:
-                    obj = None
-                if type(obj) is dict:
-                    out[i] = _EVENT_HEAD % (seq, ts, b)
-                    continue
-            out[i] = _stdout_record_careful(seq, ts.decode("ascii"), line)
-        elif line[:1].isspace() and line.lstrip()[:1] == "{":
-            out[i] = _stdout_record_careful(seq, ts.decode("ascii"), line)
-        else:
-            out[i] = _TEXT_HEAD % (seq, ts, dumps(line))
-    return b"".join(out)
+def _item_time(item: Any) -> float:
+    return item[1] if isinstance(item, tuple) else time.time()
 
 
-def _record(seq: int, ts: str, event: dict) -> dict:
-    return envelope(seq, ts, catalogue.stdout_event(event))
-
-
-def _stdout_record_careful(seq: int, ts: str, line: str) -> bytes:
-    """Parse, walk and redact: the path for lines the gate flagged, and for
-    JSON-looking lines that are not plain compact objects (pretty-printed, or
-    only the stdlib parser accepts them: lone-surrogate escapes, which may also
-    spell out text the byte gate could not see)."""
-    obj = _parse_object(line) if line.lstrip()[:1] == "{" else None
-    if obj is not None:
-        try:
-            event = redact_obj(obj)
-        except RecursionError:
-            event = None
-        if event is not None:
-            return _dumps(_record(seq, ts, event)) + b"\n"
-    return _dumps(envelope(seq, ts, catalogue.stdout_text(redact(line)))) + b"\n"
+def _item_size(item: Any) -> int:
+    if isinstance(item, bytes):
+        return len(item)
+    return len(item[-1]) + 96

@@ -17,8 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from csa import redact as R
-from csa.redact import add_known_secrets, decode_line, redact, redact_env, redact_obj
+from csa.redact import Redactor, decode_line
+
+R = Redactor()
+redact, redact_obj, redact_env = R.text, R.obj, R.env
 
 REPO = Path(__file__).resolve().parent.parent
 from helpers import SAMPLES, SHARED  # noqa: E402
@@ -316,29 +318,33 @@ def test_redact_env():
     assert out["DATABASE_URL"] == "postgres://u:[REDACTED:url-credentials]@h/db"
 
 
-@pytest.fixture
-def restore_known(monkeypatch):
-    """Known secrets are process-global: put them back as they were after the test."""
-    for name in ("_known", "_known_b", "_known_re", "_env_loaded"):
-        monkeypatch.setattr(R, name, getattr(R, name))
+def suspect_indices(parts: list[bytes], r: Redactor = R) -> set[int]:
+    starts, off = [], 0
+    for p in parts:
+        starts.append(off)
+        off += len(p) + 1
+    return r.suspects(b"\n".join(parts), starts)
 
 
-def test_known_secrets_from_environment(restore_known):
+def test_known_secrets_from_environment():
     value = "Qm9" + "vLongEnoughValue7"
-    R._load_env_secrets({"MY_API_TOKEN": value, "OTHER_KEY": "dummy", "SHORT_TOKEN": "abc", "HOME": "/x" * 8})
-    assert redact(f"echo {value} | tool") == "echo [REDACTED:known-secret] | tool"
-    assert "dummy" not in R._known and "abc" not in R._known
-    assert "/x/x/x/x/x/x/x/x" not in R._known
+    r = Redactor.for_environment({"MY_API_TOKEN": value, "OTHER_KEY": "dummy", "SHORT_TOKEN": "abc",
+                                  "HOME": "/x" * 8})
+    assert r.text(f"echo {value} | tool") == "echo [REDACTED:known-secret] | tool"
+    assert "dummy" not in r.known and "abc" not in r.known
+    assert "/x/x/x/x/x/x/x/x" not in r.known
     # also when a JSON encoder escaped a slash in it
-    add_known_secrets(["abc/def/ghi/123"])
-    assert R.suspect_indices([b"x", b'{"t":"abc\\/def\\/ghi\\/123"}']) == {1}
+    r2 = Redactor(known=["abc/def/ghi/123"])
+    assert suspect_indices([b"x", b'{"t":"abc\\/def\\/ghi\\/123"}'], r2) == {1}
 
 
-def test_env_secrets_loaded_lazily_from_os_environ(monkeypatch, restore_known):
+def test_known_secrets_come_only_from_explicit_inputs(monkeypatch):
     value = "Env" + "Secret" + "9f8e7d6c"
     monkeypatch.setenv("SOME_SERVICE_TOKEN", value)
-    monkeypatch.setattr(R, "_env_loaded", False)
-    assert redact(f"printing {value}") == "printing [REDACTED:known-secret]"
+    assert Redactor().text(f"printing {value}") == f"printing {value}"  # no hidden os.environ
+    r = Redactor.for_environment({"SOME_SERVICE_TOKEN": value}, extra=["cfg-" + value])
+    assert r.text(f"printing {value}") == "printing [REDACTED:known-secret]"
+    assert r.text(f"cfg-{value}!") == "[REDACTED:known-secret]!"
 
 
 def test_unicode_and_surrogates_never_crash():
@@ -506,7 +512,7 @@ def test_gate_flags_every_corpus_secret_in_a_batch():
     clean = [b"nothing here", b'{"usage":{"input_tokens":1}}'] * 20
     for _secret, text in CORPUS[::7]:
         parts = clean + [text.encode()] + clean
-        assert R.suspect_indices(parts) == {len(clean)}, text
+        assert suspect_indices(parts) == {len(clean)}, text
 
 
 json_keys = st.one_of(tricky_text, st.sampled_from(["api_key", "password", "token", "input_tokens", "Authorization"]))

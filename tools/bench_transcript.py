@@ -40,7 +40,7 @@ import orjson
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from csa.redact import redact  # noqa: E402
+from csa.redact import Redactor  # noqa: E402
 from csa.transcript import TranscriptWriter, read_events  # noqa: E402
 
 # Real CLI samples: the shared originals beside the repo, else the fakes' copies.
@@ -184,9 +184,11 @@ def main(argv: list[str] | None = None) -> int:
             for line in lines:
                 tw.append_stdout_line(line)
 
+    redactor = Redactor()
+
     def redact_only() -> None:
         for line in lines:
-            redact(line)
+            redactor.text(line)
 
     rows = [
         ("(a) floor: orjson loads+dumps to file", median_rate(floor, nbytes, args.runs)),

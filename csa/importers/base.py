@@ -48,9 +48,14 @@ _CONTEXT_RE = re.compile(
 # ---------------------------------------------------------------------------------------
 
 def _cut(text: str, limit: int) -> str:
+    # The writer redacts later; the cut never leaves the head of a token or value
+    # that the rules would no longer recognise (see csa.redact.safe_cut).
     if len(text) <= limit:
         return text
-    return text[:limit] + f"… [cut {len(text) - limit} chars]"
+    from csa.redact import safe_cut
+
+    head = safe_cut(text, limit)
+    return head + f"… [cut {len(text) - len(head)} chars]"
 
 
 def _is_context(text: str) -> bool:

@@ -31,6 +31,10 @@ class ImportRun:
         self.dry_run = dry_run
         self.all_projects = all_projects
         self.report = Report(source=reader.name, tool=reader.tool, dry_run=dry_run)
+        from csa.store import Store
+
+        # the secrets this import knows (environment, config) for every project it fills
+        self.redactor = Store(self.base, self.here).redactor
         self.projects: dict[Path, Project] = {}
         # source key -> (project, csa session id or None when only planned, depth)
         self.done: dict[str, tuple[Project, str | None, int]] = {}
@@ -230,20 +234,16 @@ class ImportRun:
             proj.dirty = True
 
     def describe(self, parsed: Parsed, src: Source) -> str:
-        from csa.redact import redact
-
         first = next((e["text"] for e in parsed.events if e["role"] == "user" and
                       e["text"].strip()), None)
         if first is None:
             first = parsed.agent_meta.get("description") or parsed.title or \
                 f"{self.reader.name} session {str(src.provider_id or '')[:8]}".strip()
         # Redact the whole text before cutting: a secret cut in half no longer matches.
-        text = " ".join(redact(str(first)).split())
-        return text if len(text) <= 80 else text[:79] + "…"
+        text = self.redactor.cut(" ".join(str(first).split()), 80)
+        return text if len(text) < 80 else text[:79] + "…"
 
     def tool_state(self, ts, src: Source, parsed: Parsed, digest: dict) -> None:
-        from csa.redact import redact
-
         if src.agent_id is None:  # a claude sub-agent cannot be resumed on its own
             ts.provider_session_id = ts.provider_session_id or src.provider_id or \
                 parsed.provider_id
@@ -260,8 +260,8 @@ class ImportRun:
         last = next((e["text"] for e in reversed(parsed.events) if e["role"] == "assistant"
                      and e["text"].strip()), None)
         if last:
-            text = " ".join(redact(last).split())
-            ts.last_action_summary = text if len(text) <= 200 else text[:199] + "…"
+            text = self.redactor.cut(" ".join(last.split()), 200)
+            ts.last_action_summary = text if len(text) < 200 else text[:199] + "…"
 
     def plan(self, action: str, sid: str | None, src: Source, parsed: Parsed, proj: Project,
              parent_sid: str | None, description: str | None = None) -> None:
@@ -299,7 +299,7 @@ class ImportRun:
 
         def build(hidden, state) -> None:
             # Filled before the session appears: it is never seen half-imported.
-            with hidden.transcript_writer() as tw:
+            with hidden.transcript_writer(self.redactor) as tw:
                 for ev in parsed.events:
                     tw.write(ev)
                 last_seq = tw.next_seq - 1
@@ -347,7 +347,7 @@ class ImportRun:
                 self.save_entry(proj, src, {**record, "session_id": sid}, sid)
                 self.skip(src, f"continued with csa run in session {sid}")
                 return
-            with session.transcript_writer() as tw:
+            with session.transcript_writer(self.redactor) as tw:
                 for ev in parsed.events:
                     tw.write(ev)
                 last_seq = tw.next_seq - 1

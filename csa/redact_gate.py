@@ -1,0 +1,229 @@
+"""The byte gate: which UTF-8 strings may hold a secret (the rest skip the rules).
+
+Built from the rules' keywords. Python's ``re`` only searches fast for a pattern
+that starts with one literal character, and every such pattern is one pass over
+the bytes, so keywords are grouped under a few *anchor* characters that are rare
+in ordinary output: each anchor is one regex, ``<anchor>`` followed by a trie of
+the keywords' remaining characters (a branch of literals is cheap to reject),
+with a look-behind for the part of the keyword before the anchor and a
+look-ahead for the token body that must follow. Secret *names* (``token``,
+``password``...) count only when something is assigned to them, which the
+look-ahead checks and :func:`name_hit` confirms.
+
+Escape-aware: keywords carry no word boundary here, so a key right after an
+escaped ``\\n``, ``\\t``, ``\\r`` or ``\\"`` is still found; a ``\\u00XX`` escape
+of a printable character (which could spell any keyword) sends the line to the
+careful path, as does anything the engine cannot see at byte level.
+
+Example::
+
+    >>> from csa.redact_gate import Gate
+    >>> gate = Gate.build([("dop_v1_", 16)], known=())
+    >>> gate.any(b'{"text":"x\\\\ndop_v1_' + b"a1" * 32 + b'"}'), gate.any(b"nothing to see")
+    (True, False)
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable
+
+from csa.redact_names import is_secret_name
+
+__all__ = ["Gate", "name_hit"]
+
+# Anchor characters in order of preference (rarest in typical tool output first;
+# measured on the transcript benchmark's corpus). A keyword is filed under the
+# first of these it contains.
+ANCHORS = "jxvkyhgp"
+_BODY = rb"[a-z0-9_\-]"
+
+# Secret words inside names, per anchor: the word, then (checked inside the regex,
+# so ordinary "key"/"token" words of code and prose cost nothing in Python) an
+# assignment: the rest of the name, closing quotes (escaped to any depth), then
+# := => = : or '>' (XML) or ' value=' (XML add key=...), or a command-line flag
+# followed by a value, or a name/value pair's "value".
+_ASSIGNED = (
+    rb"""(?=[a-z0-9_.-]{0,64}[\\"'`\]]{0,8}[ \t]{0,8}(?::=|=>|=(?![=~])|:(?!:)|>[^<\s]"""
+    rb"""|[ \t]+value[ \t]*=|[\\"']{0,4}[ \t]*(?:,|\\n|\n)[ \t-]{0,12}[\\"']{0,2}value))"""
+)
+_FLAG_VALUE = rb"(?=[a-z0-9_-]{0,40}[ \t]+[^\s-])"
+
+
+def _assigned(*flags: bytes) -> bytes:
+    behind = b"|".join(b"(?<=-" + f + b")" for f in flags)
+    return b"(?:" + _ASSIGNED + b"|(?:" + behind + b")" + _FLAG_VALUE + b")"
+
+
+# Secret words in names, as (anchor, literal after it, condition): merged into the
+# anchor's trie with the keywords, so shared first letters are checked once.
+_NAME_WORDS: list[tuple[str, bytes, bytes]] = [
+    ("k", b"en", rb"(?<=token)(?!s|iz)" + _assigned(b"token", b"authtoken", b"accesstoken")),
+    ("k", b"ey", b"(?<=key)" + _assigned(b"key", b"apikey")),
+    ("k", b"ie", b"(?<=cookie)" + _assigned(b"cookie")),
+    ("p", b"ass", _assigned(b"pass")),
+    ("p", b"wd", _assigned(b"pwd")),
+    ("p", b"w", b"(?![a-z])" + _assigned(b"pw")),
+]
+# Multi-character anchors (cheaper than a frequent single one): secret, credential(s),
+# creds; the Notion-style "secret_" token; curl (its -u user:password).
+_EXTRA = [
+    rb"cr(?:et_(?<=secret_)(?=[a-z0-9]{30})|(?P<n0>(?:(?<=secr)et|ed)" + _assigned(b"secret", b"cred") + b"))",
+    rb"auth(?P<n00>" + _assigned(b"auth") + b")",
+    rb"curl\b",
+    rb"cli(?:(?<=redis-cli)|(?<=keydb-cli)|ent(?<=smbclient)|ent(?<=rpcclient))",
+    rb"bearer[ \t]+[a-z0-9._~+/-]{8}",  # a bare "Bearer <token>" (gitleaks curl-auth-header)
+]
+# On the original bytes (case matters): upper-case token prefixes, and JSON
+# \u00XX escapes of printable characters (they could spell any keyword).
+_RAW_PATTERNS = [
+    rb"A(?:KIA|SIA|BIA|CCA|3T[A-Z0-9]|3-[A-Z0-9]{6}|Iza|KCp|TATT3|TBB|KID|C[0-9a-f]{32}|GE-SECRET"
+    rb"|K(?<=EZAK)[A-Za-z0-9]{20}"
+    rb"|I(?<=LTAI)|A[MCA](?<=EAA.)[A-Za-z0-9]{20}|A(?<=[0-9]:AA)[\w-]{20})",
+    rb"\\u00[2-7][0-9a-fA-F]",
+    rb"S(?:K[0-9a-fA-F]{32}|SWS [\w-]{20})",  # Twilio API key, Okta SSWS header
+    rb"~(?<=[0-9]Q~)[\w~.-]{30}",  # Azure AD client secret
+    # Discord bot token (base64 user id . 6 . 27+), Dynatrace dt0c01., Dropbox sl.
+    rb"\.(?:[\w-]{6}\.[\w-]{27}(?<=[MNO][\w-]{23}\.[\w-]{6}\.[\w-]{27})"
+    rb"|(?<=dt0c01\.)[A-Za-z0-9]{24}|(?<=sl\.)[\w=-]{100})",
+]
+_NAME_RUN = re.compile(rb"[A-Za-z0-9_.\-]*")
+
+
+def name_hit(buf: bytes, pos: int) -> bool:
+    """Whether the assigned name (or --flag) around pos, a secret word's anchor, is secret."""
+    end = _NAME_RUN.match(buf, pos).end()
+    lo = max(0, pos - 80)
+    start = pos - _NAME_RUN.match(buf[lo:pos][::-1]).end()
+    if start < pos and buf[start - 1:start] == b"\\" and buf[start:start + 1] in (b"n", b"t", b"r"):
+        start += 1  # an escaped newline/tab before the name: "\npassword=..."
+    elif buf[start:start + 5] == b"u0022" and buf[start - 1:start] == b"\\":
+        start += 5
+    if buf.endswith(b"[REDACTED:", 0, start):
+        return False  # the kind inside our own tag ("[REDACTED:secret-value]")
+    name = buf[start:end].strip(b"-.")
+    return bool(name) and is_secret_name(name.decode("ascii"))
+
+
+def _trie(items: list[tuple[bytes, bytes]]) -> bytes:
+    """Alternation of (literal, condition) items, factored by common first bytes."""
+    groups: dict[int, list[tuple[bytes, bytes]]] = {}
+    ends: list[bytes] = []
+    for lit, cond in items:
+        if lit:
+            groups.setdefault(lit[0], []).append((lit[1:], cond))
+        else:
+            ends.append(cond)
+    alts = [re.escape(bytes([c])) + _group(_trie(sub)) for c, sub in sorted(groups.items())]
+    if ends:
+        alts.append(b"|".join(ends) if all(ends) else b"")
+    return b"|".join(alts)
+
+
+def _group(p: bytes) -> bytes:
+    return b"(?:" + p + b")" if p else b""
+
+
+def _keyword_alt(kw: str, body: int) -> tuple[str, bytes, bytes] | None:
+    """(anchor, literal after the anchor, conditions) for one lower-case keyword.
+
+    The anchor is the first anchor character with something after it: a keyword
+    that would end at its anchor costs a look-behind at *every* occurrence of that
+    character, so it is left to the rules that run on text gated for other reasons.
+    """
+    for a in ANCHORS:
+        i = kw.find(a)
+        if 0 <= i < len(kw) - 1:
+            break
+    else:
+        return None
+    raw = kw.encode()
+    cond = b"(?<=" + re.escape(raw) + b")" if i > 0 else b""
+    if body:
+        cond += b"(?=" + _BODY + b"{%d})" % body
+    return kw[i], raw[i + 1:], cond
+
+
+class Gate:
+    """Compiled byte gate for one rule set plus known literal secrets."""
+
+    def __init__(self, low: list[re.Pattern[bytes]], raw: list[re.Pattern[bytes]],
+                 known: tuple[bytes, ...]):
+        self._low = low
+        self._raw = raw
+        self._known = known
+
+    @classmethod
+    def build(cls, keywords: Iterable[tuple[str, int]], known: Iterable[bytes]) -> Gate:
+        """keywords: (lower-case literal, token characters that must follow)."""
+        by_anchor: dict[str, list[tuple[bytes, bytes]]] = {}
+        for kw, body in keywords:
+            alt = _keyword_alt(kw, body)
+            if alt is not None:
+                by_anchor.setdefault(alt[0], []).append(alt[1:])
+        for n, (anchor, lit, cond) in enumerate(_NAME_WORDS, 1):
+            # the empty named group tells a secret name (to be confirmed) from a token
+            by_anchor.setdefault(anchor, []).append((lit, b"(?P<n%d>)" % n + cond))
+        low = [re.compile(re.escape(a.encode()) + b"(?:" + _trie(items) + b")")
+               for a, items in sorted(by_anchor.items())]
+        low += [re.compile(p) for p in _EXTRA]
+        return cls(low, [re.compile(p) for p in _RAW_PATTERNS], tuple(known))
+
+    def _hits(self, buf: bytes, first: bool) -> list[int]:
+        hits: list[int] = []
+        for rx in self._raw:
+            for m in rx.finditer(buf):
+                hits.append(m.start())
+                if first:
+                    return hits
+        at = buf.find(b"@")
+        while at >= 0:
+            if _url_hit(buf, at):
+                hits.append(at)
+                if first:
+                    return hits
+            at = buf.find(b"@", at + 1)
+        for k in self._known:
+            i = buf.find(k)
+            while i >= 0:
+                hits.append(i)
+                if first:
+                    return hits
+                i = buf.find(k, i + 1)
+        low = buf.lower()
+        for rx in self._low:
+            for m in rx.finditer(low):
+                g = m.lastgroup
+                if g is None or g[0] != "n" or name_hit(buf, m.start()):
+                    hits.append(m.start())
+                    if first:
+                        return hits
+        return hits
+
+    def hits(self, buf: bytes) -> list[int]:
+        """Offsets in buf where a secret may start (unordered)."""
+        return self._hits(buf, False)
+
+    def any(self, buf: bytes) -> bool:
+        """Whether buf may contain a secret."""
+        return bool(self._hits(buf, True))
+
+    def suspects(self, buf: bytes, starts: list[int]) -> set[int]:
+        """Indices of the parts (joined by newlines into buf, part i at starts[i]) that may hold one."""
+        hits = self._hits(buf, False)
+        return {bisect_right(starts, h) - 1 for h in hits} if hits else set()
+
+
+def _url_hit(buf: bytes, at: int) -> bool:
+    # user:password@host, or a token as the user (https://<token>@github.com,
+    # Sentry DSNs), needs a scheme shortly before the '@' ("://", or ":\/\/"
+    # from JSON encoders that escape slashes)
+    lo = max(0, at - 256)
+    j = max(buf.rfind(b"://", lo, at), buf.rfind(b":\\/\\/", lo, at))
+    if j < 0:
+        return False
+    if buf.find(b":", j + 3, at) >= 0:
+        return True
+    user = buf[j + 3:at].lstrip(b"/\\")
+    return len(user) >= 20 and not any(c in user for c in b" /\"'")
