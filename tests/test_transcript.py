@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from csa.errors import CsaError
 from csa.redact import Redactor
+from csa.transcript import TranscriptBusy, TranscriptWriter, last_seq, read_events
 
 redact_obj = Redactor().obj
-from csa.transcript import TranscriptBusy, TranscriptWriter, last_seq, read_events
 
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 from helpers import SAMPLES  # noqa: E402
