@@ -59,7 +59,7 @@ _BEARER = re.compile(r"bearer[ \t]+(?P<secret>[a-z0-9._~+/-]{8,}=*)")  # on lowe
 
 
 class _Rule(NamedTuple):
-    rx: re.Pattern[str]
+    pattern: str  # compiled on first use (_rx): most rules never run in a process
     keywords: tuple[str, ...]
     tag: str
     group: int | str
@@ -115,14 +115,15 @@ def _compile(rules: tuple[Token, ...]) -> _Compiled:
     for r in rules:
         shape = r in SHAPES or r.id.startswith("cmdline-")
         pattern = r.pattern if shape else "(?:" + r.pattern + ")" + _END
-        rx = re.compile(pattern, re.S if "private-key" == r.id else 0)
         words = []
         for kw in r.keywords:
             word, _, body = kw.partition("{")
             words.append(word)
             gate_keywords.append((word, int(body.rstrip("}") or 0)))
-        group = "secret" if "secret" in rx.groupindex else 0
-        compiled.append(_Rule(rx, tuple(words), f"[REDACTED:{r.kind}]", group, _CHECKS.get(r.id), not shape and r.id not in _IN_CONTEXT))
+        if r.id == "private-key":
+            pattern = "(?s)" + pattern
+        group = "secret" if "(?P<secret>" in pattern else 0
+        compiled.append(_Rule(pattern, tuple(words), f"[REDACTED:{r.kind}]", group, _CHECKS.get(r.id), not shape and r.id not in _IN_CONTEXT))
     return _Compiled(tuple(compiled), tuple(gate_keywords))
 
 
@@ -207,7 +208,7 @@ class Redactor:
         for rule in comp.rules:
             if rule.keywords and not any(k in low for k in rule.keywords):
                 continue
-            for m in rule.rx.finditer(text):
+            for m in _rx(rule.pattern).finditer(text):
                 s, e = m.span(rule.group)
                 if rule.word and not _starts_word(text, m.start()):
                     continue
@@ -262,6 +263,11 @@ class Redactor:
         {'GITHUB_TOKEN': '[REDACTED:secret-value]', 'HOME': '/root'}
         """
         return {k: (SECRET_VALUE if v and is_secret_name(k) else self.text(v)) for k, v in env.items()}
+
+
+@cache
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 @cache

@@ -84,6 +84,8 @@ _CODE_IDENT = re.compile(
 _CODE_EXPR = re.compile(
     r"[()\[\]{}]|==|!=| [-+*/%] |\b(?:if|else|or|and|not|in|is|for|lambda|await|return|new)\b"
 )
+_NUMBER = re.compile(r"-?\d{1,5}\.\d+(?:[eE][-+]?\d+)?")
+_FORMAT_ONLY = re.compile(r"(?:%[sdr]|\{\}|[^A-Za-z0-9])+")
 _LINE_LEAD = re.compile(r"[ \t]*(?:-[ \t]+|export[ \t]+|set[ \t]+|\$env:)?")
 # k8s/ECS style pairs: name: DB_PASSWORD <newline> value: v, {"name":"X_TOKEN","value":"v"}
 _NAME_VALUE = re.compile(
@@ -98,8 +100,8 @@ def _bare_value_ok(value: str, name: str, nxt: str, spaced_eq: bool) -> bool:
         return False
     if value[0] in "$%<{*#/~.@-" or value.startswith(("http://localhost", "file:")):
         return False  # references ($X, ${X}, %(x)s, <x>), paths, comments, flags
-    if value.isdigit() and len(value) < 6:
-        return False  # counts and ports
+    if (value.isdigit() and len(value) < 6) or _NUMBER.fullmatch(value):
+        return False  # counts, ports, JSON numbers
     if nxt and nxt in "([" and all(_IDENT.fullmatch(p) for p in value.split(".")):
         return False  # a call or an index: HTTPPasswordMgr(), base64.b64encode(...)
     code_name = all(_CODE_IDENT.fullmatch(p) for p in value.split("."))
@@ -120,8 +122,8 @@ def _quoted_value_ok(value: str, name: str) -> bool:
         return False
     if value.startswith(("${", "{{", "%(", "$(")) or (value[0] + value[-1]) in ("<>", "{}"):
         return False  # templates and placeholders: ${X}, {{ x }}, %(x)s, <x>, {x}
-    if "%s" in value or (value.replace("-", "").isalpha() and is_secret_name(value)):
-        return False  # a format string, or the name of a header/field ('Authorization')
+    if _FORMAT_ONLY.fullmatch(value) or (value.replace("-", "").isalpha() and is_secret_name(value)):
+        return False  # a format string ('%s:%s'), or the name of a header/field ('Authorization')
     return low != name.lower() and len(set(low)) > 1
 
 

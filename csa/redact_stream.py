@@ -65,14 +65,21 @@ class StreamRedactor:
         self._torn = False  # a private key was written without its END line
         self._follow = False  # the last record written may be continued by the next (a name/value pair)
 
+    def prime(self, text: str) -> None:
+        """Take text (written without this stream's help) as what came before."""
+        if not self._tail.endswith(text):
+            self._tail = (self._tail + self.sep + text if self._tail else text)[-self.keep:]
+
     def reset(self) -> None:
         """The stream's current message ended: forget its tail (a torn key stays torn)."""
         self._tail = ""
 
     @property
-    def busy(self) -> bool:
-        """Whether earlier records leave state that later ones must be judged with."""
-        return self._torn or self._follow
+    def busy(self) -> int:
+        """How earlier records bear on the next ones: 2, a key block is open (every record
+        joins the stream); 1, the last one may continue in the next (a name, then its
+        value); 0, not at all."""
+        return 2 if self._torn else 1 if self._follow else 0
 
     def hold(self, texts: list[str], final: bool) -> int:
         """How many of texts (the stream's unwritten records, in order) may be written now."""
@@ -125,10 +132,12 @@ class StreamRedactor:
     def _worth_looking(self, prefix: str, texts: list[str], clean: list[bool] | None) -> bool:
         if self._torn or clean is None or not all(clean):
             return True
+        if len(texts) == 1 and not prefix:
+            return False  # one clean record and nothing before it: no seam at all
         # Each record alone is clean: look at the seams only (the end of one record,
         # or of what was written before, joined to the start of the next).
         seams = []
-        prev = prefix
+        prev = prefix[:-len(self.sep)] if self.sep and prefix.endswith(self.sep) else prefix
         for t in texts:
             seams.append(prev[-SEAM:] + self.sep + t[:SEAM])
             prev = t if len(t) >= SEAM else prev[-SEAM:] + self.sep + t

@@ -59,6 +59,7 @@ class Renderer:
     def __init__(self, redactor: Redactor) -> None:
         self.redactor = redactor
         self.streams: dict[str, StreamRedactor] = {}
+        self._carry: str | None = None  # the end of the last plain stdout line already written
 
     def _stream(self, name: str) -> StreamRedactor:
         s = self.streams.get(name)
@@ -89,7 +90,7 @@ class Renderer:
         return b"".join(out[:cut]), cut
 
     def _record(self, e: _Entry, text: str) -> bytes:
-        if e.raw is not None and text == e.text:  # a clean delta is written as it came
+        if e.raw and text == e.text:  # a clean delta is written as it came
             return _EVENT_HEAD % (e.seq, e.ts.encode("ascii"), e.raw)
         if e.event is None:
             event = catalogue.stderr(text) if e.stream == "stderr" else catalogue.stdout_text(text)
@@ -100,7 +101,7 @@ class Renderer:
             node[key] = dict(node[key])
             node = node[key]
         node[e.path[-1]] = ""
-        if e.raw is None:  # the gate flagged the line: its other fields are redacted too
+        if not e.raw:  # the gate flagged the line: its other fields are redacted too
             event = self.redactor.obj(event)
         node = event
         for key in e.path[:-1]:
@@ -127,7 +128,7 @@ class Renderer:
         # a raw CR/LF inside a JSON line would split it in the file; rare, so look once
         inner_breaks = buf.count(b"\n") != len(texts) - 1 or find(b"\r") >= 0
         # 2: every line joins the stream (a key block may be open); 1: the next line does
-        text_stream = 2 if self._stream("stdout").busy else 0
+        text_stream = max(self._seam(texts[0], 0 in suspects), self._stream("stdout").busy)
         last_ms, ts = -1, b""
         for j, (i, s, e) in enumerate(zip(where, starts[:-1], starts[1:], strict=False)):
             seq, t, line = items[i]
@@ -158,11 +159,22 @@ class Renderer:
             elif line[:1].isspace() and line.lstrip()[:1] == "{":
                 out[i] = self._careful(seq, ts.decode("ascii"), line)
             elif text_stream:  # a key block may be open on this stream: its lines stay together
-                out[i] = _Entry("stdout", line, seq, ts.decode("ascii"), None, ())
+                out[i] = _Entry("stdout", line, seq, ts.decode("ascii"), None, (), b"")  # clean
                 text_stream = text_stream if text_stream == 2 else 0
             else:
                 out[i] = _TEXT_HEAD % (seq, ts, dumps(line))
+        last = items[where[-1]][2]
+        self._carry = last[-200:] if type(out[where[-1]]) is bytes and last[:1] != "{" else None
         return out
+
+    def _seam(self, first: str, flagged: bool) -> int:
+        """1 when the last plain line of the previous batch and the first of this one
+        hold a secret together (a name, then its value): that line joins the stream."""
+        carry, self._carry = self._carry, None
+        if carry is None or flagged or first[:1] == "{" or not self.redactor.may_hold(carry + "\n" + first):
+            return 0
+        self._stream("stdout").prime(carry)
+        return 1
 
     def _careful(self, seq: int, ts: str, line: str) -> bytes | _Entry:
         """Parse, walk and redact: the path for lines the gate flagged, for deltas, and
