@@ -13,6 +13,9 @@ Every model reply is ``MOCK-REPLY #<n> (user turns seen: <k>)``: ``n`` counts th
 model replies this server produced, ``k`` counts the conversational user turns
 in the request, so a resumed session visibly carried its history (1, then 2).
 An optional secret is appended to every text reply for redaction tests.
+A script (tools/mock_script.py) makes chosen prompts answer with a call of the
+CLI's shell tool, and the follow-up that carries its result with a final text.
+Wire formats live in tools/mock_wire.py, turn counting in tools/mock_turns.py.
 
 Library example::
 
@@ -20,10 +23,12 @@ Library example::
         env = {"ANTHROPIC_BASE_URL": mock.base_url}
         ...  # run a CLI
         assert mock.requests[-1]["user_turns"] == 2
+        mock.script = [{"when": "spawn", "shell": "echo hi", "then": "got {output}"}]
 
 Command line example::
 
     python tools/mock_llm.py --port 0 --log /tmp/mock.jsonl   # first line: PORT=<n>
+    python tools/mock_llm.py --script rules.json              # or MOCK_LLM_SCRIPT=rules.json
 """
 
 from __future__ import annotations
@@ -42,148 +47,18 @@ import time
 import uuid
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from mock_script import Rule, decide, load_rules
+from mock_turns import count_user_turns, latest_user_text
+from mock_wire import Call, Text, reply
 
 __all__ = ["MockLLM", "count_user_turns", "reply_text", "schema_instance"]
 
 LOOPBACK = "127.0.0.1"
 CLONE_NEWNET = 0x40000000
-INPUT_TOKENS = 10
-OUTPUT_TOKENS = 5
-
-# Text blocks the CLIs inject into user-role messages that are context, not a
-# turn the user typed. A user message made only of these is not a turn.
-# claude-code: <system-reminder> (CLAUDE.md, date, skills), local-command
-# caveats/stdout around slash commands. codex: environment context, AGENTS.md
-# and user-instructions blocks. gemini-cli: its session-context preamble.
-_CONTEXT_TEXT = re.compile(
-    r"""^\s*(?:
-        <system-reminder>
-      | <local-command-caveat>
-      | <local-command-stdout>
-      | <local-command-stderr>
-      | <command-name>
-      | Caveat:\ The\ messages\ below\ were\ generated\ by\ the\ user
-      | <environment_context>
-      | <user_instructions>
-      | <user_shell_command>
-      | <turn_aborted>
-      | <skill>
-      | \#\ AGENTS\.md\ instructions\ for
-      | <INSTRUCTIONS>
-      | This\ is\ the\ Gemini\ CLI\.\ We\ are\ setting\ up\ the\ context
-      | <session_context>
-    )""",
-    re.VERBOSE,
-)
-
-
-def _is_context_text(text: str) -> bool:
-    """Whether an injected text block is CLI context rather than user input.
-
-    Example: ``_is_context_text("<system-reminder>x</system-reminder>") -> True``
-    """
-    return bool(_CONTEXT_TEXT.match(text)) or not text.strip()
-
-
-def _texts(content: Any, text_types: tuple[str, ...]) -> list[str] | None:
-    """The text pieces of a message ``content`` (string or list of typed blocks).
-
-    Returns None when the content has no text at all (e.g. only tool results),
-    so callers can tell "no text" from "only context text".
-
-    Example: ``_texts([{"type": "text", "text": "hi"}], ("text",)) -> ["hi"]``
-    """
-    if isinstance(content, str):
-        return [content]
-    if not isinstance(content, list):
-        return None
-    out = [
-        b["text"]
-        for b in content
-        if isinstance(b, dict) and b.get("type") in text_types and isinstance(b.get("text"), str)
-    ]
-    return out or None
-
-
-def _is_turn(texts: list[str] | None) -> bool:
-    """A user message is a turn when it has some text that is not injected context."""
-    return texts is not None and any(not _is_context_text(t) for t in texts)
-
-
-def _classify_entry(api: str, entry: Any) -> str:
-    """Classify one conversation entry as ``"turn"``, ``"model"`` or ``"other"``.
-
-    ``turn``: a user message with typed text that is not injected context.
-    ``model``: something the model produced (ends a run of user messages).
-    ``other``: system/developer prompts, tool results, context-only user
-    messages; they neither start nor end a turn.
-
-    Example: ``_classify_entry("chat", {"role": "assistant", "content": "x"}) -> "model"``
-    """
-    if not isinstance(entry, dict):
-        return "other"
-    role = entry.get("role")
-    if api == "gemini":
-        role = role or "user"
-        if role == "model":
-            return "model"
-        if role != "user":
-            return "other"
-        texts = [
-            p["text"]
-            for p in entry.get("parts") or []
-            if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought")
-        ]
-        return "turn" if _is_turn(texts or None) else "other"
-    if api == "responses":
-        kind = entry.get("type", "message")
-        if role == "user" and kind == "message":
-            texts = _texts(entry.get("content"), ("input_text", "text"))
-            return "turn" if _is_turn(texts) else "other"
-        if role in ("user", "developer", "system") or str(kind).endswith("_output"):
-            return "other"
-        # Assistant messages, reasoning and tool calls are all model output.
-        return "model"
-    # anthropic and chat share the role/content shape.
-    if role == "user":
-        return "turn" if _is_turn(_texts(entry.get("content"), ("text",))) else "other"
-    return "model" if role == "assistant" else "other"
-
-
-def count_user_turns(api: str, body: Any) -> int:
-    """Count the conversational user turns in a request body of the given API.
-
-    The entries are ``messages`` (anthropic, chat), ``input`` items
-    (responses) or ``contents`` (gemini). A user entry is a turn candidate
-    when it carries text (text / input_text blocks, text parts) that is not
-    context a CLI injects (system reminders, slash-command caveats, codex's
-    environment context and AGENTS.md, gemini's session context): so
-    tool_result / function_call_output / functionResponse-only messages do
-    not count. Consecutive candidates with no model output between them count
-    once, because CLIs split one prompt into several user messages (opencode's
-    title request sends "Generate a title..." and the prompt separately).
-
-    Example: ``count_user_turns("chat", {"messages": [{"role": "user", "content": "hi"}]}) -> 1``
-    """
-    if not isinstance(body, dict):
-        return 0
-    if api == "responses" and isinstance(body.get("input"), str):
-        return 1
-    key = {"anthropic": "messages", "chat": "messages", "responses": "input", "gemini": "contents"}
-    entries = body.get(key.get(api, ""))
-    if not isinstance(entries, list):
-        return 0
-    n, in_turn = 0, False
-    for entry in entries:
-        kind = _classify_entry(api, entry)
-        if kind == "turn" and not in_turn:
-            n += 1
-            in_turn = True
-        elif kind == "model":
-            in_turn = False
-    return n
 
 
 def reply_text(n: int, user_turns: int, secret: str | None = None) -> str:
@@ -275,168 +150,6 @@ def _classify(method: str, path: str) -> tuple[str, str | None, bool | None]:
     return "unknown", None, None
 
 
-def _sse(events: list[tuple[str | None, Any]]) -> bytes:
-    """Frame (event name, payload) pairs as one text/event-stream body."""
-    out = []
-    for name, data in events:
-        payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
-        out.append((f"event: {name}\n" if name else "") + f"data: {payload}\n\n")
-    return "".join(out).encode()
-
-
-def _anthropic(body: dict, text: str, stream: bool) -> tuple[str, bytes]:
-    model = body.get("model") or "claude-mock"
-    msg_id = f"msg_mock_{uuid.uuid4().hex[:24]}"
-    usage = {
-        "input_tokens": INPUT_TOKENS,
-        "output_tokens": OUTPUT_TOKENS,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
-    }
-    message = {
-        "id": msg_id,
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": [{"type": "text", "text": text}],
-        "stop_reason": "end_turn",
-        "stop_sequence": None,
-        "usage": usage,
-    }
-    if not stream:
-        return "application/json", json.dumps(message).encode()
-    start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
-    return "text/event-stream", _sse(
-        [
-            ("message_start", {"type": "message_start", "message": start}),
-            (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": 0,
-                    "content_block": {"type": "text", "text": ""},
-                },
-            ),
-            (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": 0,
-                    "delta": {"type": "text_delta", "text": text},
-                },
-            ),
-            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            (
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                    "usage": {"output_tokens": OUTPUT_TOKENS},
-                },
-            ),
-            ("message_stop", {"type": "message_stop"}),
-        ]
-    )
-
-
-def _responses(body: dict, text: str, stream: bool) -> tuple[str, bytes]:
-    model = body.get("model") or "gpt-mock"
-    item = {
-        "id": f"msg_mock_{uuid.uuid4().hex[:24]}",
-        "type": "message",
-        "role": "assistant",
-        "status": "completed",
-        "content": [{"type": "output_text", "text": text, "annotations": []}],
-    }
-    base = {
-        "id": f"resp_mock_{uuid.uuid4().hex[:24]}",
-        "object": "response",
-        "created_at": int(time.time()),
-        "model": model,
-    }
-    done = {
-        **base,
-        "status": "completed",
-        "output": [item],
-        "usage": {
-            "input_tokens": INPUT_TOKENS,
-            "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": OUTPUT_TOKENS,
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": INPUT_TOKENS + OUTPUT_TOKENS,
-        },
-    }
-    if not stream:
-        return "application/json", json.dumps(done).encode()
-    events = [
-        {"type": "response.created", "response": {**base, "status": "in_progress", "output": []}},
-        {"type": "response.output_item.done", "output_index": 0, "item": item},
-        {"type": "response.completed", "response": done},
-    ]
-    return "text/event-stream", _sse(
-        [(e["type"], {**e, "sequence_number": i}) for i, e in enumerate(events)]
-    )
-
-
-def _chat(body: dict, text: str, stream: bool) -> tuple[str, bytes]:
-    model = body.get("model") or "chat-mock"
-    base = {
-        "id": f"chatcmpl-mock-{uuid.uuid4().hex[:20]}",
-        "created": int(time.time()),
-        "model": model,
-    }
-    usage = {
-        "prompt_tokens": INPUT_TOKENS,
-        "completion_tokens": OUTPUT_TOKENS,
-        "total_tokens": INPUT_TOKENS + OUTPUT_TOKENS,
-    }
-    if not stream:
-        msg = {
-            **base,
-            "object": "chat.completion",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": usage,
-        }
-        return "application/json", json.dumps(msg).encode()
-    chunk = {
-        **base,
-        "object": "chat.completion.chunk",
-        "choices": [
-            {"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-        ],
-        "usage": usage,
-    }
-    return "text/event-stream", _sse([(None, chunk), (None, "[DONE]")])
-
-
-def _gemini(model: str, text: str, stream: bool) -> tuple[str, bytes]:
-    obj = {
-        "candidates": [
-            {
-                "content": {"role": "model", "parts": [{"text": text}]},
-                "finishReason": "STOP",
-                "index": 0,
-            }
-        ],
-        "usageMetadata": {
-            "promptTokenCount": INPUT_TOKENS,
-            "candidatesTokenCount": OUTPUT_TOKENS,
-            "totalTokenCount": INPUT_TOKENS + OUTPUT_TOKENS,
-        },
-        "modelVersion": model,
-        "responseId": f"mock-{uuid.uuid4().hex[:16]}",
-    }
-    if not stream:
-        return "application/json", json.dumps(obj).encode()
-    return "text/event-stream", _sse([(None, obj)])
-
-
 def _gemini_json_schema(body: dict) -> Any | None:
     """The schema a Gemini request wants its JSON reply to fit, or None for a text reply."""
     cfg = body.get("generationConfig") or body.get("generation_config") or {}
@@ -492,6 +205,33 @@ def _in_netns(ns_path: str, fn: Any) -> Any:
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+def _model_reply(mock: MockLLM, api: str, body: dict, url_model: str | None,
+                 record: dict[str, Any]) -> tuple[str, bytes]:
+    """Answer one model request (JSON for a schema, a scripted tool call, or text) and
+    note what was answered in ``record``: ``n``, ``reply``, and ``tool_call`` /
+    ``tool_output`` when the script was involved."""
+    n = record["n"] = mock._next_reply_number()
+    schema = _gemini_json_schema(body) if api == "gemini" else None
+    action = None if schema is not None else decide(
+        mock.rules(), api, body, latest_user_text(api, body))
+    part: Text | Call
+    if schema is not None:
+        # A JSON reply must stay parseable, so the secret is not appended here.
+        part = Text(json.dumps(schema_instance(schema)))
+        record["json_reply"] = True
+    elif action is not None and action[0] == "call":
+        part = action[1]
+        record["tool_call"] = {"name": part.name, "args": part.args, "call_id": part.call_id}
+    else:
+        text = reply_text(n, record["user_turns"])
+        if action is not None:  # the follow-up carrying a scripted call's result
+            record["tool_output"] = action[1][1]
+            text = action[1][0] or text
+        part = Text(f"{text} {mock.secret}" if mock.secret else text)
+    record["reply"] = part.text if isinstance(part, Text) else None
+    return reply(api, body, url_model, part, record["stream"])
 
 
 class _Server(ThreadingHTTPServer):
@@ -598,26 +338,8 @@ class _Handler(BaseHTTPRequestHandler):
                 }
             ).encode()
         else:
-            n = mock._next_reply_number()
-            record["n"] = n
-            schema = _gemini_json_schema(body) if api == "gemini" else None
-            if schema is not None:
-                # A JSON reply must stay parseable, so the secret is not appended here.
-                text = json.dumps(schema_instance(schema))
-                record["json_reply"] = True
-            else:
-                text = reply_text(n, record["user_turns"], mock.secret)
-            record["reply"] = text
-            stream = record["stream"]
-            if api == "anthropic":
-                ctype, payload = _anthropic(body, text, stream)
-            elif api == "responses":
-                ctype, payload = _responses(body, text, stream)
-            elif api == "chat":
-                ctype, payload = _chat(body, text, stream)
-            else:
-                ctype, payload = _gemini(url_model or "gemini-mock", text, stream)
             status = 200
+            ctype, payload = _model_reply(mock, api, body, url_model, record)
         record["status"] = status
         mock._record(record)
         self._send(status, ctype, payload, head=method == "HEAD")
@@ -627,7 +349,10 @@ class MockLLM:
     """A mock LLM server on 127.0.0.1 in a background thread.
 
     ``port=0`` picks a free port. ``secret`` (settable at any time) is appended
-    to every text reply. ``log`` names a JSONL file that gets one line per
+    to every text reply. ``script`` (settable at any time: rules as a list or
+    JSON text, or a ``Path`` re-read on every request) scripts shell tool calls,
+    see tools/mock_script.py; records of scripted replies carry ``tool_call`` or
+    ``tool_output``. ``log`` names a JSONL file that gets one line per
     request; ``requests`` keeps the same records in memory (``keep_bodies``
     adds the parsed request body to the in-memory records only). ``netns``
     (a path like ``/proc/PID/ns/net``) binds the listening socket inside that
@@ -649,6 +374,7 @@ class MockLLM:
         log: str | os.PathLike[str] | None = None,
         keep_bodies: bool = False,
         netns: str | None = None,
+        script: Any = None,
     ) -> None:
         if host != LOOPBACK:
             # Tests must never be reachable from (or talk to) anything but loopback.
@@ -659,11 +385,27 @@ class MockLLM:
         self.log = os.fspath(log) if log is not None else None
         self.keep_bodies = keep_bodies
         self.netns = netns
+        self.script = script
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._replies = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def script(self) -> Any:
+        """The tool-call script: a list of rules, or a JSON file re-read on every request."""
+        return self._script
+
+    @script.setter
+    def script(self, value: Any) -> None:
+        # A path stays a path (re-read per request); anything else is checked now.
+        self._script = value if isinstance(value, Path) else load_rules(value)
+
+    def rules(self) -> list[Rule]:
+        """The script's rules as of now. Example: ``mock.rules()[0].when``"""
+        script = self._script
+        return load_rules(script) if isinstance(script, Path) else script
 
     @property
     def port(self) -> int:
@@ -755,9 +497,15 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("MOCK_LLM_SECRET"),
         help="text appended to every reply (default: $MOCK_LLM_SECRET)",
     )
+    ap.add_argument(
+        "--script",
+        default=os.environ.get("MOCK_LLM_SCRIPT"),
+        help="JSON file of tool-call rules, re-read on every request (default: $MOCK_LLM_SCRIPT)",
+    )
     args = ap.parse_args(argv)
     try:
-        mock = MockLLM(args.host, args.port, secret=args.secret or None, log=args.log)
+        mock = MockLLM(args.host, args.port, secret=args.secret or None, log=args.log,
+                       script=Path(args.script) if args.script else None)
     except ValueError as exc:
         ap.error(str(exc))
     # SIGTERM (how tests and scripts stop it) closes the socket and exits 0.
