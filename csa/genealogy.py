@@ -17,7 +17,7 @@ from csa import ids
 from csa.errors import CsaError, DepthExceeded
 
 ENV_VARS = ("CSA_SESSION_ID", "CSA_DEPTH", "CSA_PROJECT_ROOT", "CSA_SESSION_DIR", "CSA_TOOL",
-            "CSA_PARENT_SESSION")
+            "CSA_PARENT_SESSION", "CSA_BIN")
 
 
 def parent_from_env(env: Mapping[str, str]) -> tuple[str | None, int]:
@@ -47,14 +47,23 @@ def check_depth(depth: int, max_depth: int) -> None:
 
 
 def child_env(*, session_id: str, depth: int, project_root: Path, session_dir: Path, tool: str,
-              parent_session_id: str | None) -> dict[str, str]:
-    """The CSA_* variables a tool process of a session at `depth` gets."""
+              parent_session_id: str | None, csa_bin: str | None = None) -> dict[str, str]:
+    """The CSA_* variables a tool process of a session at `depth` gets.
+
+    `CSA_BIN` (default: `selfbin.csa_bin()`) is how the tool's agent calls csa
+    again, `"$CSA_BIN" run ...`, even where its shell has no csa on PATH.
+    """
+    if csa_bin is None:
+        from csa.selfbin import csa_bin as running_csa
+
+        csa_bin = running_csa()
     env = {
         "CSA_SESSION_ID": session_id,
         "CSA_DEPTH": str(depth + 1),
         "CSA_PROJECT_ROOT": str(project_root),
         "CSA_SESSION_DIR": str(session_dir),
         "CSA_TOOL": tool,
+        "CSA_BIN": csa_bin,
     }
     if parent_session_id:
         env["CSA_PARENT_SESSION"] = parent_session_id

@@ -26,10 +26,12 @@ def test_depth_limit_allows_the_limit_itself():
 
 def test_child_env_contract(tmp_path):
     env = child_env(session_id=SID, depth=1, project_root=tmp_path, session_dir=tmp_path / "s",
-                    tool="codex", parent_session_id="01JH4QWERT0000000000000000")
+                    tool="codex", parent_session_id="01JH4QWERT0000000000000000",
+                    csa_bin="/venv/bin/csa")
     assert env == {"CSA_SESSION_ID": SID, "CSA_DEPTH": "2", "CSA_PROJECT_ROOT": str(tmp_path),
                    "CSA_SESSION_DIR": str(tmp_path / "s"), "CSA_TOOL": "codex",
-                   "CSA_PARENT_SESSION": "01JH4QWERT0000000000000000"}
+                   "CSA_PARENT_SESSION": "01JH4QWERT0000000000000000",
+                   "CSA_BIN": "/venv/bin/csa"}
     root = child_env(session_id=SID, depth=0, project_root=tmp_path, session_dir=tmp_path,
                      tool="codex", parent_session_id=None)
     assert "CSA_PARENT_SESSION" not in root and root["CSA_DEPTH"] == "1"

@@ -116,6 +116,8 @@ def test_genealogy_env_and_nested_child(env, project, tmp_path, state_dir):
     log = read_log(tmp_path / "fake.log")
     parent_env = next(e for e in log if e["tool"] == "claude")["env"]
     parent_env.pop("CSA_STATE_DIR")  # the user's own setting, passed through
+    csa_bin = parent_env.pop("CSA_BIN")  # tests/test_selfbin.py checks what it runs
+    assert os.path.isabs(csa_bin) and os.access(csa_bin, os.X_OK), csa_bin
     sdir = state_dir / str(project).lstrip("/") / "sessions" / parent
     assert parent_env == {"CSA_SESSION_ID": parent, "CSA_DEPTH": "1",
                           "CSA_PROJECT_ROOT": str(project), "CSA_SESSION_DIR": str(sdir),
