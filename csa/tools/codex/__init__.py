@@ -1,6 +1,7 @@
 """codex (`codex exec`): JSONL events, `exec resume THREAD_ID`, rollover compaction.
 
-    codex exec --json --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox PROMPT
+    codex exec --json --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox \
+        -c allow_login_shell=false PROMPT
     codex exec resume --json ... THREAD_ID PROMPT
 
 `thread.started` carries the provider id; `item.completed` with an `agent_message`
@@ -12,13 +13,21 @@ Thread ids are UUIDs (v7). Failures arrive as `{"type":"error","message":...}` a
 `{"type":"turn.failed","error":{"message":...}}`, e.g. `exceeded retry limit, last status:
 429 Too Many Requests, request id: ...`; the texts matched below are listed with their
 sources in tools/REALCLI_NOTES.md ("Failure messages").
+
+`allow_login_shell=false`: codex's shell tool (`exec_command`) otherwise runs
+`bash -lc`, whose /etc/profile resets PATH, so the agent loses the PATH csa gave it
+(a csa in a virtualenv becomes `command not found`). With it the command runs in a
+plain `bash -c`, and a model that asks for `login: true` is told login shells are
+disabled. `tools.codex.args = ["-c", "allow_login_shell=true"]` restores the login
+shell (the last `-c` wins).
 """
 
 from __future__ import annotations
 
 from csa.tools.base import UUID_RE, Tool, TurnOutcome, TurnSpec
 
-FLAGS = ["--json", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
+FLAGS = ["--json", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
+         "-c", "allow_login_shell=false"]
 
 
 class Codex(Tool):
