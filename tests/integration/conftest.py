@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,8 +195,7 @@ def versions_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("realcli-versions")
 
 
-@pytest.fixture
-def real_binary(tool: str, netns: Any, versions_root: Path) -> Path:
+def require_cli(tool: str, netns: Any, versions_root: Path) -> Path:
     """The real CLI for `tool`: skip (or fail under CSA_REQUIRE_REAL_CLIS=1) when missing."""
     cli = TOOLS[tool]
     if NODE is None:
@@ -209,6 +209,12 @@ def real_binary(tool: str, netns: Any, versions_root: Path) -> Path:
                      "CSA_REAL_CLIS_BIN)")
     _version(tool, binary, netns, versions_root)
     return binary
+
+
+@pytest.fixture
+def real_binary(tool: str, netns: Any, versions_root: Path) -> Path:
+    """The real CLI for the test's `tool` parameter (see require_cli)."""
+    return require_cli(tool, netns, versions_root)
 
 
 @dataclass
@@ -282,23 +288,31 @@ class RealCli:
                 f"last mock requests: {reqs}")
 
 
-@pytest.fixture
-def realcli(tool: str, real_binary: Path, netns: Any, tmp_path: Path):
-    """A ready `RealCli` for `tool` (parametrize the test with `tool`)."""
+@contextmanager
+def make_realcli(binaries: dict[str, Path], netns: Any, tmp_path: Path):
+    """A `RealCli` whose tool is the first of `binaries` (csa tool name -> real binary);
+    every tool listed is configured in the project, all against one mock and one HOME."""
     root = tmp_path / "rc"
     root.mkdir()
+    tool = next(iter(binaries))
     with MockLLM(netns=netns.path if netns is not None else None) as mock:
-        rc = RealCli(tool=tool, binary=real_binary, root=root, ns=netns, mock=mock, tool_env={})
+        rc = RealCli(tool=tool, binary=binaries[tool], root=root, ns=netns, mock=mock,
+                     tool_env={})
         rc.project.mkdir()
         rc.state_dir.mkdir()
-        tool_env, extra_args, _files = realcli_env.prepare(rc.cli, mock, rc.home)
-        rc.tool_env = tool_env
-        cfg: dict[str, Any] = {"binary": str(real_binary), "env": dict(tool_env)}
-        if extra_args:
-            cfg["args"] = list(extra_args)
+        tools_cfg: dict[str, Any] = {}
+        for name, binary in binaries.items():
+            tool_env, extra_args, _files = realcli_env.prepare(TOOLS[name], mock, rc.home)
+            cfg: dict[str, Any] = {"binary": str(binary), "env": dict(tool_env)}
+            if extra_args:
+                cfg["args"] = list(extra_args)
+            tools_cfg[name] = cfg
+            if name == tool:
+                rc.tool_env = tool_env
         (rc.project / ".csa").mkdir()
         (rc.project / ".csa" / "config.toml").write_text(
-            toml_dumps({"tools": {tool: cfg}}), encoding="utf-8")
+            toml_dumps({"tools": tools_cfg}), encoding="utf-8")
+        tool_env = rc.tool_env
         # csa's own environment: nothing from the developer's shell but PATH dirs.
         rc.env = {
             "PATH": _base_path(),
@@ -320,3 +334,10 @@ def realcli(tool: str, real_binary: Path, netns: Any, tmp_path: Path):
                  and not r["path"].startswith("/npm-registry/")]
         if stray:
             print(f"[{tool}] note: mock answered 404 to {[r['path'] for r in stray]}")
+
+
+@pytest.fixture
+def realcli(tool: str, real_binary: Path, netns: Any, tmp_path: Path):
+    """A ready `RealCli` for `tool` (parametrize the test with `tool`)."""
+    with make_realcli({tool: real_binary}, netns, tmp_path) as rc:
+        yield rc
