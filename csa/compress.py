@@ -13,19 +13,24 @@ fresh provider session seeded with it. The old provider id is kept in the tool's
 `previous_provider_session_ids`; the summary is saved as an artifact.
 
 Success sets `is_compacted`, `last_compacted_at`, increments `compaction_count` and
-moves the phase to `available`; the next run moves it back to `active`. Both turns
-run under one session lock, so no other run can slip in between.
+moves the phase to `available`; the next run moves it back to `active`. Compaction
+takes the session itself and runs its turns through csa.turn.run_turn, so both
+rollover turns run under one lock and no other run can slip in between.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from csa import catalogue, events
 from csa.errors import CsaError
 from csa.session import Session
 from csa.state import iso_ms, transition, utcnow
-from csa.tools import get_tool
+from csa.turn import TurnOptions, run_turn
+
+if TYPE_CHECKING:
+    from csa.turn.outcome import RunResult
 
 SUMMARY_PROMPT = (
     "Summarize our conversation so far so that it can continue in a fresh session: the goal, "
@@ -59,9 +64,12 @@ class CompressResult:
 
 def compress(session: Session, *, tool: str | None = None, timeout: float | None = None,
              quiet: bool = True) -> CompressResult:
-    from csa.runner import RunRequest, run
+    """Compact the session's conversation with `tool` (default: the one it last ran)."""
+    from csa.turn.choose import resume_choice
+    from csa.turn.claim import release, take
+    from csa.turn.hooks import builtin_hooks
 
-    store, sid = session.store, session.id
+    sid = session.id
     state = session.load()
     tool = tool or state.last_tool()
     if tool is None:
@@ -71,53 +79,22 @@ def compress(session: Session, *, tool: str | None = None, timeout: float | None
         raise CsaError(f"Session {sid} has no {tool} conversation to compact")
     if state.phase == "retired":
         raise CsaError(f"Session {sid} is retired; it cannot be compacted")
-    adapter = get_tool(tool)
     old_id = tstate.provider_session_id
-    lock = session.lock(tool=tool, reason="compress")
+    # Both turns run under one claim (one lock), so no other run can slip in between.
+    claim = take(resume_choice(session, tool, reason="compress"), builtin_hooks())
     try:
-        def turn(prompt: str, purpose: str, **kw):
-            return run(RunRequest(prompt=prompt, tool=tool, session=sid, cd=str(store.root),
-                                  purpose=purpose, held_lock=lock, quiet=quiet,
-                                  timeout=timeout, with_journal=False, **kw))
+        def turn(prompt: str, purpose: str, **kw) -> RunResult:
+            return run_turn(claim, TurnOptions(prompt=prompt, purpose=purpose, quiet=quiet,
+                                               timeout=timeout, with_journal=False, **kw))
 
-        if adapter.compaction == "native":
-            res = turn("/compact", "compact", native_compact=True)
-            outcome = res.outcome
-            ok = res.exit_code == 0 and outcome is not None and \
-                outcome.compact_result == "success"
-            if ok:
-                message = "compacted natively (/compact)"
-            else:
-                why = (outcome.compact_error if outcome else None) or \
-                    (res.final_text or "").strip() or f"exit {res.exit_code}"
-                message = f"compaction failed: {why}"
-            result = CompressResult(sid, tool, "native", ok, message, old_id,
-                                    res.provider_session_id, exit_code=res.exit_code)
+        if claim.choice.tool.compaction == "native":
+            result = _native(sid, tool, old_id, turn)
         else:
-            summary_res = turn(SUMMARY_PROMPT, "rollover-summary")
-            summary = summary_res.final_text.strip()
-            if summary_res.exit_code != 0 or not summary:
-                result = CompressResult(
-                    sid, tool, "rollover", False,
-                    f"compaction failed: the summary turn ended with exit "
-                    f"{summary_res.exit_code}{'' if summary else ' and no text'}", old_id,
-                    old_id, exit_code=summary_res.exit_code or 1)
-            else:
-                seed = turn(SEED_PROMPT.format(summary=summary), "rollover-seed",
-                            fresh_provider_session=True)
-                new_id = seed.provider_session_id
-                ok = seed.exit_code == 0 and bool(new_id) and new_id != old_id
-                result = CompressResult(
-                    sid, tool, "rollover", ok,
-                    f"rolled over to a fresh {tool} session seeded with a summary"
-                    if ok else f"compaction failed: the seed turn ended with exit "
-                    f"{seed.exit_code}", old_id, new_id, exit_code=seed.exit_code)
-                _save_summary(session, summary)
-        state = session.load(reconcile=False)
+            result = _rollover(session, tool, old_id, turn)
+        state = claim.state
         if result.success:
-            now = utcnow()
             state.is_compacted = True
-            state.last_compacted_at = now
+            state.last_compacted_at = utcnow()
             state.compaction_count += 1
             transition(state, "available")
             session.save(state)
@@ -125,7 +102,45 @@ def compress(session: Session, *, tool: str | None = None, timeout: float | None
         _record(session, result)
         return result
     finally:
-        lock.release()
+        release(claim)
+
+
+def _native(sid: str, tool: str, old_id: str, turn) -> CompressResult:
+    """The tool's own compaction (claude-code `/compact`), judged by its compact result."""
+    res = turn("/compact", "compact", native_compact=True)
+    outcome = res.outcome
+    ok = res.exit_code == 0 and outcome is not None and outcome.compact_result == "success"
+    if ok:
+        message = "compacted natively (/compact)"
+    else:
+        why = (outcome.compact_error if outcome else None) or \
+            (res.final_text or "").strip() or f"exit {res.exit_code}"
+        message = f"compaction failed: {why}"
+    return CompressResult(sid, tool, "native", ok, message, old_id, res.provider_session_id,
+                          exit_code=res.exit_code)
+
+
+def _rollover(session: Session, tool: str, old_id: str, turn) -> CompressResult:
+    """A summary turn, then a fresh provider conversation seeded with the summary."""
+    sid = session.id
+    summary_res = turn(SUMMARY_PROMPT, "rollover-summary")
+    summary = summary_res.final_text.strip()
+    if summary_res.exit_code != 0 or not summary:
+        return CompressResult(
+            sid, tool, "rollover", False,
+            f"compaction failed: the summary turn ended with exit "
+            f"{summary_res.exit_code}{'' if summary else ' and no text'}", old_id,
+            old_id, exit_code=summary_res.exit_code or 1)
+    seed = turn(SEED_PROMPT.format(summary=summary), "rollover-seed",
+                fresh_provider_session=True)
+    new_id = seed.provider_session_id
+    ok = seed.exit_code == 0 and bool(new_id) and new_id != old_id
+    _save_summary(session, summary)
+    return CompressResult(
+        sid, tool, "rollover", ok,
+        f"rolled over to a fresh {tool} session seeded with a summary"
+        if ok else f"compaction failed: the seed turn ended with exit {seed.exit_code}",
+        old_id, new_id, exit_code=seed.exit_code)
 
 
 def _save_summary(session: Session, summary: str) -> None:

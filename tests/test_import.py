@@ -625,7 +625,7 @@ def test_imported_session_reads_and_resumes_like_any_other(project, home, tmp_pa
 
 def test_description_is_redacted_before_it_is_cut():
     from csa.redact import Redactor
-    from csa.runner import default_description
+    from csa.turn.choose import default_description
 
     secret = "ghp_" + "A1b2C3d4E5" * 4  # crosses the 80-character cut
     desc = default_description(Redactor(), "x" * 60 + " " + secret)

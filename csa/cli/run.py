@@ -1,4 +1,4 @@
-"""`csa run`: parse options, read the prompt, call csa.runner.run, print the answer."""
+"""`csa run`: parse options, read the prompt, call csa.turn.run, print the answer."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def run(prompt, tool, model, description, cd, session, last, ephemeral, timeout,
       git diff | csa run --tool gemini-cli -
       csa run --json --timeout 600 "review this branch" | jq .final_text
     """
-    from csa.runner import RunRequest
+    from csa.turn import RunRequest
 
     text = read_prompt(prompt)
     if wait_timeout is not None:
@@ -105,9 +105,9 @@ def run(prompt, tool, model, description, cd, session, last, ephemeral, timeout,
         else:
             click.echo(sid)
         return
-    from csa.runner import run as run_turn
+    from csa.turn import run as run_request
 
-    result = run_turn(req)
+    result = run_request(req)
     if as_json:
         from csa.cli.output import emit_json
 

@@ -1,0 +1,144 @@
+"""Choose the project, the tool and the session of a run, before anything is written.
+
+    >>> choice = choose(RunRequest(prompt="continue", session="01JH4Q"))
+    >>> choice.tool.name, choice.resume.id, choice.parent, choice.depth
+    ('codex', '01JH4QWERT1234567890ABCDEF', None, 0)
+
+A new session (no --session/--last), a resumed one (unique prefix, or the newest
+for --last), or an ephemeral one. The tool is --tool, else the one the resumed
+session last ran, else the config's `default_tool`, else claude-code. A nested run
+(CSA_SESSION_ID in the environment) becomes a child one level deeper.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TYPE_CHECKING
+
+from csa import genealogy
+from csa.config import Config, load_config
+from csa.errors import CsaError, ToolMissing
+from csa.session import Session
+from csa.store import Store
+from csa.tools import get_tool
+from csa.tools.base import Tool
+from csa.turn.request import RunRequest
+
+if TYPE_CHECKING:
+    from csa.redact import Redactor
+
+
+class Choice:
+    """Where a run goes: the project's store and config, the tool, the session."""
+
+    def __init__(self, store: Store, cfg: Config, tool: Tool, binary: str, *,
+                 resume: Session | None = None, parent: str | None = None, depth: int = 0,
+                 description: str = "", cd: str | None = None, ephemeral: bool = False,
+                 wait_slot: bool | float = False, reason: str = "run"):
+        self.store = store
+        self.cfg = cfg
+        self.tool = tool
+        self.binary = binary
+        self.resume = resume  # the session to resume; None: a new one
+        self.parent = parent  # the session of the csa run this one is nested in
+        self.depth = depth  # a new session's depth
+        self.description = description  # a new session's description (redacted)
+        self.cd = cd  # --cd: where the tool runs
+        self.ephemeral = ephemeral
+        self.wait_slot = wait_slot  # wait for a free concurrency slot: True, or seconds
+        self.reason = reason  # why the session is locked (shown to whoever finds it busy)
+
+
+def choose(req: RunRequest) -> Choice:
+    """Resolve everything `csa run` needs to know before it takes a session."""
+    req.validate()
+    store = Store.open(project_cd(req.cd))
+    cfg = load_config(store.root)
+    parent, depth = genealogy.parent_from_env(os.environ)
+    resume = None
+    if req.session or req.last:
+        resume = store.resolve(req.session) if req.session else store.newest()
+    name = req.tool or (resume and session_tool(resume)) or \
+        cfg.get("default_tool") or "claude-code"
+    tool = get_tool(name)  # an alias (claude, gemini) resolves to the tool's own name
+    binary = resolve_binary(tool, cfg)
+    req.check_for(tool)
+    description = ""
+    if resume is None:
+        description = store.redactor.text(req.description) if req.description else \
+            default_description(store.redactor, req.prompt)
+    return Choice(store, cfg, tool, binary, resume=resume, parent=parent, depth=depth,
+                  description=description, cd=req.cd, ephemeral=req.ephemeral,
+                  wait_slot=req.wait_slot)
+
+
+def resume_choice(session: Session, name: str, *, reason: str) -> Choice:
+    """The choice of a caller other than `csa run` (compaction) that resumes `session`
+    with tool `name`, the tool running in the project's root."""
+    store = session.store
+    cfg = load_config(store.root)
+    tool = get_tool(name)
+    parent, _depth = genealogy.parent_from_env(os.environ)
+    return Choice(store, cfg, tool, resolve_binary(tool, cfg), resume=session, parent=parent,
+                  cd=str(store.root), reason=reason)
+
+
+def resolve_binary(tool: Tool, cfg: Config) -> str:
+    """The tool's executable: config `tools.<name>.binary`, else its usual name on PATH."""
+    configured = cfg.tool(tool.name).binary
+    wanted = os.path.expanduser(configured) if configured else tool.binary
+    found = shutil.which(wanted)
+    if found:
+        return found
+    where = f"set in {cfg.source(f'tools.{tool.name}.binary')}" if configured else "on PATH"
+    raise ToolMissing(
+        f"{tool.name}: binary '{wanted}' not found ({where}). Install it "
+        f"(npm install -g {tool.package}) or set tools.{tool.name}.binary = \"/path/to/"
+        f"{tool.binary}\" in ~/.config/csa/config.toml or .csa/config.toml")
+
+
+def default_description(redactor: Redactor, prompt: str) -> str:
+    # Redact before cutting: a token cut in half no longer matches its pattern.
+    return redactor.cut(" ".join(prompt.split()), 80)
+
+
+def project_cd(cd: str | None) -> str | None:
+    """A nested run without --cd stays in its parent's project when it is inside it."""
+    if cd is not None:
+        return cd
+    root = os.environ.get("CSA_PROJECT_ROOT")
+    if root and os.environ.get("CSA_SESSION_ID"):
+        try:
+            here = os.path.realpath(os.getcwd())
+        except OSError:
+            return root
+        if here == root or here.startswith(root.rstrip("/") + "/"):
+            return root
+    return None
+
+
+def session_tool(session: Session) -> str | None:
+    """The tool a session last ran with (a resume without --tool keeps using it)."""
+    try:
+        return session.read_state().last_tool()
+    except CsaError:
+        return None
+
+
+def refuse_own_ancestor(store: Store, sid: str, env_session: str) -> None:
+    """A child may not resume the session it runs inside, nor any ancestor of it."""
+    chain = {env_session}
+    cur = env_session
+    for _ in range(64):
+        try:
+            cur = store.session(cur).read_state().parent_session_id
+        except CsaError:
+            break
+        if not cur:
+            break
+        chain.add(cur)
+    if sid in chain:
+        raise CsaError(f"Session {sid} is running this run's own parent chain (you are inside "
+                       f"{env_session}); a child cannot resume its own running parent — "
+                       "start a new session instead")

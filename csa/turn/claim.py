@@ -1,0 +1,138 @@
+"""Take the chosen session for one or more turns: create or lock it, load its state.
+
+    >>> claim = take(choice, hooks)          # new: created already locked; else locked, loaded
+    >>> claim.sid, claim.is_new
+    >>> release(claim)                       # unlock; an ephemeral session's temp dir goes
+
+A new session is created already locked, and appears only once its state.toml is
+durable (so its id may be announced). An existing one is locked (another holder
+means `Session ... is locked by PID ...`), checked (still there, not retired, not
+an ancestor of this nested run) and loaded; a tool a killed csa left running in it
+is stopped first. Hooks run before the claim (slots), when it is refused, after it
+(detach handshake) and after the release.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from csa import genealogy
+from csa.errors import CsaError, SessionLocked
+from csa.lock import SessionLock
+from csa.session import Session
+from csa.state import RunRecord, SessionState, utcnow
+from csa.turn.choose import Choice, refuse_own_ancestor
+from csa.turn.hooks import Hooks
+from csa.turn.spawn import reap_orphaned_tool
+
+
+class Claim:
+    """A session taken for turns: chosen, locked (an ephemeral one lives in a temp dir),
+    its state loaded."""
+
+    def __init__(self, choice: Choice, hooks: Hooks, session: Session, state: SessionState,
+                 lock: SessionLock | None, *, is_new: bool, running: bool = False):
+        self.choice = choice
+        self.hooks = hooks
+        self.session = session
+        self.state = state
+        self.lock = lock
+        self.is_new = is_new
+        # state.toml's run record says this csa is running a turn (set at creation for a
+        # new session; a resumed one is marked when its turn starts).
+        self.running = running
+
+    @property
+    def sid(self) -> str:
+        return self.session.id
+
+    def greeting(self) -> str | None:
+        """The line announcing the session (none for an ephemeral run)."""
+        name, parent = self.choice.tool.name, self.state.parent_session_id
+        if self.choice.ephemeral:
+            return None
+        if not self.is_new:
+            return f"csa: resuming session {self.sid} ({name})"
+        return f"csa: session {self.sid} ({name}" + (f", child of {parent}" if parent else "") + ")"
+
+
+def take(choice: Choice, hooks: Hooks, say: Callable[[str], None] | None = None) -> Claim:
+    """Create or lock the chosen session and announce it through `say`; raises CsaError
+    (SessionLocked, DepthExceeded, ...)."""
+    hooks.call("before_claim", choice)
+    try:
+        if choice.resume is not None:
+            claim = _take_existing(choice, hooks)
+        else:
+            genealogy.check_depth(choice.depth, int(choice.cfg.get("max_recursion_depth", 5)))
+            claim = _take_ephemeral(choice, hooks) if choice.ephemeral else \
+                _take_new(choice, hooks)
+    except BaseException:
+        hooks.call("after_release", choice)
+        raise
+    try:
+        greeting = claim.greeting()
+        if say is not None and greeting:
+            say(greeting)
+        hooks.call("after_claim", claim)
+    except BaseException:
+        release(claim)
+        raise
+    return claim
+
+
+def release(claim: Claim) -> None:
+    if claim.lock is not None:
+        claim.lock.release()
+    claim.hooks.call("after_release", claim.choice)
+    if claim.choice.ephemeral:
+        claim.session.discard()
+
+
+def _running(choice: Choice) -> RunRecord:
+    return RunRecord(status="running", tool=choice.tool.name, pid=os.getpid(),
+                     started_at=utcnow())
+
+
+def _take_new(choice: Choice, hooks: Hooks) -> Claim:
+    from csa.gitinfo import branch_and_head
+
+    branch, head = branch_and_head(choice.store.root)
+    session, state, lock = choice.store.create(
+        description=choice.description, parent_session_id=choice.parent, depth=choice.depth,
+        lock_tool=choice.tool.name, run=_running(choice), git_branch=branch, git_head=head)
+    return Claim(choice, hooks, session, state, lock, is_new=True, running=True)
+
+
+def _take_ephemeral(choice: Choice, hooks: Hooks) -> Claim:
+    session, state, lock = choice.store.ephemeral(
+        description=choice.description, parent_session_id=choice.parent, depth=choice.depth,
+        lock_tool=choice.tool.name, run=_running(choice))
+    return Claim(choice, hooks, session, state, lock, is_new=True, running=True)
+
+
+def _take_existing(choice: Choice, hooks: Hooks) -> Claim:
+    session, name = choice.resume, choice.tool.name
+    assert session is not None
+    sid = session.id
+    if choice.parent:
+        refuse_own_ancestor(choice.store, sid, choice.parent)
+    try:
+        lock = session.lock(tool=name, reason=choice.reason)
+    except SessionLocked as e:
+        hooks.call("claim_refused", choice, e)
+        raise
+    try:
+        # The session may have been deleted (gc) between resolving and locking.
+        if not session.state_path.exists():
+            raise CsaError(f"Session {sid} was removed while this run was starting")
+        reap_orphaned_tool(lock.previous)
+        state = session.load(reconcile=False)
+        if state.phase == "retired":
+            raise CsaError(f"Session {sid} is retired (garbage-collected); it cannot be "
+                           "resumed — start a new session")
+    except BaseException:
+        lock.release()
+        raise
+    return Claim(choice, hooks, session, state, lock, is_new=False)

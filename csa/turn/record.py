@@ -1,0 +1,191 @@
+"""Record a turn: its start and outcome in state.toml, the transcript and output/result.toml.
+
+    >>> start(turn)                 # state.toml: the run is running (this csa, this tool)
+    >>> begin(turn)                 # lock record names the tool; transcript gets the prompt
+    >>> error = finish(turn, relay, result)   # turn_end, tool totals, digest, result.toml
+    >>> fail(turn, "could not start codex")   # a turn that never started
+
+Everything written is redacted first. An ephemeral turn writes nothing (its state
+lives in memory and its temp dir goes with the claim).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from csa import catalogue
+from csa.errors import CsaError
+from csa.session import RESULT_FILE
+from csa.state import RunRecord, ToolState, iso_ms, transition, utcnow
+
+if TYPE_CHECKING:
+    from csa.turn.outcome import RunResult
+    from csa.turn.pipeline import Turn
+    from csa.turn.relay import Relay
+
+SUMMARY_CHARS = 200
+
+
+def start(turn: Turn) -> None:
+    """Mark the session's run as this csa's, running this tool (a new session already is)."""
+    claim = turn.claim
+    if claim.running:
+        return
+    state = claim.state
+    state.run = RunRecord(status="running", tool=turn.tool.name, pid=os.getpid(),
+                          started_at=utcnow())
+    if turn.options.purpose == "run":
+        transition(state, "active")
+    state.last_accessed = utcnow()
+    claim.session.save(state)
+    claim.running = True
+
+
+def fail(turn: Turn, error: str) -> None:
+    """A turn that never started: mark the run failed so the session is not 'running'."""
+    if turn.ephemeral:
+        return
+    state = turn.state
+    state.run = RunRecord(status="failed", tool=turn.tool.name, pid=os.getpid(),
+                          started_at=state.run.started_at if state.run else utcnow(),
+                          finished_at=utcnow(), error=turn.store.redactor.text(error))
+    turn.claim.running = False
+    try:
+        turn.session.save(state)
+    except (CsaError, OSError):  # e.g. the disk is full: the failure itself is reported
+        pass
+
+
+def begin(turn: Turn) -> None:
+    """While the tool starts up: the lock record names the tool, the transcript gets the
+    prompt and warnings (turn.writer; none for an ephemeral turn)."""
+    from csa.lock import proc_start_time
+
+    proc, spec, lock = turn.proc, turn.spec, turn.claim.lock
+    assert proc is not None and spec is not None
+    if lock is not None:
+        lock.update(tool_pid=proc.pid, tool_pgid=proc.pid, tool_start=proc_start_time(proc.pid))
+    if turn.ephemeral:
+        return
+    turn.writer = writer = turn.session.transcript_writer(turn.store.redactor)
+    writer.write(catalogue.prompt(
+        tool=turn.tool.name, purpose=turn.options.purpose, text=spec.prompt,
+        resume=turn.provider_id is not None, provider_session_id=turn.provider_id,
+        model=spec.model, argv=_argv_for_record(turn.argv, spec.prompt)))
+    for note in turn.warnings:
+        writer.write(catalogue.warning(note))
+
+
+def close_writer(turn: Turn) -> None:
+    if turn.writer is not None:
+        try:
+            turn.writer.close()
+        except OSError:
+            pass
+
+
+def _argv_for_record(argv: list[str], prompt: str) -> list[str]:
+    # The prompt is recorded once, in `text`; keep argv readable and small.
+    return ["<prompt>" if a == prompt or a == " " + prompt else a for a in argv]
+
+
+def finish(turn: Turn, relay: Relay, result: RunResult) -> OSError | None:
+    """Record the outcome; returns the turn's first transcript error, if any (the outcome
+    is still in state.toml and result.toml). Raises CsaError when state.toml cannot be
+    written."""
+    writer_error = _end_transcript(turn, relay, result)
+    try:
+        _save_outcome(turn, result)
+    except OSError as e:
+        raise CsaError(f"Session {turn.sid}: the turn's outcome could not be recorded "
+                       f"({e.strerror or e}); state.toml keeps the previous turn", exit_code=1
+                       ) from e
+    return writer_error
+
+
+def _end_transcript(turn: Turn, relay: Relay, result: RunResult) -> OSError | None:
+    """Append the turn's end and close; the first transcript error of the turn, if any."""
+    writer, writer_error = turn.writer, relay.writer_error
+    assert writer is not None
+    try:
+        # After a failed write the writer has cut the file back to its last complete
+        # line, which frees space: the turn's end is still worth a try.
+        errors = list(result.errors)
+        if writer_error is not None:
+            errors.append(f"transcript incomplete: {writer_error.strerror or writer_error}")
+        writer.write(catalogue.turn_end(
+            tool=result.tool, exit_code=result.exit_code, status=result.status,
+            provider_session_id=result.provider_session_id,
+            duration_s=round(result.duration_s, 3), tokens=result.tokens,
+            cost_usd=result.cost_usd, final_text=result.final_text,
+            errors=errors or None, peak_rss_bytes=turn.peak_rss or None))
+        writer.close()
+    except OSError as e:
+        writer_error = writer_error or e
+        close_writer(turn)
+    return writer_error
+
+
+def _save_outcome(turn: Turn, result: RunResult) -> None:
+    state, now = turn.state, utcnow()
+    _add_to_tool(state.tools.setdefault(turn.tool.name, ToolState()), result, now,
+                 turn.store.redactor)
+    if turn.options.purpose == "run":
+        state.turn_count += 1
+    state.last_accessed = now
+    from csa.digest import add_turn, new_digest
+
+    digest = state.extra.get("digest")
+    if not isinstance(digest, dict):  # missing, or hand-edited into something else
+        digest = state.extra["digest"] = new_digest()
+    add_turn(digest, status=result.status,
+             exit_code=result.exit_code, tokens=result.tokens, cost_usd=result.cost_usd,
+             tool_calls=result.outcome.tool_calls if result.outcome else None,
+             errors=len(result.errors))
+    started_at = turn.started_at
+    state.run = RunRecord(status=result.status, tool=turn.tool.name, pid=os.getpid(),
+                          started_at=started_at, finished_at=now, exit_code=result.exit_code,
+                          error=turn.store.redactor.text("; ".join(result.errors))
+                          if result.errors else None)
+    turn.claim.running = False
+    purpose = turn.options.purpose
+    turn.session.write_result(name=RESULT_FILE if purpose == "run" else
+                              f"{purpose}-result.toml", data=turn.store.redactor.obj({
+                                  "session_id": turn.sid, "tool": turn.tool.name,
+                                  "purpose": purpose,
+                                  "provider_session_id": result.provider_session_id,
+                                  "exit_code": result.exit_code, "status": result.status,
+                                  "started_at": iso_ms(started_at),
+                                  "finished_at": iso_ms(now),
+                                  "duration_s": round(result.duration_s, 3),
+                                  "model": result.model, "cost_usd": result.cost_usd,
+                                  "turn": state.turn_count, "final_text": result.final_text,
+                                  "errors": result.errors or None,
+                                  "tokens": result.tokens or None}))
+    turn.session.save(state)
+
+
+def _add_to_tool(tstate: ToolState, result: RunResult, now, redactor) -> None:
+    """The tool's running totals, provider id history and last action after this turn."""
+    new_id = result.provider_session_id
+    if new_id and tstate.provider_session_id and new_id != tstate.provider_session_id:
+        if tstate.provider_session_id not in tstate.previous_provider_session_ids:
+            tstate.previous_provider_session_ids.append(tstate.provider_session_id)
+    if new_id:
+        tstate.provider_session_id = new_id
+    tstate.last_exit_code = result.exit_code
+    tstate.last_action_summary = redactor.cut(" ".join(result.final_text.split()), SUMMARY_CHARS)
+    tstate.updated_at = now
+    if result.model:
+        tstate.model = result.model
+    tstate.turn_count += 1
+    outcome = result.outcome
+    if outcome is not None and outcome.thread_tokens is not None:
+        tstate.extra["thread_tokens"] = outcome.thread_tokens
+    if outcome is not None and outcome.thread_cost is not None:
+        tstate.extra["thread_cost_usd"] = outcome.thread_cost
+    for k, v in result.tokens.items():
+        tstate.tokens[k] = tstate.tokens.get(k, 0) + v
+    if result.cost_usd is not None:
+        tstate.cost_usd = (tstate.cost_usd or 0.0) + result.cost_usd

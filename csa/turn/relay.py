@@ -1,0 +1,214 @@
+"""Relay a running tool: pump its stdout/stderr, enforce limits, forward signals.
+
+    >>> relay = Relay(proc, tool, writer, options, store.redactor, on_tick=lambda: None)
+    >>> relay.run()                  # returns when the tool is done (or stopped)
+    >>> relay.exit_code, relay.status, relay.outcome.text()
+
+stdout is read line by line: the tool reads each JSON event (provider id, text,
+tokens) into `outcome`, the transcript writer records the line (redacted). stderr
+is recorded and shown. --timeout / --idle-timeout send SIGTERM to the tool's
+process group, SIGKILL after a grace; SIGINT/SIGTERM/SIGHUP of csa are forwarded
+to the group (exit 130). `on_tick` runs every TICK_S while the tool runs (hooks:
+memory sampling).
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+import orjson
+
+from csa import catalogue
+from csa.tools.base import Tool, TurnOutcome
+from csa.turn.request import TurnOptions
+from csa.turn.spawn import KILL_GRACE_S, kill_group, stop
+
+EXIT_TIMEOUT = 124
+EXIT_INTERRUPTED = 130
+TICK_S = 0.5
+# The tool is gone but a grandchild holds the pipes open: stop reading after this.
+ORPHAN_PIPE_S = 2.0
+
+
+class Relay:
+    """Pumps the tool's stdout/stderr into the tool and transcript; enforces limits."""
+
+    def __init__(self, proc: subprocess.Popen, tool: Tool, writer,
+                 options: TurnOptions, redactor, on_tick: Callable[[], None] = lambda: None):
+        self.proc = proc
+        self.redactor = redactor  # stderr echoed to the user is redacted too
+        self.tool = tool
+        self.writer = writer
+        self.options = options
+        self.on_tick = on_tick
+        self.outcome = TurnOutcome()
+        self.exit_code = 0
+        self.status = "finished"
+        self.writer_error: OSError | None = None
+        self._interrupted: int | None = None
+        self._kill_at: float | None = None
+        self._show_stderr = not options.quiet
+
+    def run(self) -> None:
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                handlers[sig] = signal.signal(sig, self._on_signal)
+        try:
+            self._pump()
+        finally:
+            for sig, old in handlers.items():
+                signal.signal(sig, old)
+            stop(self.proc)  # whatever is left of the group (grandchildren)
+        rc = self.proc.returncode
+        if self._interrupted is not None:
+            self.exit_code, self.status = EXIT_INTERRUPTED, "interrupted"
+        elif self.status == "timeout":
+            self.exit_code = EXIT_TIMEOUT
+        else:
+            self.exit_code = rc if rc >= 0 else 128 - rc
+            self.status = "finished" if rc == 0 else "failed"
+
+    def _on_signal(self, signum, _frame) -> None:
+        if self._interrupted is None:
+            self._interrupted = signum
+            kill_group(self.proc.pid, signum)
+            self._kill_at = time.monotonic() + KILL_GRACE_S
+
+    def _pump(self) -> None:
+        proc = self.proc
+        assert proc.stdout is not None and proc.stderr is not None
+        sel = selectors.DefaultSelector()
+        for stream, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
+            os.set_blocking(stream.fileno(), False)
+            sel.register(stream.fileno(), selectors.EVENT_READ, name)
+        bufs = {"stdout": b"", "stderr": b""}
+        self._last_output = self._next_tick = time.monotonic()
+        self._wall = self._last_output + self.options.timeout if self.options.timeout else None
+        exited_at: float | None = None
+        open_fds = 2
+        while open_fds:
+            now = time.monotonic()
+            self._limits(now)
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > ORPHAN_PIPE_S:
+                break
+            wait = self._wait(now) if exited_at is None else min(self._wait(now), 0.1)
+            for key, _ in sel.select(wait):
+                open_fds -= self._read(sel, key, bufs)
+        for name, buf in bufs.items():
+            if buf:
+                self._lines(name, [buf])
+        sel.close()
+        try:
+            proc.wait(timeout=KILL_GRACE_S if self._interrupted or self.status == "timeout"
+                      else None)
+        except subprocess.TimeoutExpired:
+            stop(proc)
+
+    def _limits(self, now: float) -> None:
+        """Tick, and enforce --timeout, --idle-timeout and the kill grace."""
+        if now >= self._next_tick:
+            self.on_tick()
+            self._next_tick = now + TICK_S
+        opts = self.options
+        if self.status != "timeout" and self._interrupted is None:
+            if self._wall is not None and now >= self._wall:
+                self._timeout(f"timed out after {opts.timeout:g}s")
+            elif opts.idle_timeout and now - self._last_output >= opts.idle_timeout:
+                self._timeout(f"no output for {opts.idle_timeout:g}s")
+        if self._kill_at is not None and now >= self._kill_at:
+            kill_group(self.proc.pid, signal.SIGKILL)
+            self._kill_at = None
+
+    def _wait(self, now: float) -> float:
+        """How long select may sleep: until the next tick, limit or kill, at most 1 s."""
+        deadlines = [self._next_tick]
+        if self._wall is not None:
+            deadlines.append(self._wall)
+        if self.options.idle_timeout:
+            deadlines.append(self._last_output + self.options.idle_timeout)
+        if self._kill_at is not None:
+            deadlines.append(self._kill_at)
+        return min(max(0.0, min(deadlines) - now), 1.0)
+
+    def _read(self, sel, key, bufs: dict[str, bytes]) -> int:
+        """Read what one pipe has; 1 when it reached end of file (and is unregistered)."""
+        name = key.data
+        try:
+            data = os.read(key.fd, 1 << 18)
+        except BlockingIOError:
+            return 0
+        if not data:
+            sel.unregister(key.fd)
+            return 1
+        self._last_output = time.monotonic()
+        buf = bufs[name] + data
+        if b"\n" in buf:
+            *lines, buf = buf.split(b"\n")
+            self._lines(name, lines)
+        bufs[name] = buf
+        return 0
+
+    def _timeout(self, why: str) -> None:
+        self.status = "timeout"
+        self.outcome.errors.append(why)
+        self.options.say(f"csa: {why}; stopping {self.tool.name}")
+        kill_group(self.proc.pid, signal.SIGTERM)
+        self._kill_at = time.monotonic() + KILL_GRACE_S
+
+    def _writer_failed(self, error: OSError) -> None:
+        """Disk full or similar: keep relaying (the turn is not lost), stop recording."""
+        self.writer_error = error
+        self.writer = None
+        self.options.say(f"csa: cannot write the transcript ({error.strerror or error}); "
+                         "the rest of this turn is not recorded")
+
+    def _lines(self, stream: str, lines: list[bytes]) -> None:
+        if stream == "stdout":
+            for raw in lines:
+                self._stdout_line(raw[:-1] if raw.endswith(b"\r") else raw)
+            return
+        for raw in lines:
+            text = raw.decode("utf-8", "replace").rstrip("\r")
+            if not text.strip():
+                continue
+            if self.writer is not None:
+                try:
+                    self.writer.write(catalogue.stderr(text))
+                except OSError as e:
+                    self._writer_failed(e)
+            if self._show_stderr:
+                sys.stderr.write(f"[{self.tool.name}] {self.redactor.text(text)}\n")
+        if self._show_stderr:
+            sys.stderr.flush()
+
+    def _stdout_line(self, raw: bytes) -> None:
+        if not raw.strip():
+            return
+        outcome, tool = self.outcome, self.tool
+        outcome.events += 1
+        event = None
+        if raw[:1] == b"{":
+            try:
+                event = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                event = None
+        if isinstance(event, dict):
+            try:
+                tool.observe(event, outcome)
+            except Exception as e:  # noqa: BLE001 - one odd event must not end the relay
+                outcome.errors.append(f"unreadable {tool.name} event: {e}")
+        if self.writer is not None:
+            try:
+                self.writer.append_stdout_line(raw.decode("utf-8", "replace"))
+            except OSError as e:
+                self._writer_failed(e)

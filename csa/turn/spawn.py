@@ -1,0 +1,144 @@
+"""Start the tool: its argv (through the tool), environment, directory and process group.
+
+    >>> plan(turn)        # turn.spec, turn.argv: resume the tool's conversation when known
+    >>> start(turn)       # turn.proc: own process group, stdin /dev/null or the prompt
+
+The tool runs in its own process group (so a timeout, a signal or a crash of csa
+can stop all of it), with csa's environment minus inherited genealogy, plus the
+tool's config env and the session's CSA_* variables. A prompt too long for argv,
+or holding a NUL character, goes through stdin where the tool reads it there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from typing import TYPE_CHECKING
+
+from csa import genealogy
+from csa.errors import ToolMissing, UsageError
+from csa.lock import pid_alive
+from csa.tools.base import ARGV_PROMPT_LIMIT, TurnSpec
+from csa.turn import record
+from csa.turn.request import too_long
+
+if TYPE_CHECKING:
+    from csa.turn.pipeline import Turn
+
+KILL_GRACE_S = 3.0
+
+
+def plan(turn: Turn) -> None:
+    """Fill turn.spec and turn.argv; the prompt is final (hooks have run). Raises
+    CsaError for a prompt the tool cannot take or a malformed stored provider id."""
+    tool, opts = turn.tool, turn.options
+    tool_state = turn.state.tools.get(tool.name)
+    turn.tool_state = tool_state
+    if tool_state is not None and not opts.fresh_provider_session:
+        turn.provider_id = tool_state.provider_session_id
+    prompt = turn.prompt
+    # An argument cannot hold a NUL character; stdin can.
+    via_stdin = tool.always_stdin or len(prompt.encode()) > ARGV_PROMPT_LIMIT \
+        or "\x00" in prompt
+    if via_stdin and not tool.stdin_prompt:  # the journal preamble made it too long
+        raise UsageError(too_long(tool, prompt))
+    tcfg = turn.cfg.tool(tool.name)
+    turn.spec = TurnSpec(binary=turn.claim.choice.binary, prompt=prompt,
+                         model=opts.model or tcfg.model, extra_args=tcfg.args,
+                         provider_session_id=turn.provider_id, prompt_via_stdin=via_stdin)
+    turn.argv = tool.compact_argv(turn.spec) if opts.native_compact \
+        else tool.argv(turn.spec)
+
+
+def start(turn: Turn) -> None:
+    """Spawn the tool (turn.proc); a failure to start is recorded and raised."""
+    name, binary, spec = turn.tool.name, turn.claim.choice.binary, turn.spec
+    assert spec is not None
+    stdin_prompt = spec.prompt if spec.prompt_via_stdin else None
+    try:
+        turn.proc = subprocess.Popen(
+            turn.argv, cwd=tool_cwd(turn), env=tool_env(turn), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE if stdin_prompt is not None else subprocess.DEVNULL,
+            start_new_session=True, close_fds=True)
+    except OSError as e:
+        record.fail(turn, f"could not start {binary}: {e.strerror}")
+        raise ToolMissing(f"{name}: could not start '{binary}': {e.strerror}; check "
+                          f"tools.{name}.binary in your config") from e
+    except ValueError as e:  # a NUL character in an argument or the environment
+        record.fail(turn, f"could not start {binary}: {e}")
+        raise UsageError(f"{name}: could not start '{binary}': {e} (in the prompt, "
+                         f"the model or tools.{name}.args/env)") from e
+    if stdin_prompt is not None:
+        threading.Thread(target=_feed_stdin, args=(turn.proc, stdin_prompt),
+                         daemon=True).start()
+
+
+def tool_env(turn: Turn) -> dict[str, str]:
+    """csa's environment minus inherited genealogy, plus the tool's config env and the
+    session's CSA_* variables."""
+    state, tool = turn.state, turn.tool
+    env = {k: v for k, v in os.environ.items() if k not in genealogy.ENV_VARS}
+    env.update(tool.env())
+    env.update(turn.cfg.tool(tool.name).env)
+    env.update(genealogy.child_env(session_id=turn.sid, depth=state.depth,
+                                   project_root=turn.store.root, session_dir=turn.session.dir,
+                                   tool=tool.name, parent_session_id=state.parent_session_id))
+    return env
+
+
+def tool_cwd(turn: Turn) -> str:
+    """Where the tool runs: --cd or the cwd; for an imported session, the directory it
+    originally ran in (claude and gemini find a conversation by its directory)."""
+    cd = turn.claim.choice.cd
+    imported = turn.state.extra.get("import") or {}
+    original = imported.get("cwd") if isinstance(imported, dict) else None
+    if not turn.is_new and isinstance(original, str) and os.path.isdir(original) and cd is None:
+        return original
+    return os.path.realpath(cd) if cd else os.getcwd()
+
+
+def _feed_stdin(proc: subprocess.Popen, prompt: str) -> None:
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(prompt.encode())
+        proc.stdin.close()
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Kill the tool's whole process group and reap the tool."""
+    kill_group(proc.pid, signal.SIGKILL)
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+def kill_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def reap_orphaned_tool(previous: dict) -> None:
+    """A csa killed with -9 can leave its tool running: stop it before resuming.
+
+    Only a record as csa writes it counts: the tool leads its own process group
+    (tool_pgid == tool_pid) and its start time is known, so a reused pid or a damaged
+    lock file never gets an unrelated process (group) killed.
+    """
+    from csa.lock import is_pid
+
+    tool_pid, tool_start = previous.get("tool_pid"), previous.get("tool_start")
+    if not is_pid(tool_pid) or previous.get("tool_pgid", tool_pid) != tool_pid \
+            or type(tool_start) not in (int, float):
+        return
+    if pid_alive(previous.get("pid"), previous.get("pid_start")):
+        return
+    from csa.procs import stop_tree
+
+    stop_tree(tool_pid, tool_start, grace=KILL_GRACE_S)  # its group and strayed descendants
