@@ -18,6 +18,7 @@ import re
 from csa.catalogue import envelope, evicted, is_eviction_stub
 from csa.errors import CsaError, UsageError
 from csa.fsutil import atomic_write
+from csa.safeio import open_stream
 from csa.session import Session
 from csa.state import iso_ms, utcnow
 from csa.store import Store
@@ -115,7 +116,7 @@ def _replace_with_stub(session: Session) -> int:
         state.extra["digest"] = digest_events(session.read_transcript())
     size = path.stat().st_size
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_stream(path, "transcript") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     seq = last_seq(path)

@@ -122,10 +122,12 @@ def corrupt(line_no: int, reason: str) -> dict:
 
 def is_eviction_stub(path: str | os.PathLike[str]) -> bool:
     """True when the transcript is nothing but an eviction stub."""
+    from csa.safeio import open_stream
+
     try:
-        with open(path, "rb") as f:
+        with open_stream(path, "transcript") as f:  # never a FIFO or a link
             head = f.read(4096)
-    except OSError:
+    except OSError:  # also csa.safeio.UnsafeFile
         return False
     first, _, rest = head.partition(b"\n")
     return b'"type":"evicted"' in first and not rest.strip()

@@ -24,7 +24,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from csa.errors import CsaError
+from csa.errors import CsaError, disk_full, is_disk_full
 from csa.fsutil import atomic_write
 from csa.session import UNVERSIONED, Session
 from csa.state import iso_ms, utcnow
@@ -57,10 +57,12 @@ def open_repo(store: Store, *, create: bool = True):
         if not create:
             return None
         store.ensure()
+        # --shared=0600: git itself keeps objects, refs, index and logs 0600 (dirs 0700)
+        # whatever the umask of whoever runs it.
         try:
-            repo = git.Repo.init(sdir, initial_branch="main")
+            repo = git.Repo.init(sdir, initial_branch="main", shared="0600")
         except TypeError:  # older GitPython without initial_branch
-            repo = git.Repo.init(sdir)
+            repo = git.Repo.init(sdir, shared="0600")
         repo.git.update_environment(**_git_env())
         with repo.config_writer() as cw:
             cw.set_value("user", "name", "csa")
@@ -71,9 +73,24 @@ def open_repo(store: Store, *, create: bool = True):
         repo.git.add("--", ".gitignore")
         repo.git.commit("-m", "csa: sessions repository", "--no-verify")
         return repo
-    repo = git.Repo(sdir)
+    from csa.safeio import read_bytes
+
+    try:
+        for name in ("HEAD", "config"):  # git would read a FIFO or a huge file without end
+            read_bytes(sdir / ".git" / name, "state")
+        repo = git.Repo(sdir)
+    except (CsaError, git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError, OSError) as e:
+        raise damaged_repo(sdir) from e
     repo.git.update_environment(**_git_env())
     return repo
+
+
+def damaged_repo(sdir: Path) -> CsaError:
+    """The one line for a checkpoint repository git cannot open, with the command that
+    re-creates it (earlier checkpoints are lost; the sessions themselves are not)."""
+    return CsaError(f"The checkpoint repository {sdir / '.git'} is damaged; move it away and "
+                    f"checkpoint again to re-create it: mv {sdir / '.git'} "
+                    f"{sdir / '.git.damaged'} && csa session checkpoint -s ID")
 
 
 def _repo_lock(store: Store):
@@ -155,6 +172,10 @@ def checkpoint(session: Session, *, note: str = "") -> dict:
             commit = repo.head.commit.hexsha
             repo.git.notes("--ref", NOTES_REF, "add", "-f", "-m", note_text, commit)
         except git.GitCommandError as e:
+            if is_disk_full(e):
+                raise disk_full("the checkpoint repository", store.sessions_dir / ".git",
+                                sum(os.path.getsize(p) for p in session.metadata_files()
+                                    if os.path.isfile(p))) from e
             why = " ".join(str(e.stderr or e).split())
             raise CsaError(f"Session {sid}: checkpoint failed: {why}") from e
     data["commit"] = commit

@@ -134,15 +134,17 @@ def project_config_path(project_root: Path) -> Path:
     return project_root / ".csa" / "config.toml"
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path, kind: str = "config") -> tuple[dict, bytes]:
+    from csa.safeio import read_bytes
+
     try:
-        data = path.read_bytes()
+        data = read_bytes(path, kind)
     except FileNotFoundError:
-        return {}
+        return {}, b""
     except OSError as e:
         raise ConfigError(f"cannot read config {path}: {e.strerror}") from e
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        return tomllib.loads(data.decode("utf-8")), data
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"invalid config {path}: {e}; fix or remove the file") from e
     except RecursionError as e:  # tomllib recurses per nesting level
@@ -228,9 +230,13 @@ def load_config(project_root: Path | None = None) -> Config:
     if project_root is not None:
         paths.append(project_config_path(project_root))
     for path in paths:
-        d = _read(path)
+        d, data = _read(path, "config-global" if path == paths[0] else "config")
         if d:
             validate(d, f"invalid config {path}")
+            if path != paths[0]:  # a project's file comes with the repository
+                from csa.trust import strip_untrusted
+
+                strip_untrusted(d, path, data)
             _merge(values, d, sources, str(path))
             files.append(path)
     return Config(values=values, sources=sources, files=files)

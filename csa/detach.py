@@ -22,6 +22,7 @@ import time
 
 from csa.errors import CsaError
 from csa.lock import pid_alive
+from csa.perms import user_umask
 from csa.session import Session
 
 HANDSHAKE_ENV = "CSA_DETACH_FD"
@@ -58,7 +59,7 @@ def start_detached(req, timeout: float = 30.0) -> str:
     env[HANDSHAKE_ENV] = str(write_fd)
     proc = subprocess.Popen(_argv(req), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             stderr=errfile, env=env, start_new_session=True,
-                            pass_fds=(write_fd,), cwd=os.getcwd())
+                            pass_fds=(write_fd,), cwd=os.getcwd(), umask=user_umask())
     os.close(write_fd)
     assert proc.stdin is not None
     try:
@@ -97,10 +98,9 @@ def handshake(session: Session) -> None:
     fd_text = os.environ.pop(HANDSHAKE_ENV, None)
     if not fd_text:
         return
-    from csa.fsutil import FILE_MODE
+    from csa.safeio import open_append
 
-    log = os.open(session.ensure_output_dir() / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-                  | os.O_NOFOLLOW, FILE_MODE)
+    log = open_append(session.ensure_output_dir() / LOG_NAME)
     sys.stdout.flush()
     sys.stderr.flush()
     os.dup2(log, 1)

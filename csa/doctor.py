@@ -32,6 +32,36 @@ def _version(argv: list[str]) -> str | None:
     return text[0][:120] if text else None
 
 
+def ownership_problems(base, pdir) -> list[str]:
+    """Each state dir another user owns or could write, with the command that fixes it."""
+    from csa.perms import fix_hint, owner_problem, state_dirs
+
+    out = []
+    for i, path in enumerate(state_dirs(base, pdir)):
+        problem = owner_problem(path, follow=i == 0)
+        if problem:
+            out.append(f"{path} {problem}: csa refuses to use it; {fix_hint(path, problem)}")
+    return out
+
+
+def project_trust(root) -> dict:
+    """The project config's trust state: none, trusted, untrusted or changed."""
+    from csa import trust
+    from csa.config import project_config_path
+    from csa.safeio import read_bytes
+
+    path = project_config_path(root)
+    try:
+        data = read_bytes(path, "config")
+    except (OSError, CsaError):
+        data = None
+    state = trust.status(path, data)
+    hint = {"untrusted": "its binary/env/args are ignored; review it, then run `csa trust`",
+            "changed": "edited since you trusted it; its binary/env/args are ignored until "
+                       "`csa trust` again"}.get(state)
+    return {"path": str(path), "trust": state, "hint": hint}
+
+
 def diagnose(cd: str | None = None) -> dict:
     problems: list[str] = []
     base = state_base()
@@ -51,6 +81,8 @@ def diagnose(cd: str | None = None) -> dict:
         count = 0
     if base.exists() and not os.access(base, os.W_OK):
         problems.append(f"state dir {base} is not writable")
+    problems += ownership_problems(base, pdir)
+    trust = project_trust(root)
 
     def probe(name: str) -> dict:
         tool = get_tool(name)
@@ -73,5 +105,6 @@ def diagnose(cd: str | None = None) -> dict:
         "version": __version__, "python": sys.version.split()[0], "state_base": str(base),
         "project_root": str(root), "project_state_dir": str(pdir), "session_count": count,
         "config_files": [str(f) for f in cfg.files], "default_tool": cfg.get("default_tool"),
+        "project_config": trust,
         "tools": tools, "plugins": extra, "problems": problems,
     }

@@ -64,3 +64,24 @@ class ConfigError(CsaError):
 
 class InvalidTransition(CsaError):
     """A phase change the state machine does not allow."""
+
+
+class DiskFull(CsaError):
+    """A write failed for lack of space (or quota): which file, and how much it needed."""
+
+
+def is_disk_full(e: BaseException) -> bool:
+    """ENOSPC/EDQUOT as an OSError, a git command's stderr or sqlite's message."""
+    import errno
+
+    if isinstance(e, OSError):
+        return e.errno in (errno.ENOSPC, errno.EDQUOT)
+    text = f"{e} {getattr(e, 'stderr', '') or ''}"
+    return any(s in text for s in ("No space left on device", "Disk quota exceeded",
+                                   "database or disk is full"))
+
+
+def disk_full(what: str, path: object, needed: int | None = None) -> DiskFull:
+    """`disk full writing the search index /s/index.sqlite (needs about 2.1 MB); ...`"""
+    need = f" (needs about {needed / 1e6:.1f} MB)" if needed else ""
+    return DiskFull(f"csa: disk full writing {what} {path}{need}; free some space and retry")

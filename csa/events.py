@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from csa.fsutil import FILE_MODE
 from csa.jsonl import JsonlReader
+from csa.safeio import UnsafeFile, open_append
 from csa.state import iso_ms, utcnow
 
 if TYPE_CHECKING:
@@ -67,13 +67,13 @@ def append(project_dir: Path, type_: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
                 _rotate(path, keep)
         except FileNotFoundError:
             pass
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, FILE_MODE)
+        fd = open_append(path)
         try:
             os.write(fd, line)
         finally:
             os.close(fd)
-    except OSError:
-        pass
+    except (OSError, UnsafeFile):
+        pass  # the log is best effort: an unusable file never fails the command
 
 
 def _rotate(path: Path, keep: int) -> None:

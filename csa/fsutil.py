@@ -13,11 +13,21 @@ FILE_MODE = 0o600
 
 
 def ensure_dir(path: Path) -> Path:
-    """Create `path` (and parents) with mode 0700; leave existing dirs alone."""
-    try:
-        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
-    except FileExistsError:
-        pass
+    """Create `path` and every missing parent with mode 0700 whatever the umask
+    (os.makedirs gives only the leaf its mode); leave existing dirs alone."""
+    if os.path.isdir(path):
+        return path
+    missing = []
+    for p in (Path(path), *Path(path).parents):
+        if os.path.isdir(p):
+            break
+        missing.append(p)
+    for p in reversed(missing):
+        try:
+            os.mkdir(p, DIR_MODE)
+        except FileExistsError:
+            continue  # made meanwhile (or a file: the next mkdir or the caller says so)
+        os.chmod(p, DIR_MODE)  # the umask may have removed owner bits
     return path
 
 

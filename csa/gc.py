@@ -22,6 +22,7 @@ filelock; a second one waits up to GC_WAIT_S, then says another is still running
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -196,28 +197,17 @@ def archive_session(session: Session, dest: Path) -> None:
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     sdir = session.dir
     skip = f"/{LOCKS_DIR}"
-    with tarfile.open(tmp, "w:gz") as tar:
-        tar.add(sdir, arcname=sdir.name,
-                filter=lambda ti: None if skip in ti.name[len(sdir.name):] else ti)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, dest)
-
-
-def restore_archive(archive: Path, store: Store) -> str:
-    """Extract an archived session back into the store; returns its id."""
-    with tarfile.open(archive, "r:gz") as tar:
-        names = {m.name.split("/", 1)[0] for m in tar.getmembers()}
-        if len(names) != 1 or not ids.is_ulid(next(iter(names))):
-            raise CsaError(f"{archive}: not a csa session archive")
-        sid = next(iter(names))
-        if store.session(sid).exists():
-            raise CsaError(f"Session {sid} already exists")
-        store.ensure()
-        try:
-            tar.extractall(store.sessions_dir, filter="data")
-        except TypeError:  # Python < 3.11.4: members were checked above to stay inside
-            tar.extractall(store.sessions_dir)  # noqa: S202
-    return sid
+    # Created 0600 before a byte is written: a crash never leaves a readable archive.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f, tarfile.open(fileobj=f, mode="w:gz") as tar:
+            tar.add(sdir, arcname=sdir.name,
+                    filter=lambda ti: None if skip in ti.name[len(sdir.name):] else ti)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def collect(store: Store, *, dry_run: bool = False, max_bytes: str | None = None,

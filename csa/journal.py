@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from csa import safeio
 from csa.fsutil import atomic_write
 from csa.state import iso_ms, utcnow
 
@@ -67,7 +68,7 @@ def parse(text: str) -> dict[str, list[dict]]:
 def read_text(session: Session) -> str | None:
     """journal.md as it is (None when the session has no journal yet)."""
     try:
-        return session.journal_path.read_text(encoding="utf-8", errors="replace")
+        return safeio.read_text(session.journal_path, "journal")
     except FileNotFoundError:
         return None
 

@@ -38,6 +38,8 @@ from typing import Any
 
 import orjson
 
+from csa.safeio import open_fd
+
 __all__ = ["BAD", "JsonlReader", "loads", "scan_tail"]
 
 _BUFFER = 256 * 1024
@@ -90,7 +92,9 @@ class JsonlReader:
         stop = None if self.limit is None else offset + self.limit
         held: list[tuple[int, int, str]] = []  # bad lines that may yet be a torn tail
         lenient = self.foreign
-        with open(self.path, "rb", buffering=_BUFFER) as f:
+        # csa.safeio: never a FIFO, device or (for csa's own files) a symlink; never blocks.
+        fd = open_fd(self.path, "import" if self.foreign else "transcript")
+        with os.fdopen(fd, "rb", buffering=_BUFFER) as f:
             f.seek(offset)
             readline, cap = f.readline, self.max_line + 1
             while True:

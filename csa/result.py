@@ -32,8 +32,10 @@ def write_result(path: Path, result: dict[str, Any]) -> None:
 
 def read_result(path: Path) -> dict[str, Any] | None:
     """The result at `path`, or None when there is none (the turn has not finished)."""
+    from csa.safeio import read_text
+
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
+        return tomllib.loads(read_text(path, "result"))
     except FileNotFoundError:
         return None
     except (OSError, tomllib.TOMLDecodeError, RecursionError) as e:

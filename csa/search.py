@@ -24,6 +24,7 @@ from pathlib import Path
 import orjson
 
 from csa import catalogue
+from csa.errors import disk_full, is_disk_full
 from csa.jsonl import JsonlReader
 from csa.session import Session
 from csa.store import Store, iter_project_dirs
@@ -312,6 +313,10 @@ def index_session(session: Session) -> int:
     idx = Index(session.store.base)
     try:
         return idx.update_session(session)
+    except (sqlite3.OperationalError, OSError) as e:
+        if is_disk_full(e):
+            raise disk_full("the search index", idx.path, session.transcript_size()) from e
+        raise
     finally:
         idx.close()
 
@@ -323,7 +328,12 @@ def search(store: Store, query: str, *, all_projects: bool = False, tool: str | 
     idx = Index(store.base)
     try:
         if not idx.rebuilt:
-            _catch_up(idx, store, all_projects)
+            try:
+                _catch_up(idx, store, all_projects)
+            except (sqlite3.OperationalError, OSError) as e:
+                if is_disk_full(e):
+                    raise disk_full("the search index", idx.path) from e
+                raise
         hits = idx.search(query, project=None if all_projects else str(store.root), tool=tool,
                           types=types, since=since, until=until, limit=limit)
         gone = sorted({h["session_id"] for h in hits

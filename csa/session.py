@@ -147,11 +147,14 @@ class Session:
 
     def read_state(self) -> SessionState:
         """Parse state.toml as it is; CorruptState names the file and the reason."""
+        from csa.safeio import UnsafeFile, read_bytes
         from csa.state import SessionState
 
         path = self.state_path
         try:
-            data = path.read_bytes()
+            data = read_bytes(path, "state")
+        except UnsafeFile as e:
+            raise CorruptState(str(e)) from e
         except FileNotFoundError as e:
             if not self.exists():
                 raise SessionNotFound(f"No session matches '{self.id}'") from e

@@ -72,7 +72,10 @@ class Store:
 
     @classmethod
     def open(cls, cd: str | os.PathLike | None = None) -> Store:
+        from csa.perms import check_state_dirs
+
         store = cls(state_base(), project_root(cd))
+        check_state_dirs(store.base, store.dir)
         store.environ = dict(os.environ)  # what the redactor knows as secrets (see below)
         return store
 
@@ -320,12 +323,14 @@ def iter_project_dirs(base: Path) -> Iterator[tuple[Path, Path]]:
     """(project state dir, project root) for every project under the state base."""
     import tomllib
 
+    from csa.safeio import read_text
+
     for dirpath, dirnames, filenames in os.walk(base):
         if PROJECT_MARKER in filenames:
             try:
-                root = Path(tomllib.loads((Path(dirpath) / PROJECT_MARKER).read_text())
+                root = Path(tomllib.loads(read_text(Path(dirpath) / PROJECT_MARKER, "marker"))
                             ["project_path"])
-            except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            except (OSError, CsaError, ValueError, KeyError, TypeError, RecursionError):
                 root = Path("/" + os.path.relpath(dirpath, base))
             yield Path(dirpath), root
             # Never descend into a project's own sessions or caches.

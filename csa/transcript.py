@@ -144,8 +144,10 @@ def _scan_tail(fd: int) -> tuple[int, int | None]:
 
 def last_seq(path: str | os.PathLike[str]) -> int | None:
     """The seq of the last complete event, read from the tail; None if none or no file."""
+    from csa.safeio import open_fd
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = open_fd(path, "transcript")
     except FileNotFoundError:
         return None
     try:

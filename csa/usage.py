@@ -23,9 +23,12 @@ LOCK_WAIT_S = 5.0
 
 
 def load_stats(project_dir: Path) -> dict[str, list[int]]:
+    from csa.errors import CsaError
+    from csa.safeio import read_text
+
     try:
-        data = tomllib.loads((project_dir / STATS_FILE).read_text())
-    except (OSError, ValueError, RecursionError):
+        data = tomllib.loads(read_text(project_dir / STATS_FILE, "usage"))
+    except (OSError, CsaError, ValueError, RecursionError):
         return {}
     out: dict[str, list[int]] = {}
     for tool, table in (data.get("tools") or {}).items():

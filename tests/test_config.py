@@ -4,6 +4,7 @@ import pytest
 
 from csa.config import load_config
 from csa.errors import ConfigError
+from csa.trust import trust_file
 from helpers import invoke
 
 
@@ -24,6 +25,7 @@ def test_project_overrides_global_key_by_key(project, isolated_env):
     write(g, 'default_tool = "codex"\n[tools.codex]\nbinary = "/opt/codex"\nmodel = "a"\n')
     p = project / ".csa" / "config.toml"
     write(p, '[tools.codex]\nmodel = "b"\nenv = { FOO = "1" }\n')
+    trust_file(p)  # env runs code: honoured once the file is trusted (issue 14)
     cfg = load_config(project)
     t = cfg.tool("codex")
     assert (t.binary, t.model, t.env) == ("/opt/codex", "b", {"FOO": "1"})

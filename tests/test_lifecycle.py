@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from csa.errors import InvalidTransition
-from csa.gc import clean, gc, restore_archive
+from csa.gc import clean, gc
 from csa.lock import SessionLock
 from csa.state import SessionState, transition
 from csa.store import Store
@@ -282,7 +282,8 @@ def test_clean_archive_is_restorable(env, project, tmp_path):
         names = tar.getnames()
     assert f"{sid}/state.toml" in names and f"{sid}/transcript.jsonl" in names
     assert not any("/locks" in n for n in names)
-    assert restore_archive(tarball, store) == sid
+    res = csa("session", "restore", str(tarball), env=env, cwd=project)
+    assert res.returncode == 0 and res.stdout.strip() == sid, res.stderr
     assert store.session(sid).load().description == "start"
     res = csa("run", "-s", sid, "back again", env=env, cwd=project)
     assert res.returncode == 0 and "user turns seen: 2" in res.stdout

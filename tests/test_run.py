@@ -273,6 +273,7 @@ def test_missing_binary_names_binary_and_config_key(env, project):
     cfg = project / ".csa" / "config.toml"
     cfg.parent.mkdir()
     cfg.write_text('[tools.codex]\nbinary = "/nonexistent/codex-cli"\n')
+    assert csa("trust", env=env, cwd=project).returncode == 0  # a project's binary needs trust
     res = csa("run", "--tool", "codex", "x", env=env, cwd=project)
     assert res.returncode == 1
     assert "/nonexistent/codex-cli" in res.stderr and "tools.codex.binary" in res.stderr

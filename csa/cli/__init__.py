@@ -25,6 +25,7 @@ LAZY_COMMANDS = {
     "gc": ("csa.cli.lifecycle", "gc", "Garbage-collect stale locks, orphan dirs and old sessions."),
     "events": ("csa.cli.lifecycle", "events", "Show the project's events log."),
     "import": ("csa.cli.importing", "import_", "Import the AI tools' own transcripts as sessions."),
+    "trust": ("csa.cli.trust", "trust", "Trust this project's .csa/config.toml (or --list, --revoke)."),
 }
 
 
@@ -67,9 +68,22 @@ class LazyGroup(click.Group):
 class CsaGroup(LazyGroup):
     """Top-level group: turns CsaError into a one-line message and its exit code."""
 
-    def invoke(self, ctx):
+    def parse_args(self, ctx, args):
         try:
-            return super().invoke(ctx)
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            raise hide_prompts(e, args) from None
+
+    def invoke(self, ctx):
+        from csa.perms import private_umask
+
+        # The unparsed tokens (click 8.2 keeps the subcommand's in _protected_args).
+        args = [*vars(ctx).get("_protected_args", vars(ctx).get("protected_args", [])), *ctx.args]
+        try:
+            with private_umask():  # all csa creates is private; a spawned tool gets the user's
+                return super().invoke(ctx)
+        except click.UsageError as e:
+            raise hide_prompts(e, args) from None
         except CsaError as e:
             click.echo(e.message, err=True)
             ctx.exit(e.exit_code)
@@ -94,6 +108,28 @@ class CsaGroup(LazyGroup):
             click.echo(f"csa: internal error: {type(e).__name__}: {e} "
                        "(set CSA_DEBUG=1 for a traceback)", err=True)
             ctx.exit(1)
+
+
+def _prompt_like(token: str) -> bool:
+    return len(token) > 40 or any(c.isspace() for c in token) or token.startswith("---")
+
+
+def hide_prompts(e: click.UsageError, args: list[str]) -> click.UsageError:
+    """Never echo a prompt-looking argument (a PEM key, say) in a usage error."""
+    hidden = False
+    name = getattr(e, "option_name", None)
+    for token in sorted({*args, *([name] if isinstance(name, str) else [])}, key=len, reverse=True):
+        for shown in (repr(token), token):
+            if _prompt_like(token) and shown in e.message:
+                e.message = e.message.replace(shown, f"<{len(token)}-character argument, "
+                                                     "not shown>")
+                hidden = True
+    if hidden and hasattr(e, "possibilities"):
+        e.possibilities = None
+    if hidden:
+        e.message += " (a prompt that begins with '-' goes after --: csa run -- PROMPT, " \
+                     "or csa run -p PROMPT, or on stdin)"
+    return e
 
 
 def os_error_message(e: OSError) -> str:

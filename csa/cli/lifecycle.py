@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from csa.cli.output import emit_json, json_option, key_values, write_text
+from csa.cli.output import emit_json, json_option, key_values, nonblank, write_text
 from csa.cli.session import cd_option, open_session, open_store, session_option
 
 
@@ -222,6 +222,28 @@ def clean(days, dry_run, tools, archive, all_projects, as_json, cd):
     _print_report(rep, as_json, "removed")
 
 
+@click.command("restore")
+@click.argument("archive", type=click.Path(dir_okay=False))
+@click.option("--as-new", is_flag=True, help="Give the restored session a new id (a copy).")
+@cd_option
+def restore(archive, as_new, cd):
+    """Restore a session from a `clean --archive` tarball; prints its id.
+
+    Every member is checked before anything is written (regular files and dirs
+    under <ULID>/ only); the session appears complete or not at all.
+
+    \b
+    Examples:
+      csa session restore ~/csa-archive/01JH4Q0000000000000000000.tar.gz
+      csa session restore --as-new ~/csa-archive/01JH4Q0000000000000000000.tar.gz
+    """
+    from pathlib import Path
+
+    from csa.restore import restore as do_restore
+
+    click.echo(do_restore(open_store(cd), Path(archive).expanduser().absolute(), as_new=as_new))
+
+
 @click.command("gc")
 @click.option("--dry-run", is_flag=True, help="Change nothing; list what would be done.")
 @click.option("--max-bytes", metavar="SIZE",
@@ -321,7 +343,8 @@ def kill(session, grace, as_json, cd):
 @click.command("events")
 @click.option("--since", metavar="WHEN", help="Only events since a duration ago (2d) or a date.")
 @click.option("--type", "types", metavar="a,b", help="Only these event types.")
-@click.option("-s", "--session", metavar="ID_OR_PREFIX", help="Only events of this session.")
+@click.option("-s", "--session", metavar="ID_OR_PREFIX", callback=nonblank,
+              help="Only events of this session.")
 @click.option("--limit", type=int, metavar="N", help="Only the last N events.")
 @json_option
 @cd_option

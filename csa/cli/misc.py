@@ -155,6 +155,12 @@ def _fmt(value) -> str:
     return orjson.dumps(value).decode()
 
 
+def _trust_line(pc: dict) -> str:
+    if pc["trust"] == "none":
+        return "(none)"
+    return f"{pc['path']}: {pc['trust']}" + (f" ({pc['hint']})" if pc["hint"] else "")
+
+
 @click.command("doctor")
 @json_option
 @cd_option
@@ -183,7 +189,8 @@ def doctor(as_json, cd):
                  ("project state", report["project_state_dir"]),
                  ("sessions", report["session_count"]),
                  ("config files", ", ".join(report["config_files"]) or "(none; defaults)"),
-                 ("default tool", report["default_tool"])]
+                 ("default tool", report["default_tool"]),
+                 ("project config", _trust_line(report["project_config"]))]
         out = key_values(pairs) + "\nAI CLIs:\n"
         rows = []
         for t in report["tools"]:

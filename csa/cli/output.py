@@ -39,6 +39,13 @@ class ToolName(click.ParamType):
         from csa.tools import known_names
 
         return [CompletionItem(n) for n in known_names() if n.startswith(incomplete)]
+def nonblank(_ctx, param, value):
+    """Refuse an empty or whitespace-only value (`-s ""` must not mean "a new session")."""
+    if isinstance(value, str) and not value.strip():
+        from csa.errors import CsaError
+
+        raise CsaError(f"{param.opts[-1]} needs a value: it was empty", exit_code=1)
+    return value
 
 
 def _default(obj: Any) -> Any:

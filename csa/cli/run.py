@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from csa.cli.output import ToolName
+from csa.cli.output import ToolName, nonblank
 from csa.errors import UsageError
 
 
@@ -42,14 +42,18 @@ def valid_text(value: str | None) -> str | None:
 
 @click.command("run")
 @click.argument("prompt", required=False)
+@click.option("-p", "--prompt", "prompt_opt", metavar="TEXT",
+              help="The prompt, as an option (for a prompt that begins with '-').")
 @click.option("--tool", type=ToolName(), metavar="TOOL",
               help="AI tool: claude-code (claude), codex, gemini-cli (gemini), opencode, or an "
                    "installed third-party tool (default: config, else claude-code).")
-@click.option("-m", "--model", help="Model name passed to the tool.")
-@click.option("-d", "--description", help="Session description (default: the prompt, cut to 80 chars).")
+@click.option("-m", "--model", callback=nonblank, help="Model name passed to the tool.")
+@click.option("-d", "--description", callback=nonblank,
+              help="Session description (default: the prompt, cut to 80 chars).")
 @click.option("--cd", "cd", metavar="DIR", type=click.Path(file_okay=False, exists=True),
-              help="Run in DIR (its git top-level is the project).")
-@click.option("-s", "--session", metavar="ID_OR_PREFIX", help="Resume this session (unique prefix).")
+              callback=nonblank, help="Run in DIR (its git top-level is the project).")
+@click.option("-s", "--session", metavar="ID_OR_PREFIX", callback=nonblank,
+              help="Resume this session (unique prefix).")
 @click.option("--last", is_flag=True, help="Resume the most recently used session of the project.")
 @click.option("--ephemeral", is_flag=True, help="Leave no session behind.")
 @click.option("--timeout", type=float, metavar="SECONDS", callback=positive,
@@ -66,11 +70,12 @@ def valid_text(value: str | None) -> str | None:
               help="Start in the background, print the session id and return at once.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the outcome.")
-def run(prompt, tool, model, description, cd, session, last, ephemeral, timeout, idle_timeout,
-        wait_slot, wait_timeout, with_journal, detach, quiet, as_json):
+def run(prompt, prompt_opt, tool, model, description, cd, session, last, ephemeral, timeout,
+        idle_timeout, wait_slot, wait_timeout, with_journal, detach, quiet, as_json):
     """Run an AI tool on PROMPT in a new session, or resume one.
 
-    PROMPT comes from the argument, or from stdin when it is absent or '-'.
+    PROMPT comes from the argument (after `--` when it begins with '-'), from
+    -p/--prompt, or from stdin when it is absent or '-'.
     The new session's id is printed on stderr before the tool starts; the
     tool's final answer goes to stdout. Exit code: the tool's; 124 on timeout;
     130 when interrupted.
@@ -83,10 +88,13 @@ def run(prompt, tool, model, description, cd, session, last, ephemeral, timeout,
       csa run --last "and now the docs"
       git diff | csa run --tool gemini-cli -
       csa run --json --timeout 600 "review this branch" | jq .final_text
+      csa run -- "-----BEGIN CERTIFICATE----- ... what is wrong with this cert?"
     """
     from csa.turn import RunRequest
 
-    text = read_prompt(prompt)
+    if prompt is not None and prompt_opt is not None:
+        raise UsageError("Give the prompt once: as an argument or with -p/--prompt")
+    text = read_prompt(prompt_opt if prompt_opt is not None else prompt)
     if wait_timeout is not None:
         wait_slot = wait_timeout  # RunRequest.wait_slot: False, True (forever) or seconds
     model, description = valid_text(model), valid_text(description)

@@ -7,7 +7,7 @@ import os
 import click
 
 from csa.cli import LazyGroup
-from csa.cli.output import ToolName, emit_json, json_option, key_values, table, write_text
+from csa.cli.output import ToolName, emit_json, json_option, key_values, nonblank, table, write_text
 from csa.errors import UsageError
 from csa.session import Session
 from csa.store import Store
@@ -23,6 +23,7 @@ SESSION_LAZY = {
     "log": ("csa.cli.lifecycle", "log", "Git history of the session's checkpoints."),
     "verify": ("csa.cli.lifecycle", "verify", "Check the transcript against the last checkpoint."),
     "clean": ("csa.cli.lifecycle", "clean", "Remove sessions not accessed for N days."),
+    "restore": ("csa.cli.lifecycle", "restore", "Restore a session from a clean --archive tarball."),
     "wait": ("csa.cli.lifecycle", "wait", "Wait for a (detached) session's run to finish."),
     "kill": ("csa.cli.lifecycle", "kill", "Stop a session's running tool."),
     "search": ("csa.cli.searching", "search", "Full-text search across session transcripts."),
@@ -42,7 +43,7 @@ def session_option(required: bool = True, env_fallback: bool = False):
     if env_fallback:
         help_text += " Default: $CSA_SESSION_ID (the session you run inside)."
     return click.option("-s", "--session", "session", metavar="ID_OR_PREFIX", help=help_text,
-                        required=required and not env_fallback)
+                        required=required and not env_fallback, callback=nonblank)
 
 
 def open_store(cd: str | None) -> Store:

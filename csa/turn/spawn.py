@@ -14,12 +14,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 from typing import TYPE_CHECKING
 
 from csa import genealogy
 from csa.errors import ToolMissing, UsageError
 from csa.lock import pid_alive
+from csa.perms import user_umask
 from csa.tools.base import ARGV_PROMPT_LIMIT, TurnSpec
 from csa.turn import record
 from csa.turn.request import too_long
@@ -62,7 +64,7 @@ def start(turn: Turn) -> None:
             turn.argv, cwd=tool_cwd(turn), env=tool_env(turn), stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.PIPE if stdin_prompt is not None else subprocess.DEVNULL,
-            start_new_session=True, close_fds=True)
+            start_new_session=True, close_fds=True, umask=user_umask())  # csa's is 077
     except OSError as e:
         record.fail(turn, f"could not start {binary}: {e.strerror}")
         raise ToolMissing(f"{name}: could not start '{binary}': {e.strerror}; check "
@@ -95,7 +97,12 @@ def tool_cwd(turn: Turn) -> str:
     cd = turn.claim.choice.cd
     imported = turn.state.extra.get("import") or {}
     original = imported.get("cwd") if isinstance(imported, dict) else None
-    if not turn.is_new and isinstance(original, str) and os.path.isdir(original) and cd is None:
+    # The cwd came from a file csa did not write: an absolute, existing directory only,
+    # and shown before the tool runs there.
+    if not turn.is_new and isinstance(original, str) and os.path.isabs(original) \
+            and os.path.isdir(original) and cd is None:
+        print(f"csa: running in {original!r}, the directory the imported conversation ran "
+              "in (--cd DIR to choose another)", file=sys.stderr, flush=True)
         return original
     return os.path.realpath(cd) if cd else os.getcwd()
 

@@ -329,6 +329,9 @@ def make_realcli(binaries: dict[str, Path], netns: Any, tmp_path: Path):
             # csa is pip-installed editable; this only matters where it is not.
             "PYTHONPATH": str(REPO),
         }
+        # The project config sets the binary, env and args: trusted, as a user would (issue 14).
+        trusted = rc.csa("trust", label="trust")
+        assert trusted.returncode == 0, trusted.stderr
         yield rc
         stray = [r for r in mock.requests if r["api"] == "unknown"
                  and not r["path"].startswith("/npm-registry/")]
