@@ -94,7 +94,7 @@ def _evict(session: Session) -> int | None:
             return _replace_with_stub(session)
         except OSError as e:
             raise CsaError(f"Session {session.id}: could not evict the transcript: "
-                           f"{e.strerror}") from e
+                           f"{e.strerror or e}") from e
 
 
 def _replace_with_stub(session: Session) -> int:

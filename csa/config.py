@@ -141,8 +141,9 @@ def _read(path: Path, kind: str = "config") -> tuple[dict, bytes]:
         data = read_bytes(path, kind)
     except FileNotFoundError:
         return {}, b""
-    except OSError as e:
-        raise ConfigError(f"cannot read config {path}: {e.strerror}") from e
+    except OSError as e:  # also csa.safeio.UnsafeFile, whose message names the file
+        raise ConfigError(f"cannot read config {path}: {e.strerror}" if e.strerror
+                          else str(e)) from e
     try:
         return tomllib.loads(data.decode("utf-8")), data
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:

@@ -9,6 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def _read(path: Path) -> str:
+    """A small file of the project's .git, read safely (a FIFO or device is an OSError)."""
+    from csa.errors import CsaError
+    from csa.safeio import read_text
+
+    try:
+        return read_text(path, "git")
+    except CsaError as e:
+        raise OSError(str(e)) from e
+
+
 def _git_dir(root: Path) -> Path | None:
     dot = root / ".git"
     if dot.is_dir():
@@ -16,7 +27,7 @@ def _git_dir(root: Path) -> Path | None:
     if dot.is_file():
         # Worktrees and submodules: ".git" is a file "gitdir: <path>".
         try:
-            text = dot.read_text(errors="replace").strip()
+            text = _read(dot).strip()
         except OSError:
             return None
         if text.startswith("gitdir:"):
@@ -27,7 +38,7 @@ def _git_dir(root: Path) -> Path | None:
 
 def _common_dir(git_dir: Path) -> Path:
     try:
-        rel = (git_dir / "commondir").read_text().strip()
+        rel = _read(git_dir / "commondir").strip()
         return (git_dir / rel).resolve()
     except OSError:
         return git_dir
@@ -36,11 +47,11 @@ def _common_dir(git_dir: Path) -> Path:
 def _resolve_ref(git_dir: Path, ref: str) -> str | None:
     for base in (git_dir, _common_dir(git_dir)):
         try:
-            return (base / ref).read_text().strip() or None
+            return _read(base / ref).strip() or None
         except OSError:
             pass
         try:
-            for line in (base / "packed-refs").read_text().splitlines():
+            for line in _read(base / "packed-refs").splitlines():
                 if line.endswith(" " + ref) and not line.startswith(("#", "^")):
                     return line.split(" ", 1)[0]
         except OSError:
@@ -54,7 +65,7 @@ def branch_and_head(root: Path) -> tuple[str | None, str | None]:
     if git_dir is None:
         return None, None
     try:
-        head = (git_dir / "HEAD").read_text().strip()
+        head = _read(git_dir / "HEAD").strip()
     except OSError:
         return None, None
     if head.startswith("ref:"):

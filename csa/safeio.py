@@ -29,19 +29,21 @@ MiB = 1 << 20
 CAPS: dict[str, int] = {
     "state": MiB, "config": MiB, "marker": MiB, "trust": MiB, "usage": MiB,
     "cache": 64 * MiB, "result": 16 * MiB, "journal": 16 * MiB,
-    "events": 256 * MiB, "transcript": 1 << 40, "import": 1 << 40,
+    "events": 256 * MiB, "transcript": 1 << 40, "import": 1 << 40, "import-file": 256 * MiB,
+    "git": 64 * MiB,
 }
 # Longest line a streamed JSONL file may hold; a longer one is skipped as corrupt.
 LINE_CAP = 64 * MiB
 # Kinds whose file may be a symlink (the user's own dotfiles); fstat still applies.
-FOLLOW = {"config-global", "import"}
+FOLLOW = {"config-global", "import", "import-file", "git"}
 
 _TYPES = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
           stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a directory", stat.S_IFLNK: "a symlink"}
 
 
-class UnsafeFile(CsaError):
-    """A file csa will not read: a symlink, FIFO, device, or larger than its cap."""
+class UnsafeFile(CsaError, OSError):
+    """A file csa will not read: a symlink, FIFO, device, or larger than its cap. Also an
+    OSError, so every caller that copes with an unreadable file copes with this one."""
 
 
 def _refuse(path: os.PathLike | str, what: str) -> UnsafeFile:

@@ -31,6 +31,7 @@ from csa.importers.base import (
     _mtime,
     _str,
 )
+from csa.safeio import read_bytes
 
 _CLAUDE_META = frozenset({
     "queue-operation", "attachment", "atis-latch", "api-request-shape", "api-request-blob",
@@ -92,7 +93,7 @@ class ClaudeReader(Reader):
         meta = f.with_name(f.stem + ".meta.json")
         if agent_id is not None and meta.is_file():
             try:
-                m = orjson.loads(meta.read_bytes())
+                m = orjson.loads(read_bytes(meta, "import-file"))
                 src.meta["agent"] = m if isinstance(m, dict) else {}
             except (OSError, orjson.JSONDecodeError):
                 pass

@@ -32,6 +32,7 @@ from csa.importers.base import (
     _list,
     _mtime,
 )
+from csa.safeio import read_bytes
 
 
 class GeminiReader(Reader):
@@ -68,7 +69,7 @@ class GeminiReader(Reader):
     def _header(f: Path) -> dict:
         if f.suffix == ".json":
             try:
-                d = orjson.loads(f.read_bytes())
+                d = orjson.loads(read_bytes(f, "import-file"))
             except (OSError, orjson.JSONDecodeError):
                 return {}
             return d if isinstance(d, dict) else {}
@@ -79,13 +80,13 @@ class GeminiReader(Reader):
         """The project dir: `<slug>/.project_root`, `projects.json`, or the projectHash."""
         slug_dir = f.parent.parent if f.parent.name == "chats" else f.parent
         try:
-            text = (slug_dir / ".project_root").read_text().strip()
+            text = read_bytes(slug_dir / ".project_root", "import-file").decode("utf-8", "replace").strip()
             if text:
                 return text
         except OSError:
             pass
         try:
-            mapping = orjson.loads((slug_dir.parent.parent / "projects.json").read_bytes())
+            mapping = orjson.loads(read_bytes((slug_dir.parent.parent / "projects.json"), "import-file"))
             for path, slug in (mapping.get("projects") or {}).items():
                 if slug == slug_dir.name:
                     return path
@@ -125,7 +126,7 @@ class GeminiReader(Reader):
 
     def _json_file(self, p: Parsed, f: Path, seen: set) -> None:
         try:
-            d = orjson.loads(f.read_bytes())
+            d = orjson.loads(read_bytes(f, "import-file"))
         except (OSError, orjson.JSONDecodeError):
             p.bad.append((str(f), 1, "invalid JSON"))
             return

@@ -31,6 +31,7 @@ from csa.importers.base import (
     _mtime,
     _parse_ts,
 )
+from csa.safeio import read_bytes
 
 
 class OpenCodeReader(Reader):
@@ -91,7 +92,7 @@ class OpenCodeReader(Reader):
 
     def _export_source(self, f: Path) -> Source | None:
         try:
-            d = orjson.loads(f.read_bytes())
+            d = orjson.loads(read_bytes(f, "import-file"))
         except (OSError, orjson.JSONDecodeError):
             return Source(key=str(f), path=str(f), files=[f], mtime=_mtime(f),
                           meta={"broken": "invalid JSON"})
