@@ -132,3 +132,20 @@ def test_unsafe_archive_is_refused_and_leaves_nothing(env, project, state_dir, t
     assert res.returncode == 1 and len(lines) == 1 and why in lines[0], res.stderr
     assert sorted(p.name for p in sessions.iterdir()) == before
     assert not (tmp_path / "escaped").exists() and not Path("/tmp/abs-escaped").exists()
+
+
+def test_the_tool_gets_the_users_umask_not_csas(env, project, tmp_path):
+    """csa is private (umask 077); the AI tool it starts writes the user's files as usual."""
+    seen = tmp_path / "umask-seen"
+    wrapper = tmp_path / "codex-wrapper"
+    real = Path(env["PATH"].split(os.pathsep)[0]) / "codex"
+    wrapper.write_text(f"#!/bin/sh\numask > {seen}\nexec {real} \"$@\"\n")
+    wrapper.chmod(0o755)
+    cfg = project / ".csa" / "config.toml"
+    cfg.parent.mkdir()
+    cfg.write_text(f'[tools.codex]\nbinary = "{wrapper}"\n')
+    assert csa("trust", env=env, cwd=project).returncode == 0
+    for umask in (0o022, 0o002):
+        res = run_as(umask, "run", "--tool", "codex", "hi", env=env, cwd=project)
+        assert res.returncode == 0, res.stderr
+        assert seen.read_text().strip() == f"{umask:04o}"
