@@ -152,8 +152,10 @@ def _load(path: Path):
     import tomlkit
     from tomlkit.exceptions import TOMLKitError
 
-    try:
-        text = path.read_text(encoding="utf-8")
+    from csa.safeio import read_bytes
+
+    try:  # a regular file of at most 1 MiB (a FIFO or /dev/zero link is one error line)
+        text = read_bytes(path, "config-global").decode("utf-8")
     except FileNotFoundError:
         return tomlkit.document()
     except (OSError, UnicodeDecodeError) as e:

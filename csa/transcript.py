@@ -209,9 +209,10 @@ class TranscriptWriter:
         self._renderer = Renderer(self.redactor)
         self.flush_bytes = flush_bytes
         self.flush_interval = flush_interval
-        try:  # never through a symlink: it could point out of the state dir
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-                         | os.O_NOFOLLOW, 0o600)
+        from csa.safeio import open_fd
+
+        try:  # never through a symlink (out of the state dir), never a FIFO or device
+            fd = open_fd(self.path, "transcript", os.O_RDWR | os.O_CREAT | os.O_APPEND)
         except OSError as e:
             if os.path.islink(self.path):
                 raise CsaError(f"transcript {self.path} is a symbolic link; csa does not "
