@@ -13,6 +13,7 @@ unless `force` (which digests them first).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 
 from csa.catalogue import envelope, evicted, is_eviction_stub
@@ -58,7 +59,10 @@ def enforce_budget(store: Store, max_bytes: int, *, dry_run: bool = False,
             break
         session = store.session(r["id"])
         size = session.transcript_size()
-        if size == 0 or is_eviction_stub(session.transcript_path):
+        if size == 0 or is_eviction_stub(session.transcript_path) \
+                or not os.path.isfile(session.transcript_path) \
+                or os.path.islink(session.transcript_path):
+            continue  # a link or FIFO in the transcript's place is left alone (logs says why)
             continue
         if session.is_alive():
             report["skipped_live"] += 1
