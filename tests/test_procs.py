@@ -105,6 +105,7 @@ def test_recorded_peak_rss_includes_the_tools_grandchild(tmp_path, project, stat
     cfg.parent.mkdir()
     cfg.write_text(f'[tools.codex]\nbinary = "{tool}"\n')
     env = fake_env(tmp_path, FAKE_SLEEP="2.5")
+    assert csa("trust", env=env, cwd=project).returncode == 0  # a project's binary needs trust
     res = csa("run", "--tool", "codex", "measure the tree", env=env, cwd=project)
     assert res.returncode == 0, res.stderr
     stats = tomllib.loads((state_dir / str(project).lstrip("/") / "usage_stats.toml")

@@ -11,6 +11,7 @@ import pytest
 from csa.errors import UsageError
 from csa.tools import ALIASES, BUILTIN, canonical, get_tool, render_event
 from csa.tools.base import InvalidProviderId, TurnOutcome, TurnSpec
+from csa.trust import trust_file
 from helpers import invoke
 
 IDS = {"claude-code": "6e18d744-aa3e-4066-8a51-26240fe01126",
@@ -48,6 +49,7 @@ def test_cli_accepts_aliases_for_list_and_config(isolated_env, project):
     cfg_dir.mkdir()
     (cfg_dir / "config.toml").write_text('[tools.claude]\nmodel = "opus"\nbinary = "/x/c"\n'
                                          '[tools.claude-code]\nbinary = "/y/claude"\n')
+    trust_file(cfg_dir / "config.toml")  # a project's binary counts once trusted (issue 14)
     tcfg = load_config(project).tool("claude")
     assert (tcfg.name, tcfg.model, tcfg.binary) == ("claude-code", "opus", "/y/claude")
 
