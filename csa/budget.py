@@ -63,7 +63,6 @@ def enforce_budget(store: Store, max_bytes: int, *, dry_run: bool = False,
                 or not os.path.isfile(session.transcript_path) \
                 or os.path.islink(session.transcript_path):
             continue  # a link or FIFO in the transcript's place is left alone (logs says why)
-            continue
         if session.is_alive():
             report["skipped_live"] += 1
             continue
