@@ -2,7 +2,7 @@
 
     >>> read_bytes(Path("/s/proj/sessions/01J.../state.toml"), "state")   # <= 1 MiB, regular
     b'meta_session_id = ...'
-    >>> with open_stream(path, "transcript") as f: ...                    # lines capped
+    >>> with open_stream(path, "transcript") as f: ...                    # streamed
     >>> fd = open_append(Path("/s/proj/events.jsonl"))                     # 0600, no symlink
 
 A file is opened with O_NOFOLLOW (a symlink is refused, except for the user's own
@@ -17,7 +17,6 @@ from __future__ import annotations
 import fcntl
 import os
 import stat
-from collections.abc import Iterator
 from typing import BinaryIO
 
 from csa.errors import CsaError
@@ -32,8 +31,6 @@ CAPS: dict[str, int] = {
     "events": 256 * MiB, "transcript": 1 << 40, "import": 1 << 40, "import-file": 256 * MiB,
     "git": 64 * MiB,
 }
-# Longest line a streamed JSONL file may hold; a longer one is skipped as corrupt.
-LINE_CAP = 64 * MiB
 # Kinds whose file may be a symlink (the user's own dotfiles); fstat still applies.
 FOLLOW = {"config-global", "import", "import-file", "git"}
 
@@ -106,18 +103,6 @@ def read_text(path: os.PathLike | str, kind: str) -> str:
 def open_stream(path: os.PathLike | str, kind: str = "transcript") -> BinaryIO:
     """A buffered binary reader on a regular file (for line-by-line streaming)."""
     return os.fdopen(open_fd(path, kind), "rb")
-
-
-def iter_lines(f: BinaryIO, cap: int = LINE_CAP) -> Iterator[bytes]:
-    """The lines of `f`, each ending in b"\\n" except a torn last one; a line longer
-    than `cap` is consumed in pieces and yielded as b"" (the caller's corrupt line)."""
-    while line := f.readline(cap + 1):
-        if len(line) > cap and not line.endswith(b"\n"):
-            while (rest := f.readline(cap + 1)) and not rest.endswith(b"\n"):
-                pass
-            yield b"\n"  # an empty line: not JSON, reported or skipped by the reader
-            continue
-        yield line
 
 
 def open_append(path: os.PathLike | str) -> int:
