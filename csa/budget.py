@@ -2,10 +2,11 @@
 
     >>> enforce_budget(store, parse_size("500M"), dry_run=True)["evicted"]
 
-A session's transcript is the bulk of its size; its digest (in state.toml), its
-state and its search-index rows are small and are kept. An evicted transcript is
-replaced by a one-line stub `{"type":"evicted",...}` whose `seq` follows the last
-one, so a later resume keeps `seq` contiguous and the index keeps the old rows.
+A session's transcript is the bulk of its size; its digest (in state.toml) and its
+state are small and are kept. An evicted transcript is replaced by a one-line stub
+`{"type":"evicted",...}` whose `seq` follows the last one, so a later resume keeps
+`seq` contiguous. What was evicted is gone (csa.forget): the transcript's search-index
+rows go with it; the session's description row stays.
 Live sessions are never touched; sessions without a digest keep their transcript
 unless `force` (which digests them first).
 """
@@ -82,7 +83,9 @@ def enforce_budget(store: Store, max_bytes: int, *, dry_run: bool = False,
     report["after"] = total if dry_run else _usage(store)
     if not dry_run and report["evicted"]:
         from csa import events
+        from csa.forget import forget_sessions
 
+        forget_sessions(store, [e["id"] for e in report["evicted"]], transcript_only=True)
         events.emit(store, "gc", evicted=len(report["evicted"]),
                     bytes=before - report["after"])
     return report
@@ -108,13 +111,6 @@ def _replace_with_stub(session: Session) -> int:
 
     path = session.transcript_path
     state = session.read_state()
-    # Index what is not indexed yet, so search keeps finding it after eviction.
-    try:
-        from csa.search import index_session
-
-        index_session(session)
-    except Exception:  # noqa: BLE001 - the index is a cache
-        pass
     if "digest" not in state.extra:
         state.extra["digest"] = digest_events(session.read_transcript())
     size = path.stat().st_size

@@ -1,5 +1,6 @@
 """Checkpoints: the sessions directory is a git repository; a checkpoint is a commit of
-a session's metadata with a TOML git note under `refs/notes/csa-checkpoints`.
+a session's metadata on the session's own ref, with a TOML git note on the session's own
+notes ref (csa.checkpoint_refs: removing a session removes its history).
 
     >>> cp = checkpoint(store.resolve("01JH4Q"), note="before the refactor")
     >>> cp["commit"], cp["transcript_last_seq"], cp["transcript_sha256"]
@@ -30,7 +31,6 @@ from csa.session import UNVERSIONED, Session
 from csa.state import iso_ms, utcnow
 from csa.store import NEW_PREFIX, TRASH_PREFIX, Store
 
-NOTES_REF = "csa-checkpoints"
 REPO_WAIT_S = 300.0
 IDENTITY = {"GIT_AUTHOR_NAME": "csa", "GIT_AUTHOR_EMAIL": "csa@localhost",
             "GIT_COMMITTER_NAME": "csa", "GIT_COMMITTER_EMAIL": "csa@localhost"}
@@ -69,6 +69,9 @@ def open_repo(store: Store, *, create: bool = True):
             cw.set_value("user", "email", "csa@localhost")
             cw.set_value("commit", "gpgsign", "false")
             cw.set_value("core", "hooksPath", os.devnull)
+        from csa.checkpoint_refs import configure
+
+        configure(repo)
         atomic_write(sdir / ".gitignore", GITIGNORE.encode(), durable=False)
         repo.git.add("--", ".gitignore")
         repo.git.commit("-m", "csa: sessions repository", "--no-verify")
@@ -91,6 +94,17 @@ def damaged_repo(sdir: Path) -> CsaError:
     return CsaError(f"The checkpoint repository {sdir / '.git'} is damaged; move it away and "
                     f"checkpoint again to re-create it: mv {sdir / '.git'} "
                     f"{sdir / '.git.damaged'} && csa session checkpoint -s ID")
+
+
+def _ready_repo(store: Store, *, create: bool = True):
+    """The repository in the current ref layout (migrated if older csa wrote it); the
+    caller holds the repository lock."""
+    from csa.checkpoint_refs import migrate
+
+    repo = open_repo(store, create=create)
+    if repo is not None:
+        migrate(repo, set(store.ids()))
+    return repo
 
 
 def _repo_lock(store: Store):
@@ -162,15 +176,15 @@ def checkpoint(session: Session, *, note: str = "") -> dict:
     note_text = dumps({**data, "tokens": dict(sorted(data["tokens"].items()))})
     import git
 
+    from csa.checkpoint_refs import add_note, commit_session
+
     with _repo_lock(store):
-        repo = open_repo(store)
+        repo = _ready_repo(store)
         files = [os.path.relpath(p, store.sessions_dir) for p in session.metadata_files()]
         try:
-            repo.git.add("-f", "--", *files)
             subject = f"csa: checkpoint {sid}" + (f": {data['note'][:60]}" if note else "")
-            repo.git.commit("--allow-empty", "--no-verify", "-m", subject, "--", *files)
-            commit = repo.head.commit.hexsha
-            repo.git.notes("--ref", NOTES_REF, "add", "-f", "-m", note_text, commit)
+            commit = commit_session(repo, sid, files, subject)
+            add_note(repo, sid, commit, note_text)
         except git.GitCommandError as e:
             if is_disk_full(e):
                 raise disk_full("the checkpoint repository", store.sessions_dir / ".git",
@@ -181,20 +195,28 @@ def checkpoint(session: Session, *, note: str = "") -> dict:
     data["commit"] = commit
     from csa import events
 
-    events.emit(store, "checkpoint", session_id=sid, commit=commit, note=data["note"])
+    # The events log outlives sessions: it keeps the id and the fact, never the note.
+    events.emit(store, "checkpoint", session_id=sid, commit=commit)
     return data
 
 
-def _log(store: Store, *args: str) -> list[dict]:
-    """Commits of the sessions repository, newest first: commit, committed_at, subject, and
-    the parsed checkpoint note (`checkpoint`, absent for commits without one)."""
+def _log(store: Store, sid: str | None = None) -> list[dict]:
+    """Checkpoint commits of one session (or all), newest first: commit, committed_at,
+    subject, and the parsed checkpoint note (`checkpoint`, absent without one)."""
     import git
 
-    repo = open_repo(store, create=False)
-    if repo is None:
+    from csa.checkpoint_refs import LOG_FORMAT, NOTES_REFS, SESSION_REFS, branch, notes_ref
+
+    if not (store.sessions_dir / ".git").exists():
         return []
+    with _repo_lock(store):
+        repo = _ready_repo(store, create=False)
+    if sid is None:
+        revs, notes = [f"--glob={SESSION_REFS}*"], f"{NOTES_REFS}*"
+    else:
+        revs, notes = [branch(sid), "--"], notes_ref(sid)
     try:
-        raw = repo.git.log(f"--notes={NOTES_REF}", "--format=%H%x00%cI%x00%s%x00%N%x1e", *args)
+        raw = repo.git.log(f"--notes={notes}", LOG_FORMAT, *revs)
     except git.GitCommandError:
         return []
     out = []
@@ -216,7 +238,7 @@ def _log(store: Store, *args: str) -> list[dict]:
 def list_checkpoints(store: Store, sid: str | None = None) -> list[dict]:
     """Checkpoints newest first (each: the note's fields plus `commit`, `committed_at`)."""
     out = []
-    for entry in _log(store):
+    for entry in _log(store, sid):
         cp = entry.get("checkpoint")
         if cp is None or (sid is not None and cp.get("session_id") != sid):
             continue
@@ -226,7 +248,22 @@ def list_checkpoints(store: Store, sid: str | None = None) -> list[dict]:
 
 def session_log(session: Session) -> list[dict]:
     """The session's commits (checkpoints and turn-end commits), newest first, with notes."""
-    return _log(session.store, "--grep", session.id)
+    return _log(session.store, session.id)
+
+
+def forget_sessions(store: Store, sids: list[str]) -> list[str]:
+    """Remove the sessions' checkpoint refs and prune their objects, once for all of them;
+    the ids that had checkpoints.
+
+        >>> forget_sessions(store, ["01JH4Q..."])
+    """
+    from csa.checkpoint_refs import remove_sessions
+
+    if not sids or not (store.sessions_dir / ".git").exists():
+        return []
+    with _repo_lock(store):
+        repo = _ready_repo(store, create=False)
+        return remove_sessions(repo, sids)
 
 
 def verify(session: Session) -> dict:

@@ -132,6 +132,9 @@ def _clean(store: Store, *, days: float, dry_run: bool, tools: list[str] | None,
             entry["archive"] = str(archive / f"{sid}.tar.gz")
         report.removed.append(entry)
     if not dry_run and report.removed:
+        from csa.forget import forget_sessions
+
+        forget_sessions(store, [r["id"] for r in report.removed])
         events.emit(store, "clean", sessions=len(report.removed),
                     bytes=report.bytes_freed, days=days)
     return report
@@ -261,6 +264,9 @@ def _gc(store: Store, *, dry_run: bool, retire_after_days: float, orphan_age_s: 
             elif _retire(store.session(r["id"]), cutoff):
                 report.retired.append(r["id"])
     if not dry_run:
+        from csa.forget import forget_sessions
+
+        forget_sessions(store, [n for n in report.orphan_dirs if ids.is_ulid(n)])
         events.emit(store, "gc", stale_locks=len(report.stale_locks),
                     orphan_dirs=len(report.orphan_dirs), retired=len(report.retired))
     return report

@@ -30,7 +30,9 @@ from csa.session import Session
 from csa.store import Store, iter_project_dirs
 
 INDEX_FILE = "index.sqlite3"
-SCHEMA_VERSION = 1
+# 2: secure_delete and incremental auto-vacuum from creation (deleted sessions leave no
+# bytes in free pages); an index of version 1 is rebuilt on first use.
+SCHEMA_VERSION = 2
 # Ranking every match of a near-universal term is slow; past this, newest first.
 RANK_BUDGET_S = 0.04
 REBUILD_WAIT_S = 600.0  # a rebuild of 1 GB of transcripts takes minutes
@@ -108,6 +110,10 @@ class Index:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         if new:
             os.chmod(self.path, 0o600)
+            # Must precede the first table; lets forget() hand freed pages back to the OS.
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        # Freed pages are zeroed, so a forgotten session's text is not left in the file.
+        conn.execute("PRAGMA secure_delete=ON")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(SCHEMA)
@@ -197,12 +203,47 @@ class Index:
                                   (state.description, sid, project, state.last_tool(),
                                    "description", _iso(state.created_at), -1))
 
-    def forget(self, sids: list[str]) -> None:
+    def forget(self, sids: list[str], *, transcript_only: bool = False) -> int:
+        """Remove the sessions' rows (only their transcript rows with `transcript_only`)
+        and leave none of their text anywhere in the index files; returns rows removed.
+
+        One transaction for all of `sids`. FTS5 (before SQLite 3.42) keeps a deleted
+        row's terms in its segment b-trees until they are merged, so the index is
+        optimized (merged) after the delete; secure_delete zeroes the freed pages, the
+        incremental vacuum returns them, and the WAL (holding old page images) is
+        checkpointed and truncated.
+        """
         if not sids:
-            return
-        marks = ",".join("?" * len(sids))
-        self.conn.execute(f"DELETE FROM events WHERE session_id IN ({marks})", sids)
-        self.conn.execute(f"DELETE FROM sessions WHERE id IN ({marks})", sids)
+            return 0
+        conn = self.conn
+        removed = 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for i in range(0, len(sids), 500):  # SQLite's bound-parameter limit
+                chunk = sids[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                cond = " AND seq >= 0" if transcript_only else ""
+                removed += conn.execute(f"DELETE FROM events WHERE session_id IN ({marks})"
+                                        + cond, chunk).rowcount
+                if not transcript_only:
+                    conn.execute(f"DELETE FROM sessions WHERE id IN ({marks})", chunk)
+            if removed:
+                conn.execute("INSERT INTO events(events) VALUES ('optimize')")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self.purge_free_pages()
+        return removed
+
+    def purge_free_pages(self) -> None:
+        """Return free pages to the OS and empty the WAL (old page images live there)."""
+        conn = self.conn
+        try:
+            conn.execute("PRAGMA incremental_vacuum")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.OperationalError:  # busy: the next forget or checkpoint does it
+            pass
 
     # -- reading -------------------------------------------------------------------------
 
@@ -308,6 +349,20 @@ def _digest_json(digest) -> str | None:
         return orjson.dumps(digest, default=str).decode()
     except TypeError:  # orjson.JSONEncodeError
         return None
+
+def forget_sessions(base: Path, sids: list[str], *, transcript_only: bool = False) -> int:
+    """Remove sessions from the index at `base` (see Index.forget); 0 when there is none.
+
+        >>> forget_sessions(store.base, ["01JH4Q..."])
+    """
+    if not sids or not index_path(base).exists():
+        return 0
+    idx = Index(base)
+    try:
+        return 0 if idx.rebuilt else idx.forget(sids, transcript_only=transcript_only)
+    finally:
+        idx.close()
+
 
 def index_session(session: Session) -> int:
     idx = Index(session.store.base)

@@ -276,6 +276,28 @@ class Store:
         else:
             row["run_status"] = "died"
 
+    def drop_cached(self, sids: list[str]) -> None:
+        """Remove sessions' rows from the summary index (their descriptions live there),
+        zeroing the freed pages and emptying the WAL, so none of their text stays."""
+        import sqlite3
+
+        if not sids or not (self.cache_dir / "summaries.db").exists():
+            return
+        try:
+            db = self.index.db()
+            db.execute("PRAGMA secure_delete=ON")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("DELETE FROM s WHERE id = ?", [(sid,) for sid in sids])
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except (sqlite3.Error, OSError):
+            pass  # a cache: the next listing re-checks every row against sessions/
+
     def newest(self) -> Session:
         """The session with the newest last_accessed (ties: the larger ULID), for --last."""
         rows = self.index.query("corrupt = 0", order="last_accessed DESC, id DESC", limit=1)
@@ -286,9 +308,17 @@ class Store:
     # -- delete --------------------------------------------------------------------------
 
     def delete(self, session: Session | str, *, force: bool = False) -> int:
-        """Remove a session dir; refuses a live one unless `force`. Returns bytes freed."""
+        """Remove a session and everything csa keeps of it (csa.forget); refuses a live one
+        unless `force`. Returns bytes freed."""
         if isinstance(session, str):
             session = self.session(session)
+        freed = self._delete_dir(session, force)
+        from csa.forget import forget_sessions
+
+        forget_sessions(self, [session.id])
+        return freed
+
+    def _delete_dir(self, session: Session, force: bool) -> int:
         if force:
             return self.remove_dir(session)
         try:

@@ -155,7 +155,8 @@ def test_checkpoint_note_on_the_right_commit_and_verify(env, project, state_dir,
     assert cp["transcript_last_seq"] == json.loads(lines[-1])["seq"]
 
     git = ["git", "-C", str(sessions_dir)]
-    note = subprocess.run([*git, "notes", "--ref", "csa-checkpoints", "show", cp["commit"]],
+    # The session's own refs: removing the session removes its history (docs/sessions.md).
+    note = subprocess.run([*git, "notes", "--ref", f"refs/notes/csa/{sid}", "show", cp["commit"]],
                           capture_output=True, text=True, check=True).stdout
     data = tomllib.loads(note)
     assert data["session_id"] == sid and data["note"] == "first checkpoint"
@@ -165,7 +166,9 @@ def test_checkpoint_note_on_the_right_commit_and_verify(env, project, state_dir,
                              capture_output=True, text=True, check=True).stdout.split()
     assert f"{sid}/state.toml" in tracked and f"{sid}/output/result.toml" in tracked
     assert f"{sid}/transcript.jsonl" not in tracked
-    author = subprocess.run([*git, "log", "-1", "--format=%an <%ae>"], capture_output=True,
+    assert subprocess.run([*git, "rev-parse", f"refs/csa/sessions/{sid}"], capture_output=True,
+                          text=True, check=True).stdout.strip() == cp["commit"]
+    author = subprocess.run([*git, "log", "-1", "--format=%an <%ae>", cp["commit"]], capture_output=True,
                             text=True, check=True).stdout.strip()
     assert author == "csa <csa@localhost>"
 

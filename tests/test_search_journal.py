@@ -209,7 +209,7 @@ def test_budget_evicts_oldest_digested_first_and_keeps_undigested(env, project, 
     data = json.loads(res.stdout)["budget"]
     assert {e["id"] for e in data["evicted"]} == {middle, newest}
     assert data["skipped_undigested"] == 1
-    # The index keeps the rows of evicted transcripts.
+    # Evicted rows leave the index (deleting means gone); the description row stays.
     assert hits(env, project, "quokka")
     # A resume of an evicted session keeps seq contiguous.
     csa("run", "-s", oldest, "after eviction", env=env, cwd=project)

@@ -1,0 +1,284 @@
+"""The checkpoint repository's ref layout: every session on refs of its own.
+
+    >>> commit = commit_session(repo, session, "csa: checkpoint 01JH4Q")
+    >>> add_note(repo, session.id, commit, note_text)
+    >>> remove_sessions(repo, ["01JH4Q..."])     # its refs go, then its objects are pruned
+
+A session's checkpoint commits form a history of their own on `refs/csa/sessions/<ULID>`
+(a root commit, then one commit per checkpoint, each tree holding only `<ULID>/...`),
+and its notes live on `refs/notes/csa/<ULID>`. Nothing else points at those objects, so
+deleting the two refs and pruning leaves none of the session in the repository. `main`
+holds only the `.gitignore` commit. Reflogs are off (they would keep deleted commits).
+
+Repositories written by older csa (one shared `main` history with every session and
+notes on `refs/notes/csa-checkpoints`) are migrated on first use: each existing
+session's checkpoints are re-committed onto its own refs with their dates, messages and
+notes, `main` is cut back to the `.gitignore` commit and the rest is pruned.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+SESSION_REFS = "refs/csa/sessions/"
+NOTES_REFS = "refs/notes/csa/"
+OLD_NOTES_REF = "refs/notes/csa-checkpoints"
+LAYOUT = "2"  # repo config `csa.layout`
+LOG_FORMAT = "--format=%H%x00%cI%x00%s%x00%N%x1e"
+
+
+def branch(sid: str) -> str:
+    return f"{SESSION_REFS}{sid}"
+
+
+def notes_ref(sid: str) -> str:
+    return f"{NOTES_REFS}{sid}"
+
+
+def configure(repo) -> None:
+    """Settings of the current layout (no reflogs: they would keep deleted commits)."""
+    with repo.config_writer() as cw:
+        cw.set_value("core", "logAllRefUpdates", "false")
+        cw.set_value("csa", "layout", LAYOUT)
+
+
+def tip(repo, ref: str) -> str | None:
+    import git
+
+    try:
+        return repo.git.rev_parse("--verify", "-q", f"{ref}^{{commit}}")
+    except git.GitCommandError:
+        return None
+
+
+def _tree_of(repo, paths: list[str]) -> str:
+    """A tree holding exactly `paths` (relative to the work tree), via a private index."""
+    idx = os.path.join(repo.git_dir, f"csa-index-{os.getpid()}")
+    env = {"GIT_INDEX_FILE": idx}
+    try:
+        repo.git.add("-f", "--", *paths, env=env)
+        return repo.git.write_tree(env=env)
+    finally:
+        try:
+            os.unlink(idx)
+        except FileNotFoundError:
+            pass
+
+
+def _commit(repo, tree: str, message: str, parent: str | None, env: dict | None = None) -> str:
+    args = [tree, "-m", message] + (["-p", parent] if parent else [])
+    return repo.git.commit_tree(*args, env=env or {})
+
+
+def commit_session(repo, sid: str, paths: list[str], message: str) -> str:
+    """Commit `paths` (the session's metadata) onto the session's own ref; the new commit."""
+    ref = branch(sid)
+    parent = tip(repo, ref)
+    commit = _commit(repo, _tree_of(repo, paths), message, parent)
+    repo.git.update_ref(ref, commit, *([parent] if parent else []))
+    return commit
+
+
+def add_note(repo, sid: str, commit: str, text: str) -> None:
+    repo.git.notes("--ref", notes_ref(sid), "add", "-f", "-m", text, commit)
+
+
+def session_refs(repo) -> dict[str, list[str]]:
+    """Session id -> its refs (branch and notes) present in the repository."""
+    out: dict[str, list[str]] = {}
+    raw = repo.git.for_each_ref("--format=%(refname)", SESSION_REFS, NOTES_REFS)
+    for ref in raw.split():
+        sid = ref.rsplit("/", 1)[-1]
+        out.setdefault(sid, []).append(ref)
+    return out
+
+
+def remove_sessions(repo, sids: list[str]) -> list[str]:
+    """Delete the sessions' refs and prune what only they reached; the ids that had refs."""
+    present = session_refs(repo)
+    gone = [sid for sid in sids if sid in present]
+    if not gone:
+        return []
+    lines = "".join(f"delete {ref}\n" for sid in gone for ref in present[sid])
+    repo.git.update_ref("--stdin", istream=_stdin(lines))
+    prune(repo)
+    return gone
+
+
+def _stdin(data: str | bytes):
+    """A file for GitPython's `istream` (it reads a real file descriptor)."""
+    import tempfile
+
+    f = tempfile.TemporaryFile()
+    f.write(data.encode() if isinstance(data, str) else data)
+    f.seek(0)
+    return f
+
+
+@contextmanager
+def _private_umask():
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def prune(repo) -> None:
+    """Drop every object no ref reaches (reflogs expired first, packs rewritten)."""
+    with _private_umask():
+        repo.git.reflog("expire", "--expire=now", "--expire-unreachable=now", "--all")
+        repo.git.gc("--prune=now", "--quiet")
+
+
+def rewrite_session(repo, sid: str, fix_blob, fix_note) -> int:
+    """Rewrite the session's history: every blob through `fix_blob(bytes) -> bytes`, every
+    note through `fix_note(text) -> text`; returns how many objects changed (0: untouched).
+
+    The notes get a history of one commit, so the old note objects become unreachable.
+    """
+    ref = branch(sid)
+    if tip(repo, ref) is None:
+        return 0
+    commits = repo.git.rev_list("--reverse", ref).split()
+    notes = _notes_of(repo, sid)
+    changed, parent, new_notes = 0, None, {}
+    for old in commits:
+        tree, n = _fixed_tree(repo, old, fix_blob)
+        message = repo.git.log("-1", "--format=%B", old)
+        new_message = fix_note(message)
+        env = _dates(repo, old)
+        new = _commit(repo, tree, new_message, parent, env)
+        changed += n + (new_message != message)
+        if old in notes:
+            text = fix_note(notes[old])
+            changed += text != notes[old]
+            new_notes[new] = text
+        parent = new
+    if not changed:
+        return 0
+    repo.git.update_ref(ref, parent)
+    repo.git.update_ref("-d", notes_ref(sid))
+    for commit, text in new_notes.items():
+        add_note(repo, sid, commit, text)
+    _squash(repo, notes_ref(sid))
+    return changed
+
+
+def _notes_of(repo, sid: str) -> dict[str, str]:
+    import git
+
+    out = {}
+    try:
+        raw = repo.git.notes("--ref", notes_ref(sid), "list")
+    except git.GitCommandError:
+        return out
+    for line in raw.splitlines():
+        blob, commit = line.split()
+        out[commit] = repo.git.cat_file("blob", blob, strip_newline_in_stdout=False)
+    return out
+
+
+def _fixed_tree(repo, commit: str, fix_blob) -> tuple[str, int]:
+    """The commit's tree with every blob fixed; (tree, blobs changed)."""
+    rows = repo.git.ls_tree("-r", "--full-tree", commit).splitlines()
+    changed = 0
+    idx = os.path.join(repo.git_dir, f"csa-index-{os.getpid()}")
+    env = {"GIT_INDEX_FILE": idx}
+    entries = []
+    for row in rows:
+        meta, path = row.split("\t", 1)
+        mode, _kind, blob = meta.split()
+        data = _blob(repo, blob)
+        fixed = fix_blob(data)
+        if fixed != data:
+            changed += 1
+            blob = repo.git.hash_object("-w", "--stdin", istream=_stdin(fixed))
+        entries.append(f"{mode},{blob},{path}")
+    try:
+        for e in entries:
+            repo.git.update_index("--add", "--cacheinfo", e, env=env)
+        return repo.git.write_tree(env=env), changed
+    finally:
+        try:
+            os.unlink(idx)
+        except FileNotFoundError:
+            pass
+
+
+def _blob(repo, blob: str) -> bytes:
+    return repo.git.cat_file("blob", blob, stdout_as_string=False,
+                             strip_newline_in_stdout=False)
+
+
+def _dates(repo, commit: str) -> dict:
+    author, committer = repo.git.log("-1", "--format=%aI%x00%cI", commit).split("\x00")
+    return {"GIT_AUTHOR_DATE": author, "GIT_COMMITTER_DATE": committer}
+
+
+def _squash(repo, ref: str) -> None:
+    """Replace a notes ref's history by one commit of its current tree."""
+    head = tip(repo, ref)
+    if head is None:
+        return
+    tree = repo.git.rev_parse(f"{head}^{{tree}}")
+    repo.git.update_ref(ref, _commit(repo, tree, "Notes", None))
+
+
+# -- migration from the shared-history layout ---------------------------------------------
+
+
+def migrate(repo, existing: set[str]) -> int:
+    """Move a repository of the old layout onto per-session refs; sessions migrated."""
+    import tomllib
+
+    if repo.git.config("--get", "csa.layout", with_exceptions=False) == LAYOUT:
+        return 0
+    moved: set[str] = set()
+    if tip(repo, OLD_NOTES_REF) is not None and tip(repo, "refs/heads/main") is not None:
+        raw = repo.git.log("--reverse", f"--notes={OLD_NOTES_REF}",
+                           "--format=%H%x00%N%x1e", "refs/heads/main")
+        for record in raw.split("\x1e"):
+            commit, _, note = record.strip("\n").partition("\x00")
+            try:
+                sid = tomllib.loads(note).get("session_id") if note.strip() else None
+            except tomllib.TOMLDecodeError:
+                sid = None
+            if sid in existing and _move_one(repo, commit, sid, note):
+                moved.add(sid)
+        repo.git.update_ref("-d", OLD_NOTES_REF)
+    _cut_main(repo)
+    configure(repo)
+    prune(repo)
+    return len(moved)
+
+
+def _move_one(repo, commit: str, sid: str, note: str) -> bool:
+    import git
+
+    try:
+        sub = repo.git.rev_parse("--verify", "-q", f"{commit}:{sid}")
+    except git.GitCommandError:
+        return False
+    tree = repo.git.mktree(istream=_stdin(f"040000 tree {sub}\t{sid}\n"))
+    ref = branch(sid)
+    parent = tip(repo, ref)
+    message = repo.git.log("-1", "--format=%B", commit)
+    new = _commit(repo, tree, message, parent, _dates(repo, commit))
+    repo.git.update_ref(ref, new)
+    add_note(repo, sid, new, note.strip("\n") + "\n")
+    return True
+
+
+def _cut_main(repo) -> None:
+    """`main` back to one commit of `.gitignore`, the index to match."""
+    tree = _tree_of(repo, [".gitignore"])
+    root = _commit(repo, tree, "csa: sessions repository", None)
+    repo.git.update_ref("refs/heads/main", root)
+    repo.git.read_tree(root)
+    for name in ("COMMIT_EDITMSG", "ORIG_HEAD"):
+        try:
+            os.unlink(os.path.join(repo.git_dir, name))
+        except FileNotFoundError:
+            pass
