@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
+from contextlib import contextmanager
 from pathlib import Path
 
 from csa.errors import CsaError, disk_full, is_disk_full
@@ -105,6 +106,28 @@ def _ready_repo(store: Store, *, create: bool = True):
     if repo is not None:
         migrate(repo, set(store.ids()))
     return repo
+
+
+@contextmanager
+def repo_locked(store: Store):
+    """The repository (current layout) under the repository lock; None when there is none.
+
+        >>> with repo_locked(store) as repo: ...
+    """
+    if not (store.sessions_dir / ".git").exists():
+        yield None
+        return
+    with _repo_lock(store):
+        yield _ready_repo(store, create=False)
+
+
+def prune_repo(store: Store) -> None:
+    """Drop objects no ref reaches any more (after a history rewrite)."""
+    from csa.checkpoint_refs import prune
+
+    with repo_locked(store) as repo:
+        if repo is not None:
+            prune(repo)
 
 
 def _repo_lock(store: Store):
@@ -207,10 +230,10 @@ def _log(store: Store, sid: str | None = None) -> list[dict]:
 
     from csa.checkpoint_refs import LOG_FORMAT, NOTES_REFS, SESSION_REFS, branch, notes_ref
 
-    if not (store.sessions_dir / ".git").exists():
+    with repo_locked(store) as repo:
+        pass  # migrated (if it had to be) under the lock; reading needs no lock
+    if repo is None:
         return []
-    with _repo_lock(store):
-        repo = _ready_repo(store, create=False)
     if sid is None:
         revs, notes = [f"--glob={SESSION_REFS}*"], f"{NOTES_REFS}*"
     else:
@@ -259,11 +282,10 @@ def forget_sessions(store: Store, sids: list[str]) -> list[str]:
     """
     from csa.checkpoint_refs import remove_sessions
 
-    if not sids or not (store.sessions_dir / ".git").exists():
+    if not sids:
         return []
-    with _repo_lock(store):
-        repo = _ready_repo(store, create=False)
-        return remove_sessions(repo, sids)
+    with repo_locked(store) as repo:
+        return [] if repo is None else remove_sessions(repo, sids)
 
 
 def verify(session: Session) -> dict:

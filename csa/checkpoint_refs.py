@@ -132,32 +132,32 @@ def prune(repo) -> None:
         repo.git.gc("--prune=now", "--quiet")
 
 
-def rewrite_session(repo, sid: str, fix_blob, fix_note) -> int:
-    """Rewrite the session's history: every blob through `fix_blob(bytes) -> bytes`, every
-    note through `fix_note(text) -> text`; returns how many objects changed (0: untouched).
-
-    The notes get a history of one commit, so the old note objects become unreachable.
-    """
+def rewrite_session(repo, sid: str, fix_blob, fix_note, fix_message, *,
+                    dry_run: bool = False) -> int:
+    """Rewrite the session's history: blobs through `fix_blob(path, bytes) -> bytes`, notes
+    through `fix_note(text)`, commit messages through `fix_message(text)`; returns how many
+    objects changed (with `dry_run`, only counts). The notes get a history of one commit,
+    so the old notes and commits become unreachable (prune() removes them)."""
     ref = branch(sid)
     if tip(repo, ref) is None:
         return 0
-    commits = repo.git.rev_list("--reverse", ref).split()
     notes = _notes_of(repo, sid)
     changed, parent, new_notes = 0, None, {}
-    for old in commits:
-        tree, n = _fixed_tree(repo, old, fix_blob)
+    for old in repo.git.rev_list("--reverse", ref).split():
+        tree, n = _fixed_tree(repo, old, fix_blob, dry_run)
         message = repo.git.log("-1", "--format=%B", old)
-        new_message = fix_note(message)
-        env = _dates(repo, old)
-        new = _commit(repo, tree, new_message, parent, env)
+        new_message = fix_message(message)
         changed += n + (new_message != message)
         if old in notes:
             text = fix_note(notes[old])
             changed += text != notes[old]
-            new_notes[new] = text
-        parent = new
-    if not changed:
-        return 0
+        if dry_run:
+            continue
+        parent = _commit(repo, tree, new_message, parent, _dates(repo, old))
+        if old in notes:
+            new_notes[parent] = text
+    if not changed or dry_run:
+        return changed
     repo.git.update_ref(ref, parent)
     repo.git.update_ref("-d", notes_ref(sid))
     for commit, text in new_notes.items():
@@ -180,8 +180,9 @@ def _notes_of(repo, sid: str) -> dict[str, str]:
     return out
 
 
-def _fixed_tree(repo, commit: str, fix_blob) -> tuple[str, int]:
-    """The commit's tree with every blob fixed; (tree, blobs changed)."""
+def _fixed_tree(repo, commit: str, fix_blob, dry_run: bool) -> tuple[str | None, int]:
+    """The commit's tree with every blob fixed; (tree, blobs changed); no tree (and no
+    object written) with `dry_run`."""
     rows = repo.git.ls_tree("-r", "--full-tree", commit).splitlines()
     changed = 0
     idx = os.path.join(repo.git_dir, f"csa-index-{os.getpid()}")
@@ -191,11 +192,15 @@ def _fixed_tree(repo, commit: str, fix_blob) -> tuple[str, int]:
         meta, path = row.split("\t", 1)
         mode, _kind, blob = meta.split()
         data = _blob(repo, blob)
-        fixed = fix_blob(data)
+        fixed = fix_blob(path, data)
         if fixed != data:
             changed += 1
+            if dry_run:
+                continue
             blob = repo.git.hash_object("-w", "--stdin", istream=_stdin(fixed))
         entries.append(f"{mode},{blob},{path}")
+    if dry_run:
+        return None, changed
     try:
         for e in entries:
             repo.git.update_index("--add", "--cacheinfo", e, env=env)

@@ -28,6 +28,7 @@ SESSION_LAZY = {
     "kill": ("csa.cli.lifecycle", "kill", "Stop a session's running tool."),
     "search": ("csa.cli.searching", "search", "Full-text search across session transcripts."),
     "reindex": ("csa.cli.searching", "reindex", "Rebuild the search index from transcripts."),
+    "scrub": ("csa.cli.scrubbing", "scrub", "Re-apply the current redaction rules to stored sessions."),
     "note": ("csa.cli.journaling", "note", "Append an entry to the session journal."),
     "journal": ("csa.cli.journaling", "journal", "Show the session journal."),
 }
