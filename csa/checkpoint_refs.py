@@ -40,6 +40,9 @@ def configure(repo) -> None:
     """Settings of the current layout (no reflogs: they would keep deleted commits)."""
     with repo.config_writer() as cw:
         cw.set_value("core", "logAllRefUpdates", "false")
+        # Never packed: a prune of loose objects is then all a removal costs (a repack of
+        # every session's objects took seconds); packs of older repos are unpacked once.
+        cw.set_value("gc", "auto", "0")
         cw.set_value("csa", "layout", LAYOUT)
 
 
@@ -126,10 +129,41 @@ def _private_umask():
 
 
 def prune(repo) -> None:
-    """Drop every object no ref reaches (reflogs expired first, packs rewritten)."""
+    """Drop every object no ref reaches: reflogs expired (older repos had them), packs
+    unpacked (they would keep unreachable objects), then unreachable loose objects removed."""
     with _private_umask():
-        repo.git.reflog("expire", "--expire=now", "--expire-unreachable=now", "--all")
-        repo.git.gc("--prune=now", "--quiet")
+        if os.path.isdir(os.path.join(repo.git_dir, "logs")):
+            repo.git.reflog("expire", "--expire=now", "--expire-unreachable=now", "--all")
+        _unpack(repo)
+        repo.git.prune("--expire=now")
+
+
+def _unpack(repo) -> None:
+    """Turn every pack into loose objects (unpack-objects skips objects the repository
+    already has, so each pack is moved out of the object store first)."""
+    import shutil
+    import tempfile
+
+    pack_dir = os.path.join(repo.git_dir, "objects", "pack")
+    try:
+        packs = [n for n in os.listdir(pack_dir) if n.endswith(".pack")]
+    except FileNotFoundError:
+        return
+    for name in packs:
+        stem = name[:-len(".pack")]
+        aside = tempfile.mkdtemp(prefix="csa-unpack-", dir=repo.git_dir)
+        moved = [n for n in os.listdir(pack_dir) if n.startswith(stem + ".")]
+        for n in moved:
+            os.rename(os.path.join(pack_dir, n), os.path.join(aside, n))
+        try:
+            with open(os.path.join(aside, name), "rb") as f:
+                repo.git.unpack_objects("-q", istream=f)
+        except BaseException:
+            for n in moved:  # keep the objects: put the pack back
+                os.rename(os.path.join(aside, n), os.path.join(pack_dir, n))
+            raise
+        finally:
+            shutil.rmtree(aside, ignore_errors=True)
 
 
 def rewrite_session(repo, sid: str, fix_blob, fix_note, fix_message, *,

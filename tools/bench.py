@@ -7,7 +7,8 @@
     python tools/bench.py --only imports,run  # the stack's import costs and the run
                                               # overhead: under a minute
     python tools/bench.py --only run,list # a subset: imports, run, relay, list, prefix,
-                                          # transcript, clean, search
+                                          # transcript, clean, forget, search
+    python tools/bench.py --only forget --code /path/to/other/checkout   # before/after
 
 Floors: `python -c pass` (interpreter start-up), the bare fake tool (what `csa run`
 wraps), `cat` of the same bytes (I/O), plain orjson dumps (serialization). Each row
@@ -273,6 +274,52 @@ def bench_clean(tmp: Path, env: dict, sessions: int) -> None:
         f"{sessions / real:.0f} sessions/s", f"<= 3 s at 10,000; {left} left")
 
 
+FORGET_SETUP = """
+import sys
+from csa.checkpoint import checkpoint
+from csa.search import reindex
+from csa.store import Store
+from csa.paths import state_base
+store = Store.open(sys.argv[1])
+for session in store.sessions():
+    checkpoint(session, note="bench")
+reindex(state_base())
+"""
+
+
+def bench_forget(tmp: Path, env: dict, sessions: int) -> None:
+    """delete and clean over sessions that each have transcript, index rows and a
+    checkpoint (what deleting means gone has to remove)."""
+    import orjson
+    from bench_sessions import synth_sessions
+
+    project = tmp / "forget-proj"
+    project.mkdir()
+    pdir = Path(env["CSA_STATE_DIR"]) / str(project).lstrip("/")
+    ids = synth_sessions(pdir / "sessions", sessions, str(project))
+    (pdir / "project.toml").write_text(f'project_path = "{project}"\n')
+    words = "parser flaky test refactor cache index commit branch merge review".split()
+    rnd = random.Random(7)
+    for sid in ids:
+        lines = [orjson.dumps({"v": 1, "seq": i, "ts": "2026-01-01T00:00:00.000Z",
+                               "type": "stdout", "text": " ".join(rnd.choices(words, k=40))
+                               + f" w{rnd.getrandbits(40):x}"}) for i in range(20)]
+        (pdir / "sessions" / sid / "transcript.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", FORGET_SETUP, str(project)], env=env, cwd=project,
+                   check=True)
+    row("forget", f"setup: {sessions} checkpoints + index", ms(time.perf_counter() - t0))
+    old = time.time() - 40 * 86400
+    for d in (pdir / "sessions").iterdir():
+        if len(d.name) == 26:
+            os.utime(d / "state.toml", (old, old))
+    one = wall([*csa_cmd(), "session", "delete", "-s", ids[0]], env, project)
+    row("forget", f"csa session delete (1 of {sessions}, index + checkpoints)", ms(one))
+    real = wall([*csa_cmd(), "session", "clean", "--days", "0"], env, project)
+    row("forget", f"csa session clean --days 0, {sessions - 1} sessions with index + checkpoints",
+        ms(real), f"{(sessions - 1) / real:.0f} sessions/s")
+
+
 def bench_search(tmp: Path, env: dict, mb: int, queries: int) -> None:
     import orjson
 
@@ -371,7 +418,11 @@ def bench_imports(env: dict, runs: int) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="the issue sizes (slow)")
-    ap.add_argument("--only", default="imports,run,relay,list,prefix,transcript,clean,search")
+    ap.add_argument("--only",
+                    default="imports,run,relay,list,prefix,transcript,clean,forget,search")
+    ap.add_argument("--code", metavar="DIR", default=str(REPO),
+                    help="the csa checkout the csa processes run (default: this one), to "
+                         "compare before/after")
     ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -385,7 +436,7 @@ def main() -> int:
                XDG_CONFIG_HOME=str(tmp / "home" / ".config"),
                FAKE_CLI_HOME=str(tmp / "fake-home"),
                PATH=f"{FAKE_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-               PYTHONPATH=str(REPO))  # this checkout's csa, also via an installed script
+               PYTHONPATH=args.code)  # this checkout's csa, also via an installed script
     (tmp / "home").mkdir()
     try:
         if "imports" in only:
@@ -401,6 +452,8 @@ def main() -> int:
             bench_transcript(mb=50 if full else 20, runs=5 if full else 3)
         if "clean" in only:
             bench_clean(tmp, env, sessions=10_000 if full else 2_000)
+        if "forget" in only:
+            bench_forget(tmp, env, sessions=10_000 if full else 1_000)
         if "search" in only:
             bench_search(tmp, env, mb=1024 if full else 128, queries=100)
     finally:
