@@ -10,9 +10,9 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from gone_scan import where
 
 from csa.store import Store
-from gone_scan import where
 from runkit import csa, fake_env, session_id_from
 
 

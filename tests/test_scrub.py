@@ -11,9 +11,9 @@ import subprocess
 
 import orjson
 import pytest
+from gone_scan import where
 
 from csa.store import Store
-from gone_scan import where
 from runkit import csa, fake_env, session_id_from
 
 
