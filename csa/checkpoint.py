@@ -104,7 +104,7 @@ def _ready_repo(store: Store, *, create: bool = True):
 
     repo = open_repo(store, create=create)
     if repo is not None:
-        migrate(repo, set(store.ids()))
+        migrate(repo, lambda: set(store.ids()))
     return repo
 
 

@@ -268,12 +268,15 @@ def _squash(repo, ref: str) -> None:
 # -- migration from the shared-history layout ---------------------------------------------
 
 
-def migrate(repo, existing: set[str]) -> int:
-    """Move a repository of the old layout onto per-session refs; sessions migrated."""
+def migrate(repo, existing_ids) -> int:
+    """Move a repository of the old layout onto per-session refs; sessions migrated.
+    `existing_ids()` gives the ids of the sessions that still exist (asked only when a
+    migration is due)."""
     import tomllib
 
     if repo.git.config("--get", "csa.layout", with_exceptions=False) == LAYOUT:
         return 0
+    existing = existing_ids()
     moved: set[str] = set()
     if tip(repo, OLD_NOTES_REF) is not None and tip(repo, "refs/heads/main") is not None:
         raw = repo.git.log("--reverse", f"--notes={OLD_NOTES_REF}",

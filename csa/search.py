@@ -158,8 +158,8 @@ class Index:
         try:
             if row is not None and st is not None and (current_id != file_id
                                                        or st.st_size < offset):
-                # The transcript was replaced: an eviction stub keeps the indexed rows (that
-                # is the point of evicting); anything else (restored, rewritten) starts over.
+                # The transcript was replaced: an eviction stub leaves the rows to eviction
+                # (csa.forget removes them); anything else (restored, rewritten) starts over.
                 if not catalogue.is_eviction_stub(tpath):
                     conn.execute("DELETE FROM events WHERE session_id=? AND seq >= 0", (sid,))
                     last_seq = -1
@@ -207,9 +207,10 @@ class Index:
         """Remove the sessions' rows (only their transcript rows with `transcript_only`)
         and leave none of their text anywhere in the index files; returns rows removed.
 
-        One transaction for all of `sids`. FTS5 (before SQLite 3.42) keeps a deleted
-        row's terms in its segment b-trees until they are merged, so the index is
-        optimized (merged) after the delete; secure_delete zeroes the freed pages, the
+        One transaction for all of `sids`. FTS5 before SQLite 3.42 keeps a deleted
+        row's terms in its segment b-trees until they are merged, so there the index is
+        optimized (merged: its cost grows with the whole index) after the delete; from
+        3.42 FTS5's own secure-delete option removes them at once. secure_delete zeroes the freed pages, the
         incremental vacuum returns them, and the WAL (holding old page images) is
         checkpointed and truncated.
         """
@@ -217,8 +218,12 @@ class Index:
             return 0
         conn = self.conn
         removed = 0
+        # SQLite >= 3.42 can remove a row's terms at delete time; older ones need a merge.
+        secure = sqlite3.sqlite_version_info >= (3, 42, 0)
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if secure:
+                conn.execute("INSERT INTO events(events, rank) VALUES ('secure-delete', 1)")
             for i in range(0, len(sids), 500):  # SQLite's bound-parameter limit
                 chunk = sids[i:i + 500]
                 marks = ",".join("?" * len(chunk))
@@ -227,7 +232,7 @@ class Index:
                                         + cond, chunk).rowcount
                 if not transcript_only:
                     conn.execute(f"DELETE FROM sessions WHERE id IN ({marks})", chunk)
-            if removed:
+            if removed and not secure:
                 conn.execute("INSERT INTO events(events) VALUES ('optimize')")
             conn.execute("COMMIT")
         except BaseException:

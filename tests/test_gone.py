@@ -73,9 +73,9 @@ def test_a_removed_session_leaves_no_byte_behind(env, project, state_dir, how):
         assert [r["id"] for r in rep["removed"]] == [sid]
     assert where(state_dir, *needles(tok)) == []
     assert events_lines(state_dir, tok) == []
-    # Only the events log keeps the id; the kept session keeps its history.
-    assert {p.name for p in state_dir.rglob("*") if p.is_file()
-            and sid.encode() in p.read_bytes()} <= {"events.jsonl"}
+    # Only the events log keeps the id (in no file, index page or git object else); the
+    # kept session keeps its history.
+    assert {h.rsplit("/", 1)[-1] for h in where(state_dir, sid.encode())} <= {"events.jsonl"}
     cps = json.loads(ok(csa("session", "checkpoints", "--json", env=env, cwd=project)).stdout)
     assert [c["session_id"] for c in cps] == [kept]
     assert ok(csa("session", "verify", "-s", kept, env=env, cwd=project))
