@@ -7,7 +7,7 @@
 `delete`, `clean`, `gc` (orphan dirs) and budget eviction call this after removing the
 session's files. It removes the sessions' search-index rows (secure deletion, the FTS
 index merged and free pages returned, csa.search), their checkpoint refs with every
-object only they reached (csa.checkpoint_refs) and their summary-cache entries. With
+object only they reached (csa.checkpoint_refs) and their summary-index rows. With
 `transcript_only` (budget eviction: the session stays, its transcript went) only the
 transcript's index rows go. Only the events log keeps the id and the fact of the
 removal. Archives are made only when asked (`clean --archive DIR`) and are the user's.
