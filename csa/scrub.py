@@ -26,13 +26,14 @@ from csa.fsutil import atomic_write
 from csa.session import Session
 from csa.store import Store, iter_project_dirs
 
+_CURRENT: list = []  # the Redactor of the scrub in progress (set by scrub())
+
 
 def _rules():
-    """(text, obj) redaction functions of the current rule set (the one place scrub
-    depends on csa.redact's API)."""
-    from csa.redact import redact, redact_obj
-
-    return redact, redact_obj
+    """(text, obj) redaction functions of the current rule set: the project's Redactor
+    (the one place scrub depends on csa.redact's API)."""
+    red = _CURRENT[-1]
+    return red.text, red.obj
 
 
 def fix_text(data: bytes, name: str) -> tuple[bytes, int]:
@@ -105,19 +106,28 @@ def scrub(store: Store, *, sid: str | None = None, all_projects: bool = False,
         stores = [Store.for_project_dir(store.base, d, r) for d, r in iter_project_dirs(store.base)]
     report: dict = {"dry_run": dry_run, "sessions": [], "skipped": []}
     for st in stores:
-        sessions = [st.resolve(sid)] if sid else st.sessions()
-        changed = []
-        for session in sessions:
-            entry = _scrub_session(session, dry_run)
-            if entry is None:
-                report["skipped"].append({"id": session.id, "reason": "live (locked)"})
-            elif entry["files"]:
-                report["sessions"].append(entry)
-                changed.append(session)
-        if changed and not dry_run:
-            _after(st, changed)
+        _CURRENT.append(st.redactor)
+        try:
+            _scrub_store(st, sid, dry_run, report)
+        finally:
+            _CURRENT.pop()
     report["changed"] = sum(f["changed"] for s in report["sessions"] for f in s["files"])
     return report
+
+
+def _scrub_store(st: Store, sid: str | None, dry_run: bool, report: dict) -> None:
+    """Scrub one project's sessions (or the one `sid` names) into `report`."""
+    sessions = [st.resolve(sid)] if sid else st.sessions()
+    changed = []
+    for session in sessions:
+        entry = _scrub_session(session, dry_run)
+        if entry is None:
+            report["skipped"].append({"id": session.id, "reason": "live (locked)"})
+        elif entry["files"]:
+            report["sessions"].append(entry)
+            changed.append(session)
+    if changed and not dry_run:
+        _after(st, changed)
 
 
 def _scrub_session(session: Session, dry_run: bool) -> dict | None:
