@@ -280,10 +280,10 @@ def forget_sessions(store: Store, sids: list[str]) -> list[str]:
 
         >>> forget_sessions(store, ["01JH4Q..."])
     """
-    from csa.checkpoint_refs import remove_sessions
+    from csa.checkpoint_refs import may_hold, remove_sessions
 
-    if not sids:
-        return []
+    if not sids or not may_hold(store.sessions_dir / ".git", sids):
+        return []  # no git process (and no GitPython import) for sessions never checkpointed
     with repo_locked(store) as repo:
         return [] if repo is None else remove_sessions(repo, sids)
 

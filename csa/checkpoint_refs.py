@@ -97,6 +97,26 @@ def session_refs(repo) -> dict[str, list[str]]:
     return out
 
 
+def may_hold(git_dir, sids: list[str]) -> bool:
+    """Whether the repository at `git_dir` may hold any of the sessions (read from its
+    files: no git process). An older layout may hold every session (it needs migrating)."""
+    from pathlib import Path
+
+    git_dir = Path(git_dir)
+    try:
+        config = (git_dir / "config").read_text(errors="replace")
+    except OSError:
+        return False
+    if f"layout = {LAYOUT}" not in config:
+        return True
+    try:
+        packed = (git_dir / "packed-refs").read_text(errors="replace")
+    except OSError:
+        packed = ""
+    return any(sid in packed or (git_dir / branch(sid)).exists()
+               or (git_dir / notes_ref(sid)).exists() for sid in sids)
+
+
 def remove_sessions(repo, sids: list[str]) -> list[str]:
     """Delete the sessions' refs and prune what only they reached; the ids that had refs."""
     present = session_refs(repo)
