@@ -94,6 +94,12 @@ _NAME_VALUE = re.compile(
 )
 
 
+def _mixed(word: str) -> bool:
+    """Upper case, lower case and digits in one word: generated (G0qeuEchsVEo), not a name."""
+    return (any(c.isupper() for c in word) and any(c.islower() for c in word)
+            and any(c.isdigit() for c in word))
+
+
 def _bare_value_ok(value: str, name: str, nxt: str, spaced_eq: bool) -> bool:
     low = value.lower()
     if len(value) < 3 or low in PLACEHOLDERS or value.startswith(REDACTED_PREFIX):
@@ -102,7 +108,7 @@ def _bare_value_ok(value: str, name: str, nxt: str, spaced_eq: bool) -> bool:
         return False  # references ($X, ${X}, %(x)s, <x>), paths, comments, flags
     if (value.isdigit() and len(value) < 6) or _NUMBER.fullmatch(value):
         return False  # counts, ports, JSON numbers
-    if nxt and nxt in "([" and all(_IDENT.fullmatch(p) for p in value.split(".")):
+    if nxt and nxt in "([" and all(_IDENT.fullmatch(p) and not _mixed(p) for p in value.split(".")):
         return False  # a call or an index: HTTPPasswordMgr(), base64.b64encode(...)
     code_name = all(_CODE_IDENT.fullmatch(p) for p in value.split("."))
     if code_name and "." in value:

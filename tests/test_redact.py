@@ -528,3 +528,10 @@ json_trees = st.recursive(
 def test_redact_obj_is_idempotent(obj):
     once = redact_obj(obj)
     assert redact_obj(once) == once
+
+
+def test_generated_secret_before_a_paren_is_not_taken_for_a_call():
+    # found by test_generated_secrets_never_survive: "(" after a random value is not a call
+    assert "G0qeuEchsVEo" not in redact("password=G0qeuEchsVEo(see below)")
+    assert redact("password=HTTPPasswordMgr()") == "password=HTTPPasswordMgr()"
+    assert redact("token=base64.b64encode(raw)") == "token=base64.b64encode(raw)"
