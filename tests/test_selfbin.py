@@ -66,6 +66,7 @@ def test_nested_run_through_csa_bin_without_csa_on_path(tmp_path, project, state
         f'[tools.claude-code]\nbinary = "{wrapper}"\n'
         f'[tools.codex]\nbinary = "{FAKE_BIN}/codex"\n')
     env = fake_env(tmp_path, FAKE_LOG=str(tmp_path / "fake.log"), FAKE_PYTHON=sys.executable)
+    assert csa("trust", env=env, cwd=project).returncode == 0  # a project's binary needs trust
     res = csa("run", "--tool", "claude-code", "parent task", env=env, cwd=project)
     assert res.returncode == 0, res.stderr
     parent = session_id_from(res.stderr)
