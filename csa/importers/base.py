@@ -19,9 +19,9 @@ from typing import Any
 import orjson
 
 from csa import catalogue
-from csa.jsonl import BAD as _BAD  # noqa: F401 - the importers' name for it
+from csa.jsonl import BAD as BAD_LINE  # noqa: F401 - re-exported for the importers
 from csa.jsonl import JsonlReader
-from csa.jsonl import loads as _loads  # noqa: F401 - the importers' name for it
+from csa.jsonl import loads as loads_lenient  # noqa: F401 - re-exported for the importers
 
 CURSOR_VERSION = 1
 MAX_TEXT = 100_000          # user / assistant text kept per event
@@ -47,7 +47,7 @@ _CONTEXT_RE = re.compile(
 # Small helpers
 # ---------------------------------------------------------------------------------------
 
-def _cut(text: str, limit: int) -> str:
+def cut_text(text: str, limit: int) -> str:
     # The writer redacts later; the cut never leaves the head of a token or value
     # that the rules would no longer recognise (see csa.redact.safe_cut).
     if len(text) <= limit:
@@ -58,11 +58,11 @@ def _cut(text: str, limit: int) -> str:
     return head + f"… [cut {len(text) - len(head)} chars]"
 
 
-def _is_context(text: str) -> bool:
+def is_context(text: str) -> bool:
     return not text.strip() or _CONTEXT_RE.match(text) is not None
 
 
-def _parse_ts(value: Any) -> datetime | None:
+def parse_ts(value: Any) -> datetime | None:
     """An RFC 3339 string or epoch milliseconds as an aware UTC datetime; None if neither."""
     if isinstance(value, bool) or value is None:
         return None
@@ -81,22 +81,22 @@ def _parse_ts(value: Any) -> datetime | None:
     return None
 
 
-def _iso(dt: datetime | None) -> str | None:
+def iso_ts(dt: datetime | None) -> str | None:
     from csa.state import iso_ms
 
     return iso_ms(dt)
 
 
-def _json_text(value: Any, limit: int) -> str:
+def json_text(value: Any, limit: int) -> str:
     if isinstance(value, str):
-        return _cut(value, limit)
+        return cut_text(value, limit)
     try:
-        return _cut(orjson.dumps(value).decode(), limit)
+        return cut_text(orjson.dumps(value).decode(), limit)
     except TypeError:
-        return _cut(str(value), limit)
+        return cut_text(str(value), limit)
 
 
-def _flatten(content: Any) -> str:
+def flatten(content: Any) -> str:
     """Text of a tool result / message content: a string, or blocks with `text`."""
     if isinstance(content, str):
         return content
@@ -113,10 +113,10 @@ def _flatten(content: Any) -> str:
         return "\n".join(parts)
     if content is None:
         return ""
-    return _json_text(content, MAX_TOOL_TEXT)
+    return json_text(content, MAX_TOOL_TEXT)
 
 
-def _ints(d: Any, mapping: dict[str, str]) -> dict[str, int]:
+def int_fields(d: Any, mapping: dict[str, str]) -> dict[str, int]:
     """{our key: d[their key]} for the int values present (usage blocks)."""
     if not isinstance(d, dict):
         return {}
@@ -128,20 +128,20 @@ def _ints(d: Any, mapping: dict[str, str]) -> dict[str, int]:
     return out
 
 
-def _drop_none(obj: Any) -> Any:
+def drop_none(obj: Any) -> Any:
     # TOML has no null: the import record goes into state.toml.
     if isinstance(obj, dict):
-        return {k: _drop_none(v) for k, v in obj.items() if v is not None}
+        return {k: drop_none(v) for k, v in obj.items() if v is not None}
     if isinstance(obj, list):
-        return [_drop_none(v) for v in obj if v is not None]
+        return [drop_none(v) for v in obj if v is not None]
     return obj
 
 
-def _list(value: Any) -> list:
+def as_list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-def _str(value: Any) -> str | None:
+def as_str(value: Any) -> str | None:
     # Record discriminators are strings; anything else is just an unknown record.
     return value if isinstance(value, str) else None
 
@@ -204,7 +204,7 @@ class Parsed:
     problem: str | None = None                  # the source could not be read at all
 
     def touch(self, ts: Any) -> datetime | None:
-        dt = _parse_ts(ts)
+        dt = parse_ts(ts)
         if dt is not None:
             if self.started is None or dt < self.started:
                 self.started = dt
@@ -216,8 +216,8 @@ class Parsed:
         """Append one `imported` event (the transcript writer redacts it later)."""
         dt = self.touch(ts)
         limit = MAX_TEXT if role in ("user", "assistant") else MAX_TOOL_TEXT
-        source_ts = None if dt is None else ts if isinstance(ts, str) else _iso(dt)
-        ev = catalogue.imported(role, _cut(text or "", limit), source=source,
+        source_ts = None if dt is None else ts if isinstance(ts, str) else iso_ts(dt)
+        ev = catalogue.imported(role, cut_text(text or "", limit), source=source,
                                 source_ts=source_ts, **extra)
         self.events.append(ev)
         return ev
@@ -225,7 +225,7 @@ class Parsed:
     def note_unknown(self, what: str, ts: Any, source: str) -> None:
         """Keep a record this reader does not understand as a short system note."""
         self.unknown += 1
-        self.add("system", _cut(f"unrecognized {source} record: {what}", MAX_UNKNOWN_TEXT),
+        self.add("system", cut_text(f"unrecognized {source} record: {what}", MAX_UNKNOWN_TEXT),
                  ts=ts, source=source, unknown=True)
 
     def attach_usage(self, usage: dict, ts: Any, source: str) -> None:
@@ -245,7 +245,7 @@ class Parsed:
         self.add("system", "token usage", ts=ts, source=source, usage=usage)
 
 
-def _jsonl(path: Path, offset: int, line_no: int, parsed: Parsed) -> Iterator[tuple[int, dict]]:
+def jsonl_objects(path: Path, offset: int, line_no: int, parsed: Parsed) -> Iterator[tuple[int, dict]]:
     """Objects of a JSONL file from byte `offset`; bad lines are counted in `parsed.bad`.
 
     Sets parsed.cursor["offset"/"lines"] to what was consumed. An incomplete last line
@@ -263,7 +263,7 @@ def _jsonl(path: Path, offset: int, line_no: int, parsed: Parsed) -> Iterator[tu
     parsed.pending_tail = parsed.pending_tail or reader.pending
 
 
-def _head_objects(path: Path, limit: int = HEAD_BYTES) -> Iterator[dict]:
+def head_objects(path: Path, limit: int = HEAD_BYTES) -> Iterator[dict]:
     """The first complete JSON objects of a JSONL file (the lines starting within `limit`
     bytes)."""
     try:
@@ -272,14 +272,14 @@ def _head_objects(path: Path, limit: int = HEAD_BYTES) -> Iterator[dict]:
         return
 
 
-def _mtime(p: Path) -> datetime | None:
+def file_mtime(p: Path) -> datetime | None:
     try:
         return datetime.fromtimestamp(p.stat().st_mtime, UTC)
     except OSError:
         return None
 
 
-def _files(paths: Iterable[Path], patterns: tuple[str, ...]) -> list[Path]:
+def source_files(paths: Iterable[Path], patterns: tuple[str, ...]) -> list[Path]:
     """Files given directly, plus files matching `patterns` (recursive) under given dirs."""
     out: list[Path] = []
     for p in paths:

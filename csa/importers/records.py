@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from csa.importers.base import _drop_none
+from csa.importers.base import drop_none
 
 
 @dataclass
@@ -54,7 +54,7 @@ def state_record(record: dict) -> dict:
     # `seen` (gemini message ids) can be long: it stays in cursors.json and is rebuilt
     # from the transcript when that file is lost.
     rec = {k: v for k, v in record.items() if k not in ("seen", "children", "in_file")}
-    return _drop_none(rec)
+    return drop_none(rec)
 
 
 def import_digest(events: list[dict], cost_usd: float | None) -> dict:

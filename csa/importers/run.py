@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from csa.errors import CsaError, SessionLocked, SessionNotFound
-from csa.importers.base import MAX_BAD_SHOWN, Parsed, Reader, Source, _iso
+from csa.importers.base import MAX_BAD_SHOWN, Parsed, Reader, Source, iso_ts
 from csa.importers.project import Project, depth_of, project_of, seen_ids, session_exists
 from csa.importers.records import Report, import_digest, merge_digest, state_record
 from csa.tools.base import Tool
@@ -202,7 +202,7 @@ class ImportRun:
                     "provider_session_id": src.provider_id or parsed.provider_id,
                     "agent_id": src.agent_id, "agent_type": parsed.agent_meta.get("agentType"),
                     "cwd": parsed.cwd or src.cwd, "sig": sig,
-                    "imported_at": _iso(utcnow())})
+                    "imported_at": iso_ts(utcnow())})
         rec.update(parsed.cursor)
         first = (sig.get("files") or {}).get(str(src.files[0])) if src.files else None
         if first:
@@ -276,8 +276,8 @@ class ImportRun:
             "provider_session_id": src.provider_id or parsed.provider_id,
             "agent_id": src.agent_id, "parent_session_id": parent_sid,
             "project": str(proj.store.root), "path": src.path, "events": n,
-            "description": description, "started": _iso(parsed.started),
-            "last_activity": _iso(parsed.last), "bad_lines": len(parsed.bad)})
+            "description": description, "started": iso_ts(parsed.started),
+            "last_activity": iso_ts(parsed.last), "bad_lines": len(parsed.bad)})
 
     def create(self, proj: Project, src: Source, parsed: Parsed, record: dict,
                parent_sid: str | None, depth: int) -> str | None:

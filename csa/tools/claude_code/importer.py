@@ -20,16 +20,16 @@ from csa.importers.base import (
     Parsed,
     Reader,
     Source,
-    _cut,
-    _files,
-    _flatten,
-    _head_objects,
-    _ints,
-    _is_context,
-    _json_text,
-    _jsonl,
-    _mtime,
-    _str,
+    as_str,
+    cut_text,
+    file_mtime,
+    flatten,
+    head_objects,
+    int_fields,
+    is_context,
+    json_text,
+    jsonl_objects,
+    source_files,
 )
 from csa.safeio import read_bytes
 
@@ -58,7 +58,7 @@ class ClaudeReader(Reader):
         # Project dirs are named after the cwd as claude saw it (symlinks unresolved), so
         # the cwd is read from each file rather than guessed from its dir name.
         mains, agents = [], []
-        for f in _files(paths, ("*.jsonl",)):
+        for f in source_files(paths, ("*.jsonl",)):
             if f.name.startswith("agent-"):
                 agents.append(f)
             elif _UUID_RE.fullmatch(f.stem) and f.parent.name != "subagents":
@@ -71,7 +71,7 @@ class ClaudeReader(Reader):
                 sid: str | None = f.parent.parent.name
                 parent = f.parent.parent.parent / f"{sid}.jsonl"
             else:  # legacy layout: agent-<id>.jsonl beside the session, sessionId inside
-                sid = next((o["sessionId"] for o in _head_objects(f, 256 * 1024)
+                sid = next((o["sessionId"] for o in head_objects(f, 256 * 1024)
                             if isinstance(o.get("sessionId"), str)), None)
                 parent = f.parent / f"{sid}.jsonl" if sid else None
             if parent is not None:
@@ -81,10 +81,10 @@ class ClaudeReader(Reader):
                 parent_sid: str | None = None) -> Source:
         # A sub-agent has no id of its own that `claude --resume` accepts: it is known by
         # its parent's session id plus its agent id.
-        src = Source(key=str(f), path=str(f), files=[f], mtime=_mtime(f),
+        src = Source(key=str(f), path=str(f), files=[f], mtime=file_mtime(f),
                      parent_key=parent_key, agent_id=agent_id,
                      provider_id=parent_sid if agent_id else f.stem)
-        for o in _head_objects(f, 256 * 1024):
+        for o in head_objects(f, 256 * 1024):
             if isinstance(o.get("cwd"), str):
                 src.cwd = o["cwd"]
                 if agent_id is None and isinstance(o.get("sessionId"), str):
@@ -108,7 +108,7 @@ class ClaudeReader(Reader):
         if isinstance(agent.get("model"), str):
             p.model = agent["model"]
         offset, lines = int(entry.get("offset") or 0), int(entry.get("lines") or 0)
-        for _n, d in _jsonl(src.files[0], offset, lines, p):
+        for _n, d in jsonl_objects(src.files[0], offset, lines, p):
             target, tstate = p, state
             if d.get("isSidechain") is True and src.agent_id is None:
                 agent, target = self._sidechain(p, d, state)
@@ -133,7 +133,7 @@ class ClaudeReader(Reader):
         return agent, child
 
     def _line(self, p: Parsed, d: dict, state: dict) -> None:
-        t = _str(d.get("type"))
+        t = as_str(d.get("type"))
         ts = d.get("timestamp")
         if isinstance(d.get("cwd"), str) and not p.cwd:
             p.cwd = d["cwd"]
@@ -146,7 +146,7 @@ class ClaudeReader(Reader):
         elif t == "system":
             text = d.get("content") if isinstance(d.get("content"), str) else \
                 f"system: {d.get('subtype') or 'event'}"
-            p.add("system", _cut(text, MAX_CONTEXT_TEXT), ts=ts, source=self.name,
+            p.add("system", cut_text(text, MAX_CONTEXT_TEXT), ts=ts, source=self.name,
                   is_error=d.get("level") == "error", subtype=d.get("subtype"))
         elif t == "cost-state":
             cost = d.get("totalCostUSD")
@@ -174,9 +174,9 @@ class ClaudeReader(Reader):
                 continue
             bt = b.get("type")
             if bt == "text" and isinstance(b.get("text"), str):
-                (context if _is_context(b["text"]) else said).append(b["text"])
+                (context if is_context(b["text"]) else said).append(b["text"])
             elif bt == "tool_result":
-                p.add("tool_result", _flatten(b.get("content")), ts=ts, source=self.name,
+                p.add("tool_result", flatten(b.get("content")), ts=ts, source=self.name,
                       id=b.get("tool_use_id"), is_error=bool(b.get("is_error")),
                       agent_id=result.get("agentId"))
             elif bt:
@@ -185,7 +185,7 @@ class ClaudeReader(Reader):
         if said and not meta:
             p.add("user", "\n".join(said), ts=ts, source=self.name, id=d.get("uuid"))
         elif said or context:
-            p.add("system", _cut("\n".join(said + context), MAX_CONTEXT_TEXT), ts=ts,
+            p.add("system", cut_text("\n".join(said + context), MAX_CONTEXT_TEXT), ts=ts,
                   source=self.name, id=d.get("uuid"))
         else:
             p.touch(ts)
@@ -200,7 +200,7 @@ class ClaudeReader(Reader):
         # count it once per message id.
         usage = None
         if mid is None or mid != state.get("last_msg_id"):
-            usage = _ints(msg.get("usage"), {
+            usage = int_fields(msg.get("usage"), {
                 "input_tokens": "input_tokens", "output_tokens": "output_tokens",
                 "cache_read_input_tokens": "cache_read_input_tokens",
                 "cache_creation_input_tokens": "cache_creation_input_tokens"}) or None
@@ -219,7 +219,7 @@ class ClaudeReader(Reader):
                 ev = p.add("assistant", b["text"], ts=ts, source=self.name, model=model, id=mid,
                            is_error=err)
             elif bt in ("tool_use", "server_tool_use"):
-                ev = p.add("tool_call", _json_text(b.get("input"), MAX_TOOL_TEXT), ts=ts,
+                ev = p.add("tool_call", json_text(b.get("input"), MAX_TOOL_TEXT), ts=ts,
                            source=self.name, name=str(b.get("name") or "tool"), id=b.get("id"))
             elif bt in ("thinking", "redacted_thinking"):
                 continue  # private reasoning: not part of the dialogue

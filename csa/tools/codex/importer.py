@@ -17,17 +17,17 @@ from csa.importers.base import (
     Parsed,
     Reader,
     Source,
-    _cut,
-    _files,
-    _flatten,
-    _head_objects,
-    _ints,
-    _is_context,
-    _json_text,
-    _jsonl,
-    _loads,
-    _mtime,
-    _str,
+    as_str,
+    cut_text,
+    file_mtime,
+    flatten,
+    head_objects,
+    int_fields,
+    is_context,
+    json_text,
+    jsonl_objects,
+    loads_lenient,
+    source_files,
 )
 
 _UUID_TAIL = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
@@ -71,11 +71,11 @@ class CodexReader(Reader):
     def discover(self, paths: list[Path], here: Path | None) -> Iterator[Source]:
         subs: list[Source] = []
         by_thread: dict[str, str] = {}
-        for f in _files(paths, ("rollout-*.jsonl",)):
-            src = Source(key=str(f), path=str(f), files=[f], mtime=_mtime(f))
+        for f in source_files(paths, ("rollout-*.jsonl",)):
+            src = Source(key=str(f), path=str(f), files=[f], mtime=file_mtime(f))
             m = _UUID_TAIL.search(f.stem)
             src.provider_id = m.group(1) if m else None
-            for o in _head_objects(f):
+            for o in head_objects(f):
                 if o.get("type") == "session_meta" and isinstance(o.get("payload"), dict):
                     pl = o["payload"]
                     src.provider_id = pl.get("id") or pl.get("session_id") or src.provider_id
@@ -99,13 +99,13 @@ class CodexReader(Reader):
         p = Parsed(provider_id=src.provider_id, cwd=src.cwd)
         state = dict(entry.get("state") or {})
         offset, lines = int(entry.get("offset") or 0), int(entry.get("lines") or 0)
-        for _n, d in _jsonl(src.files[0], offset, lines, p):
+        for _n, d in jsonl_objects(src.files[0], offset, lines, p):
             self._line(p, d, state)
         p.cursor["state"] = state
         return p
 
     def _line(self, p: Parsed, d: dict, state: dict) -> None:
-        t = _str(d.get("type"))
+        t = as_str(d.get("type"))
         ts = d.get("timestamp")
         pl = d.get("payload") if isinstance(d.get("payload"), dict) else {}
         if t == "session_meta":
@@ -137,13 +137,13 @@ class CodexReader(Reader):
             p.note_unknown(f"type={t!r}", ts, self.name)
 
     def _item(self, p: Parsed, pl: dict, ts: Any) -> None:
-        it = _str(pl.get("type"))
+        it = as_str(pl.get("type"))
         if it == "message":
             role = pl.get("role")
-            text = _flatten(pl.get("content"))
+            text = flatten(pl.get("content"))
             if role == "user":
-                if _is_context(text):
-                    p.add("system", _cut(text, MAX_CONTEXT_TEXT), ts=ts, source=self.name)
+                if is_context(text):
+                    p.add("system", cut_text(text, MAX_CONTEXT_TEXT), ts=ts, source=self.name)
                 else:
                     p.add("user", text, ts=ts, source=self.name, id=pl.get("id"))
             elif role == "assistant":
@@ -157,7 +157,7 @@ class CodexReader(Reader):
             name = pl.get("name") or {"local_shell_call": "shell",
                                       "web_search_call": "web_search"}.get(it, it)
             args = pl.get("arguments", pl.get("input", pl.get("action")))
-            p.add("tool_call", _json_text(args, MAX_TOOL_TEXT), ts=ts, source=self.name,
+            p.add("tool_call", json_text(args, MAX_TOOL_TEXT), ts=ts, source=self.name,
                   name=str(name), id=pl.get("call_id") or pl.get("id"))
         elif it in ("function_call_output", "custom_tool_call_output", "tool_search_output"):
             out = pl.get("output")
@@ -166,12 +166,12 @@ class CodexReader(Reader):
                 text = out.get("content") or out.get("output") or out
                 is_error = out.get("success") is False
             elif isinstance(out, str) and out.startswith("{"):
-                meta = _loads(out.encode())
+                meta = loads_lenient(out.encode())
                 if isinstance(meta, dict):
                     code = _find_key(meta.get("metadata"), "exit_code")
                     is_error = isinstance(code, int) and code != 0
                     text = meta.get("output", out)
-            p.add("tool_result", _flatten(text), ts=ts, source=self.name,
+            p.add("tool_result", flatten(text), ts=ts, source=self.name,
                   id=pl.get("call_id"), is_error=is_error)
         elif it in ("reasoning", "ghost_snapshot"):
             p.ignored += 1
@@ -180,10 +180,10 @@ class CodexReader(Reader):
             p.note_unknown(f"response_item type={it!r}", ts, self.name)
 
     def _event(self, p: Parsed, pl: dict, ts: Any, state: dict) -> None:
-        et = _str(pl.get("type"))
+        et = as_str(pl.get("type"))
         if et == "token_count":
             info = pl.get("info") if isinstance(pl.get("info"), dict) else {}
-            total = _ints(info.get("total_token_usage"), {
+            total = int_fields(info.get("total_token_usage"), {
                 "input_tokens": "input_tokens", "cached_input_tokens": "cached_input_tokens",
                 "output_tokens": "output_tokens", "reasoning_tokens": "reasoning_output_tokens"})
             # The thread's running total, repeated on rate-limit updates: count differences.
@@ -198,7 +198,7 @@ class CodexReader(Reader):
             p.add("system", str(pl.get("message") or et), ts=ts, source=self.name,
                   is_error=True)
         elif et == "warning":
-            p.add("system", _cut(str(pl.get("message") or et), MAX_CONTEXT_TEXT), ts=ts,
+            p.add("system", cut_text(str(pl.get("message") or et), MAX_CONTEXT_TEXT), ts=ts,
                   source=self.name)
         elif et == "turn_aborted":
             p.add("system", f"turn aborted: {pl.get('reason') or 'interrupted'}", ts=ts,

@@ -21,16 +21,16 @@ from csa.importers.base import (
     Parsed,
     Reader,
     Source,
-    _cut,
-    _files,
-    _flatten,
-    _head_objects,
-    _ints,
-    _is_context,
-    _json_text,
-    _jsonl,
-    _list,
-    _mtime,
+    as_list,
+    cut_text,
+    file_mtime,
+    flatten,
+    head_objects,
+    int_fields,
+    is_context,
+    json_text,
+    jsonl_objects,
+    source_files,
 )
 from csa.safeio import read_bytes
 
@@ -49,7 +49,7 @@ class GeminiReader(Reader):
 
     def discover(self, paths: list[Path], here: Path | None) -> Iterator[Source]:
         groups: dict[str, list[tuple[Path, dict]]] = {}
-        for f in _files(paths, ("session-*.json", "session-*.jsonl")):
+        for f in source_files(paths, ("session-*.json", "session-*.jsonl")):
             head = self._header(f)
             sid = head.get("sessionId")
             if not isinstance(sid, str):
@@ -60,7 +60,7 @@ class GeminiReader(Reader):
             first, head = items[0]
             src = Source(key=str(first), path=str(first), files=[f for f, _ in items],
                          provider_id=None if sid.startswith("file:") else sid)
-            src.mtime = max((m for m in (_mtime(f) for f, _ in items) if m), default=None)
+            src.mtime = max((m for m in (file_mtime(f) for f, _ in items) if m), default=None)
             src.cwd = self._cwd(first, head, here)
             src.meta["kind"] = head.get("kind")
             yield src
@@ -73,7 +73,7 @@ class GeminiReader(Reader):
             except (OSError, orjson.JSONDecodeError):
                 return {}
             return d if isinstance(d, dict) else {}
-        return next(_head_objects(f, 64 * 1024), {})
+        return next(head_objects(f, 64 * 1024), {})
 
     @staticmethod
     def _cwd(f: Path, head: dict, here: Path | None) -> str | None:
@@ -111,7 +111,7 @@ class GeminiReader(Reader):
                 out_files[str(f)] = {"offset": 0, "lines": 0}
                 continue
             sub = Parsed()
-            for _n, d in _jsonl(f, int(cur.get("offset") or 0), int(cur.get("lines") or 0),
+            for _n, d in jsonl_objects(f, int(cur.get("offset") or 0), int(cur.get("lines") or 0),
                                 sub):
                 self._record(p, d, seen)
             p.bad.extend(sub.bad)
@@ -165,25 +165,25 @@ class GeminiReader(Reader):
             return  # replayed history on a resume, or a stub file's copy
         seen.add(mid)
         ts, mt = m.get("timestamp"), m.get("type")
-        text = _flatten(m.get("content"))
+        text = flatten(m.get("content"))
         if mt == "user":
-            if _is_context(text):
-                p.add("system", _cut(text, MAX_CONTEXT_TEXT), ts=ts, source=self.name, id=mid)
+            if is_context(text):
+                p.add("system", cut_text(text, MAX_CONTEXT_TEXT), ts=ts, source=self.name, id=mid)
             else:
                 p.add("user", text, ts=ts, source=self.name, id=mid)
         elif mt in ("gemini", "model", "assistant"):
             model = m.get("model") if isinstance(m.get("model"), str) else None
             p.model = model or p.model
-            usage = _ints(m.get("tokens"), {"input_tokens": "input", "output_tokens": "output",
+            usage = int_fields(m.get("tokens"), {"input_tokens": "input", "output_tokens": "output",
                                             "cached_input_tokens": "cached",
                                             "reasoning_tokens": "thoughts"})
             first = None
             if text:
                 first = p.add("assistant", text, ts=ts, source=self.name, id=mid, model=model)
-            for call in _list(m.get("toolCalls")):
+            for call in as_list(m.get("toolCalls")):
                 if not isinstance(call, dict):
                     continue
-                ev = p.add("tool_call", _json_text(call.get("args"), MAX_TOOL_TEXT), ts=ts,
+                ev = p.add("tool_call", json_text(call.get("args"), MAX_TOOL_TEXT), ts=ts,
                            source=self.name, name=str(call.get("name") or "tool"),
                            id=call.get("id"))
                 first = first or ev
@@ -198,7 +198,7 @@ class GeminiReader(Reader):
             if usage:
                 first["usage"] = usage
         elif mt in ("info", "warning", "error"):
-            p.add("system", _cut(text, MAX_CONTEXT_TEXT), ts=ts, source=self.name, id=mid,
+            p.add("system", cut_text(text, MAX_CONTEXT_TEXT), ts=ts, source=self.name, id=mid,
                   is_error=mt == "error")
         else:
             p.note_unknown(f"message type={mt!r}", ts, self.name)
@@ -211,9 +211,9 @@ class GeminiReader(Reader):
             for r in result:
                 resp = r.get("functionResponse", {}).get("response") if isinstance(r, dict) \
                     else None
-                out.append(_json_text(resp if resp is not None else r, MAX_TOOL_TEXT))
+                out.append(json_text(resp if resp is not None else r, MAX_TOOL_TEXT))
             return "\n".join(out)
-        return _flatten(result)
+        return flatten(result)
 
     @staticmethod
     def _cwd_from_context(p: Parsed) -> str | None:

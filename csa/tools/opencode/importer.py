@@ -15,21 +15,21 @@ import orjson
 
 from csa.errors import CsaError
 from csa.importers.base import (
-    _BAD,
+    BAD_LINE,
     MAX_CONTEXT_TEXT,
     MAX_TOOL_TEXT,
     Parsed,
     Reader,
     Source,
-    _cut,
-    _files,
-    _flatten,
-    _ints,
-    _json_text,
-    _list,
-    _loads,
-    _mtime,
-    _parse_ts,
+    as_list,
+    cut_text,
+    file_mtime,
+    flatten,
+    int_fields,
+    json_text,
+    loads_lenient,
+    parse_ts,
+    source_files,
 )
 from csa.safeio import read_bytes
 
@@ -65,7 +65,7 @@ class OpenCodeReader(Reader):
     def discover(self, paths: list[Path], here: Path | None) -> Iterator[Source]:
         explicit = bool(paths) and paths != self.default_paths()
         dbs, exports = [], []
-        for f in _files(paths, ("*.json", "opencode.db")):
+        for f in source_files(paths, ("*.json", "opencode.db")):
             (dbs if f.suffix == ".db" else exports).append(f)
         for f in exports:
             src = self._export_source(f)
@@ -84,7 +84,7 @@ class OpenCodeReader(Reader):
             parent = by_id.get(r.get("parent_id") or "")
             src = Source(key=key, path=key, provider_id=r["id"], cwd=r.get("directory"),
                          updated_ms=r.get("updated"), meta={"row": r},
-                         mtime=_parse_ts(r.get("updated")))
+                         mtime=parse_ts(r.get("updated")))
             if parent is not None:
                 src.parent_key = (f"{parent['db']}#{parent['id']}" if parent.get("db")
                                   else f"opencode:{parent['id']}")
@@ -94,14 +94,14 @@ class OpenCodeReader(Reader):
         try:
             d = orjson.loads(read_bytes(f, "import-file"))
         except (OSError, orjson.JSONDecodeError):
-            return Source(key=str(f), path=str(f), files=[f], mtime=_mtime(f),
+            return Source(key=str(f), path=str(f), files=[f], mtime=file_mtime(f),
                           meta={"broken": "invalid JSON"})
         info = d.get("info") if isinstance(d, dict) else None
         if not isinstance(info, dict) or not isinstance(info.get("id"), str):
             return None  # some other JSON file in the directory
         t = info.get("time") if isinstance(info.get("time"), dict) else {}
         return Source(key=str(f), path=str(f), files=[f], provider_id=info["id"],
-                      cwd=info.get("directory"), mtime=_mtime(f),
+                      cwd=info.get("directory"), mtime=file_mtime(f),
                       meta={"export": d, "updated": t.get("updated")})
 
     @staticmethod
@@ -158,8 +158,8 @@ class OpenCodeReader(Reader):
             return None
         if proc.returncode != 0:
             return None
-        obj = _loads(proc.stdout)
-        return None if obj is _BAD else obj
+        obj = loads_lenient(proc.stdout)
+        return None if obj is BAD_LINE else obj
 
     def _db_export(self, db: str, sid: str) -> dict | None:
         """The `opencode export` object, from the rows it is made of."""
@@ -183,17 +183,17 @@ class OpenCodeReader(Reader):
             return None
         by_msg: dict[str, list] = {}
         for pid, mid, data in parts:
-            obj = _loads(data.encode() if isinstance(data, str) else data)
+            obj = loads_lenient(data.encode() if isinstance(data, str) else data)
             if isinstance(obj, dict):
                 by_msg.setdefault(mid, []).append({**obj, "id": pid, "sessionID": sid,
                                                "messageID": mid})
         messages = []
         for mid, data in msgs:
-            obj = _loads(data.encode() if isinstance(data, str) else data)
+            obj = loads_lenient(data.encode() if isinstance(data, str) else data)
             if isinstance(obj, dict):
                 messages.append({"info": {**obj, "id": mid, "sessionID": sid},
                                  "parts": by_msg.get(mid, [])})
-        model = _loads(row[9].encode()) if isinstance(row[9], str) else None
+        model = loads_lenient(row[9].encode()) if isinstance(row[9], str) else None
         info = {"id": row[0], "parentID": row[1], "directory": row[2], "title": row[3],
                 "time": {"created": row[4], "updated": row[5]}, "cost": row[6],
                 "tokens": {"input": row[7], "output": row[8]},
@@ -234,7 +234,7 @@ class OpenCodeReader(Reader):
         model = info.get("model") if isinstance(info.get("model"), dict) else {}
         if model.get("id"):
             p.model = "/".join(str(x) for x in (model.get("providerID"), model.get("id")) if x)
-        msgs = [m for m in _list(data.get("messages")) if isinstance(m, dict)
+        msgs = [m for m in as_list(data.get("messages")) if isinstance(m, dict)
                 and isinstance(m.get("info"), dict)]
         # Messages come in id order (opencode ids ascend with time): resume after the
         # last one imported; a message still being written waits for the next run.
@@ -254,7 +254,7 @@ class OpenCodeReader(Reader):
             if not complete:
                 p.pending_tail = True
                 break
-            self._message(p, mi, [x for x in _list(m.get("parts")) if isinstance(x, dict)])
+            self._message(p, mi, [x for x in as_list(m.get("parts")) if isinstance(x, dict)])
             p.cursor["last_id"] = mi.get("id")
         p.touch(t.get("updated"))
 
@@ -275,7 +275,7 @@ class OpenCodeReader(Reader):
             if said:
                 p.add("user", "\n".join(said), ts=ts, source=self.name, id=mi.get("id"))
             if ctx:
-                p.add("system", _cut("\n".join(ctx), MAX_CONTEXT_TEXT), ts=ts,
+                p.add("system", cut_text("\n".join(ctx), MAX_CONTEXT_TEXT), ts=ts,
                       source=self.name, id=mi.get("id"))
             return
         if role != "assistant":
@@ -292,19 +292,19 @@ class OpenCodeReader(Reader):
                       id=mi.get("id"), model=model)
             elif pt == "tool":
                 st = part.get("state") if isinstance(part.get("state"), dict) else {}
-                p.add("tool_call", _json_text(st.get("input"), MAX_TOOL_TEXT), ts=pts or ts,
+                p.add("tool_call", json_text(st.get("input"), MAX_TOOL_TEXT), ts=pts or ts,
                       source=self.name, name=str(part.get("tool") or "tool"),
                       id=part.get("callID"))
                 if st.get("status") in ("completed", "error"):
                     out = st.get("output") if st.get("status") == "completed" else st.get("error")
-                    p.add("tool_result", _flatten(out), ts=(st.get("time") or {}).get("end")
+                    p.add("tool_result", flatten(out), ts=(st.get("time") or {}).get("end")
                           if isinstance(st.get("time"), dict) else ts, source=self.name,
                           id=part.get("callID"), is_error=st.get("status") == "error")
             elif pt == "step-finish":
                 tok = part.get("tokens") if isinstance(part.get("tokens"), dict) else {}
-                usage = _ints(tok, {"input_tokens": "input", "output_tokens": "output",
+                usage = int_fields(tok, {"input_tokens": "input", "output_tokens": "output",
                                     "reasoning_tokens": "reasoning"})
-                usage.update(_ints(tok.get("cache"), {"cached_input_tokens": "read"}))
+                usage.update(int_fields(tok.get("cache"), {"cached_input_tokens": "read"}))
                 p.attach_usage({k: v for k, v in usage.items() if v}, ts, self.name)
             elif pt in ("step-start", "reasoning", "snapshot", "patch"):
                 continue
