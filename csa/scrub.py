@@ -26,22 +26,13 @@ from csa.fsutil import atomic_write
 from csa.session import Session
 from csa.store import Store, iter_project_dirs
 
-_CURRENT: list = []  # the Redactor of the scrub in progress (set by scrub())
 
-
-def _rules():
-    """(text, obj) redaction functions of the current rule set: the project's Redactor
-    (the one place scrub depends on csa.redact's API)."""
-    red = _CURRENT[-1]
-    return red.text, red.obj
-
-
-def fix_text(data: bytes, name: str) -> tuple[bytes, int]:
+def fix_text(data: bytes, name: str, redactor) -> tuple[bytes, int]:
     """The redacted content of a stored text file and how many values changed.
 
     TOML files are redacted value by value (the file stays valid TOML); others as text.
     """
-    redact, _ = _rules()
+    redact = redactor.text
     text = data.decode("utf-8", "replace")
     if not name.endswith(".toml"):
         new = redact(text)  # whole, so a block over several lines (a PEM key) is seen
@@ -56,7 +47,7 @@ def fix_text(data: bytes, name: str) -> tuple[bytes, int]:
     try:
         doc = tomlkit.parse(text)
     except Exception:  # noqa: BLE001 - tomlkit raises several kinds; redact it as text
-        return fix_text(data, name + ".txt")
+        return fix_text(data, name + ".txt", redactor)
     changed = _walk_toml(doc, redact)
     return (tomlkit.dumps(doc).encode(), changed) if changed else (data, 0)
 
@@ -75,9 +66,9 @@ def _walk_toml(node, redact) -> int:
     return changed
 
 
-def _fix_transcript(path) -> tuple[bytes | None, int]:
+def _fix_transcript(path, redactor) -> tuple[bytes | None, int]:
     """The redacted transcript bytes (None when unchanged) and how many events changed."""
-    _, redact_obj = _rules()
+    redact_obj = redactor.obj
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -106,11 +97,7 @@ def scrub(store: Store, *, sid: str | None = None, all_projects: bool = False,
         stores = [Store.for_project_dir(store.base, d, r) for d, r in iter_project_dirs(store.base)]
     report: dict = {"dry_run": dry_run, "sessions": [], "skipped": []}
     for st in stores:
-        _CURRENT.append(st.redactor)
-        try:
-            _scrub_store(st, sid, dry_run, report)
-        finally:
-            _CURRENT.pop()
+        _scrub_store(st, sid, dry_run, report)
     report["changed"] = sum(f["changed"] for s in report["sessions"] for f in s["files"])
     return report
 
@@ -142,14 +129,14 @@ def _scrub_session(session: Session, dry_run: bool) -> dict | None:
 def _scrub_files(session: Session, dry_run: bool) -> dict:
     files = []
     hashes = _hashes_before(session)
-    new, n = _fix_transcript(session.transcript_path)
+    new, n = _fix_transcript(session.transcript_path, session.store.redactor)
     if n:
         files.append({"file": session.transcript_path.name, "changed": n})
         if not dry_run:
             atomic_write(session.transcript_path, new)
     for path in session.metadata_files():
         data = path.read_bytes()
-        fixed, n = fix_text(data, path.name)
+        fixed, n = fix_text(data, path.name, session.store.redactor)
         if n:
             files.append({"file": os.path.relpath(path, session.dir), "changed": n})
             if not dry_run:
@@ -181,14 +168,14 @@ def _history(session: Session, hashes: dict[int, str], dry_run: bool) -> int:
     from csa.checkpoint import repo_locked
     from csa.checkpoint_refs import rewrite_session
 
-    redact, _ = _rules()
+    redact = session.store.redactor.text
 
     def fix_note(text: str) -> str:
-        fixed, _n = fix_text(text.encode(), "note.toml")
+        fixed, _n = fix_text(text.encode(), "note.toml", session.store.redactor)
         return _rehash(session, fixed.decode(), hashes)
 
     def fix_blob(path: str, data: bytes) -> bytes:
-        return fix_text(data, path)[0]
+        return fix_text(data, path, session.store.redactor)[0]
 
     with repo_locked(session.store) as repo:
         if repo is None:
@@ -222,7 +209,7 @@ def _index_rows_to_fix(session: Session) -> int:
     path = index_path(session.store.base)
     if not path.exists():
         return 0
-    redact, _ = _rules()
+    redact = session.store.redactor.text
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
