@@ -19,6 +19,7 @@ from csa.errors import CsaError
 # name -> (module, attribute, short help). Loaded on first use.
 LAZY_COMMANDS = {
     "run": ("csa.cli.run", "run", "Run an AI tool on a prompt in a new or resumed session."),
+    "batch": ("csa.cli.batch", "batch", "Run a JSONL file of tasks, each a child session."),
     "session": ("csa.cli.session", "session", "Inspect and manage sessions."),
     "config": ("csa.cli.misc", "config", "Show the configuration; get, set or unset one key."),
     "doctor": ("csa.cli.misc", "doctor", "Check the state dir, config and installed AI CLIs."),
