@@ -19,6 +19,9 @@ stdout      any other line the tool printed on stdout (the writer's hot path)
 stderr      a line the tool printed on stderr (runner's relay)
 turn_end    the turn's outcome (runner)
 compaction  the outcome of ``csa session compress`` (compress)
+tool_choice why ``--tool auto`` chose the turn's tool (autotool)
+failover    a failed turn moves on to the next tool, and why (failover)
+commits     commits made in the project during a turn (attribution)
 imported    one message read from a tool's own store (importers)
 evicted     the one-line stub that replaces an evicted transcript (budget)
 corrupt     never written: the reader's stand-in for a line that is not an event
@@ -80,11 +83,14 @@ def turn_end(*, tool: str | None, exit_code: int | None, status: str,
              provider_session_id: str | None = None, duration_s: float | None = None,
              tokens: dict | None = None, cost_usd: float | None = None,
              final_text: str | None = None, errors: list[str] | None = None,
-             peak_rss_bytes: int | None = None) -> dict:
-    return {"type": "turn_end", "tool": tool, "exit_code": exit_code, "status": status,
-            "provider_session_id": provider_session_id, "duration_s": duration_s,
-            "tokens": tokens, "cost_usd": cost_usd, "final_text": final_text,
-            "errors": errors, "peak_rss_bytes": peak_rss_bytes}
+             peak_rss_bytes: int | None = None, failure: str | None = None) -> dict:
+    ev = {"type": "turn_end", "tool": tool, "exit_code": exit_code, "status": status,
+          "provider_session_id": provider_session_id, "duration_s": duration_s,
+          "tokens": tokens, "cost_usd": cost_usd, "final_text": final_text,
+          "errors": errors, "peak_rss_bytes": peak_rss_bytes}
+    if failure is not None:  # the tool's classification of its failure
+        ev["failure"] = failure
+    return ev
 
 
 def compaction(*, session_id: str, tool: str | None, method: str, success: bool, message: str,
@@ -95,6 +101,24 @@ def compaction(*, session_id: str, tool: str | None, method: str, success: bool,
             "old_provider_session_id": old_provider_session_id,
             "new_provider_session_id": new_provider_session_id,
             "compaction_count": compaction_count, "exit_code": exit_code}
+
+
+def tool_choice(*, tool: str, reason: str, parent_tool: str | None = None) -> dict:
+    """Why `--tool auto` chose `tool` (parent_tool: the parent's, when there is one)."""
+    return {"type": "tool_choice", "tool": tool, "reason": reason, "parent_tool": parent_tool}
+
+
+def failover(*, to: str, kind: str, reason: str, exit_code: int | None = None,
+             **fields: Any) -> dict:
+    """A turn of tool `from` failed with `kind` and is retried on tool `to`."""
+    return {"type": "failover", "from": fields.get("from"), "to": to, "kind": kind,
+            "reason": reason, "exit_code": exit_code}
+
+
+def commits(*, commits: list[dict], head_before: str | None, head_after: str | None) -> dict:
+    """Commits (sha, subject) made in the project while a turn ran."""
+    return {"type": "commits", "commits": commits, "head_before": head_before,
+            "head_after": head_after}
 
 
 def imported(role: str, text: str, *, source: str, source_ts: str | None = None,
@@ -144,6 +168,10 @@ def text(ev: dict) -> str:
         return str(ev.get("final_text") or "")[:MAX_TEXT]
     if kind == "compaction":
         return str(ev.get("message") or "")
+    if kind in ("tool_choice", "failover"):
+        return str(ev.get("reason") or "")
+    if kind == "commits":
+        return "\n".join(str(c.get("subject") or "") for c in ev.get("commits") or [])
     if kind == "event":  # any tool's shape: the string values of its text-like keys
         out: list[str] = []
         _collect(ev.get("event"), out, 0)
@@ -194,7 +222,8 @@ def _render(ev: dict) -> str | None:
                f"{short(ev.get('text'))}"
     if kind == "turn_end":
         final = (ev.get("final_text") or "").strip()
-        return (f"{ts} ■ turn end: {ev.get('status')} exit={ev.get('exit_code')} "
+        failure = f" ({ev['failure']})" if ev.get("failure") else ""
+        return (f"{ts} ■ turn end: {ev.get('status')}{failure} exit={ev.get('exit_code')} "
                 f"{ev.get('duration_s')}s" + (f"\n{final}" if final else ""))
     if kind == "stderr":
         return f"{ts} ! {ev.get('text')}"
@@ -213,6 +242,15 @@ def _render(ev: dict) -> str | None:
     if kind == "compaction":
         return (f"{ts} ◆ compaction ({ev.get('method')}): {ev.get('message')}; provider id "
                 f"{ev.get('old_provider_session_id')} -> {ev.get('new_provider_session_id')}")
+    if kind == "tool_choice":
+        return f"{ts} ◆ {ev.get('reason')}"
+    if kind == "failover":
+        return (f"{ts} ◆ failover: {ev.get('from')} failed ({ev.get('kind')}: "
+                f"{short(ev.get('reason'), 120)}) -> {ev.get('to')}")
+    if kind == "commits":
+        shown = ", ".join(f"{str(c.get('sha'))[:10]} {short(c.get('subject'), 60)}"
+                          for c in ev.get("commits") or [])
+        return f"{ts} ◆ commits: {shown}"
     if kind == "corrupt":
         return f"?? corrupt line {ev.get('line')}: {ev.get('error')}"
     rest = {k: v for k, v in ev.items() if k not in ("v", "seq", "ts", "type")}

@@ -34,6 +34,13 @@ DEFAULTS: dict[str, Any] = {
     "events": {"max_bytes": 1_048_576, "keep": 3},
     "gc": {"retire_after_days": 0, "orphan_dir_age_s": 3600},
     "tools": {},
+    # --tool auto: the first installed tool of another family, in this order (issue 17).
+    "auto_order": ["claude-code", "codex", "gemini-cli", "opencode"],
+    # Tools a turn moves on to after a rate-limit, quota or overload failure (in order).
+    "failover": [],
+    # A tool that keeps retrying a rate limit itself (gemini, opencode) is stopped after
+    # this many failed attempts when the turn has a tool to fail over to.
+    "failover_retries": 2,
 }
 
 # Per-tool keys and their types; unknown keys are an error so typos do not pass silently.
@@ -43,6 +50,7 @@ TOOL_KEYS: dict[str, type | tuple] = {
     "env": dict,
     "model": str,
     "max_concurrent": int,
+    "family": str,
 }
 
 # Keys of the [events] and [gc] tables: (type, smallest, largest allowed value).
@@ -62,6 +70,9 @@ TOP_TYPES: dict[str, type | tuple] = {
     "events": dict,
     "gc": dict,
     "tools": dict,
+    "auto_order": list,
+    "failover": list,
+    "failover_retries": int,
 }
 
 
@@ -73,6 +84,7 @@ class ToolConfig:
     env: dict[str, str] = field(default_factory=dict)
     model: str | None = None
     max_concurrent: int | None = None
+    family: str | None = None  # overrides the tool's model family (--tool auto)
 
 
 @dataclass
@@ -109,6 +121,7 @@ class Config:
             env={str(k): str(v) for k, v in raw.get("env", {}).items()},
             model=raw.get("model"),
             max_concurrent=raw.get("max_concurrent"),
+            family=raw.get("family"),
         )
 
     def flat(self) -> list[tuple[str, Any, str]]:
@@ -196,6 +209,11 @@ def validate(d: dict, where: str) -> None:
         raise ConfigError(f"{where}: 'memory_policy' must be warn, refuse or off")
     if isinstance(d.get("max_recursion_depth"), int) and d["max_recursion_depth"] < 0:
         raise ConfigError(f"{where}: 'max_recursion_depth' must be >= 0")
+    for key in ("auto_order", "failover"):
+        if any(not isinstance(v, str) or not v.strip() for v in d.get(key, [])):
+            raise ConfigError(f"{where}: '{key}' must be a list of tool names")
+    if isinstance(d.get("failover_retries"), int) and d["failover_retries"] < 1:
+        raise ConfigError(f"{where}: 'failover_retries' must be >= 1")
 
 
 def _has_nul(value: Any) -> bool:

@@ -87,6 +87,24 @@ def descendants(pid: int) -> list:
         return []
 
 
+def ancestors() -> list[tuple[int, str, list[str]]]:
+    """(pid, name, argv) of this process's parent, grandparent, ... up to pid 1; a process
+    that cannot be read is skipped (`--tool auto` looks for the AI tool that started csa)."""
+    import psutil
+
+    out: list[tuple[int, str, list[str]]] = []
+    try:
+        parents = psutil.Process().parents()
+    except psutil.Error:
+        return out
+    for proc in parents:
+        try:
+            out.append((proc.pid, proc.name(), proc.cmdline()))
+        except psutil.Error:
+            continue
+    return out
+
+
 def tree(pid: int, *, descendants: bool = True) -> list:
     """psutil.Process objects of `pid` and (unless told not to) all its descendants;
     [] when `pid` does not run. Finding descendants reads every process on the system."""

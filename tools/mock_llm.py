@@ -14,7 +14,9 @@ model replies this server produced, ``k`` counts the conversational user turns
 in the request, so a resumed session visibly carried its history (1, then 2).
 An optional secret is appended to every text reply for redaction tests.
 A script (tools/mock_script.py) makes chosen prompts answer with a call of the
-CLI's shell tool, and the follow-up that carries its result with a final text.
+CLI's shell tool, and the follow-up that carries its result with a final text;
+an error rule (``{"error": "rate_limit", "apis": ["gemini"]}``) answers with a
+429/529/quota/auth failure in the provider's format (tools/mock_errors.py).
 Wire formats live in tools/mock_wire.py, turn counting in tools/mock_turns.py, JSON
 replies in tools/mock_schema.py.
 
@@ -52,8 +54,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from mock_errors import error_reply
 from mock_schema import gemini_json_schema, schema_instance
-from mock_script import Rule, decide, load_rules
+from mock_script import Rule, decide, load_rules, scripted_error
 from mock_turns import count_user_turns, latest_user_text
 from mock_wire import Call, Text, reply
 
@@ -139,10 +142,15 @@ def _in_netns(ns_path: str, fn: Any) -> Any:
 
 
 def _model_reply(mock: MockLLM, api: str, body: dict, url_model: str | None,
-                 record: dict[str, Any]) -> tuple[str, bytes]:
+                 record: dict[str, Any]) -> tuple[int, str, bytes]:
     """Answer one model request (JSON for a schema, a scripted tool call, or text) and
     note what was answered in ``record``: ``n``, ``reply``, and ``tool_call`` /
     ``tool_output`` when the script was involved."""
+    kind = scripted_error(mock.rules(), api, latest_user_text(api, body))
+    if kind is not None:  # a scripted API failure (tools/mock_errors.py)
+        status, error = error_reply(api, kind)
+        record["error"] = kind
+        return status, "application/json", json.dumps(error).encode()
     n = record["n"] = mock._next_reply_number()
     schema = gemini_json_schema(body) if api == "gemini" else None
     action = None if schema is not None else decide(
@@ -162,7 +170,7 @@ def _model_reply(mock: MockLLM, api: str, body: dict, url_model: str | None,
             text = action[1][0] or text
         part = Text(f"{text} {mock.secret}" if mock.secret else text)
     record["reply"] = part.text if isinstance(part, Text) else None
-    return reply(api, body, url_model, part, record["stream"])
+    return (200, *reply(api, body, url_model, part, record["stream"]))
 
 
 class _Server(ThreadingHTTPServer):
@@ -269,8 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
                 }
             ).encode()
         else:
-            status = 200
-            ctype, payload = _model_reply(mock, api, body, url_model, record)
+            status, ctype, payload = _model_reply(mock, api, body, url_model, record)
         record["status"] = status
         mock._record(record)
         self._send(status, ctype, payload, head=method == "HEAD")

@@ -10,7 +10,9 @@ shell tool gets a reply that calls that tool with ``shell`` as its command:
 claude-code ``Bash`` {command}, codex ``exec_command`` {cmd}, opencode ``bash``
 {command}, gemini-cli ``run_shell_command`` {command}. The CLI runs it and sends
 the result in its next request; that follow-up gets ``then`` as the final text
-(``{output}`` becomes the tool's output, the CLI's own wrapping included). Rules
+(``{output}`` becomes the tool's output, the CLI's own wrapping included). A rule with an ``error`` key instead
+(``{"error": "rate_limit", "apis": ["gemini"], "when": "..."}``) answers matching model
+requests with that API failure in the provider's format (tools/mock_errors.py). Rules
 are matched in order; ``args`` adds tool arguments (e.g. ``{"login": false}`` for
 codex), ``apis`` limits a rule to some of ``anthropic``, ``responses``, ``chat``,
 ``gemini``. The follow-up is recognised from the request alone (the last model
@@ -35,8 +37,8 @@ from typing import Any
 from mock_turns import entries
 from mock_wire import Call
 
-__all__ = ["COMMAND_ARG", "SHELL_TOOLS", "Rule", "decide", "load_rules", "offered_tools",
-           "pending_result"]
+__all__ = ["COMMAND_ARG", "SHELL_TOOLS", "ErrorRule", "Rule", "decide", "load_rules",
+           "offered_tools", "pending_result", "scripted_error"]
 
 # The shell tool each CLI offers, by the API it speaks, and its command argument.
 SHELL_TOOLS = {"anthropic": "Bash", "responses": "exec_command", "chat": "bash",
@@ -72,9 +74,45 @@ class Rule:
         return None if self.then is None else self.then.replace("{output}", output)
 
 
-def _rule(obj: Any) -> Rule:
-    if isinstance(obj, Rule):
+@dataclass(frozen=True)
+class ErrorRule:
+    """A scripted API failure (tools/mock_errors.py): ``{"error": "rate_limit", "apis":
+    ["gemini"], "when": "optional prompt text"}`` answers matching model requests with it."""
+
+    error: str
+    when: str = ""
+    apis: tuple[str, ...] = ()
+
+    def applies_to(self, api: str) -> bool:
+        return not self.apis or api in self.apis
+
+
+def _error_rule(obj: dict) -> ErrorRule:
+    from mock_errors import KINDS
+
+    unknown = set(obj) - {"error", "when", "apis"}
+    if unknown or obj["error"] not in KINDS or not isinstance(obj.get("when", ""), str):
+        raise ValueError(f"an error rule is {{'error': one of {KINDS}, 'when'?, 'apis'?}}, "
+                         f"got {obj!r}")
+    bad = set(obj.get("apis") or ()) - set(SHELL_TOOLS)
+    if bad:
+        raise ValueError(f"unknown apis {sorted(bad)} in script rule; use {sorted(SHELL_TOOLS)}")
+    return ErrorRule(obj["error"], obj.get("when", ""), tuple(obj.get("apis") or ()))
+
+
+def scripted_error(rules: list, api: str, prompt: str) -> str | None:
+    """The error kind the first matching error rule asks for this request, or None."""
+    for rule in rules:
+        if isinstance(rule, ErrorRule) and rule.applies_to(api) and rule.when in prompt:
+            return rule.error
+    return None
+
+
+def _rule(obj: Any) -> Rule | ErrorRule:
+    if isinstance(obj, Rule | ErrorRule):
         return obj
+    if isinstance(obj, dict) and "error" in obj:
+        return _error_rule(obj)
     if not isinstance(obj, dict) or not isinstance(obj.get("when"), str) \
             or not isinstance(obj.get("shell"), str):
         raise ValueError(f"a script rule needs string 'when' and 'shell', got {obj!r}")
@@ -244,6 +282,7 @@ def decide(rules: list[Rule], api: str, body: Any,
 
     Example: ``decide(rules, "anthropic", body, "please spawn a child")``
     """
+    rules = [r for r in rules if isinstance(r, Rule)]
     if not rules or api not in SHELL_TOOLS:
         return None
     pending = pending_result(api, body)

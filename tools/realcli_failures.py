@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Capture what the real AI CLIs print when their model API fails (429, 529/503, quota, auth).
 
-A local server on 127.0.0.1 answers every model request with one error in the provider's
-format; the real CLI (tools/install-real-clis) runs one prompt against it with the offline
+The mock LLM (tools/mock_llm.py, scripted with an error rule, tools/mock_errors.py) answers
+every model request with one error in the provider's format; the real CLI (tools/install-real-clis) runs one prompt against it with the offline
 settings of tools/realcli_env.py; its stdout events, stderr and exit code are written as
 tests/fixtures/failures/<tool>-<case>.json, which tests/test_tools.py classifies.
 
@@ -19,52 +19,29 @@ import json
 import re
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
+from mock_errors import error_reply  # noqa: E402
+from mock_llm import MockLLM  # noqa: E402
 from realcli_env import minimal_env, prepare, real_clis_bin  # noqa: E402
 
 OUT = REPO / "tests" / "fixtures" / "failures"
 
-# case -> (HTTP status, body, expected classification); bodies are the providers' own shapes.
+# case -> (provider api, mock_errors kind, expected classification)
 CASES = {
-    "anthropic-429": (429, {"type": "error", "error": {"type": "rate_limit_error", "message":
-                      "This request would exceed your account's rate limit. Please try again "
-                      "later."}}, "rate_limit"),
-    "anthropic-529": (529, {"type": "error", "error": {"type": "overloaded_error",
-                                                        "message": "Overloaded"}}, "overloaded"),
-    "anthropic-401": (401, {"type": "error", "error": {"type": "authentication_error",
-                                                        "message": "invalid x-api-key"}}, "auth"),
-    "openai-429": (429, {"error": {"message": "Rate limit reached for gpt-5.5 in organization "
-                         "org-x on tokens per min (TPM): Limit 30000, Used 29000, Requested "
-                         "2000. Please try again in 2s.", "type": "tokens", "param": None,
-                                   "code": "rate_limit_exceeded"}}, "rate_limit"),
-    "openai-quota": (429, {"error": {"message": "You exceeded your current quota, please check "
-                           "your plan and billing details.", "type": "insufficient_quota",
-                                     "param": None, "code": "insufficient_quota"}}, "quota"),
-    "openai-503": (503, {"error": {"message": "The server is overloaded or not ready yet.",
-                                   "type": "server_error", "code": "server_is_overloaded"}},
-                   "overloaded"),
-    "openai-401": (401, {"error": {"message": "Incorrect API key provided: dummy.",
-                                   "type": "invalid_request_error", "code": "invalid_api_key"}},
-                   "auth"),
-    "gemini-429": (429, {"error": {"code": 429, "message": "Resource has been exhausted (e.g. "
-                         "check quota).", "status": "RESOURCE_EXHAUSTED"}}, "rate_limit"),
-    "gemini-quota": (429, {"error": {"code": 429, "message": "You exceeded your current quota, "
-                           "please check your plan and billing details.",
-                           "status": "RESOURCE_EXHAUSTED", "details": [{
-                               "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                               "violations": [{"quotaId": "GenerateRequestsPerDayPerProject"
-                                                          "PerModel-FreeTier"}]}]}}, "quota"),
-    "gemini-503": (503, {"error": {"code": 503, "message": "The model is overloaded. Please try "
-                         "again later.", "status": "UNAVAILABLE"}}, "overloaded"),
-    "gemini-400key": (400, {"error": {"code": 400, "message": "API key not valid. Please pass a "
-                            "valid API key.", "status": "INVALID_ARGUMENT", "details": [{
-                                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                                "reason": "API_KEY_INVALID"}]}}, "auth"),
+    "anthropic-429": ("anthropic", "rate_limit", "rate_limit"),
+    "anthropic-529": ("anthropic", "overloaded", "overloaded"),
+    "anthropic-401": ("anthropic", "auth", "auth"),
+    "openai-429": ("responses", "rate_limit", "rate_limit"),
+    "openai-quota": ("responses", "quota", "quota"),
+    "openai-503": ("responses", "overloaded", "overloaded"),
+    "openai-401": ("responses", "auth", "auth"),
+    "gemini-429": ("gemini", "rate_limit", "rate_limit"),
+    "gemini-quota": ("gemini", "quota", "quota"),
+    "gemini-503": ("gemini", "overloaded", "overloaded"),
+    "gemini-400key": ("gemini", "auth", "auth"),
 }
 RUNS = {"claude": ["anthropic-429", "anthropic-529", "anthropic-401"],
         "codex": ["openai-429", "openai-quota", "openai-503", "openai-401"],
@@ -80,41 +57,13 @@ TOOL = {"claude": "claude-code", "codex": "codex", "gemini": "gemini-cli",
         "opencode": "opencode"}
 
 
-def error_server(status: int, body: dict) -> ThreadingHTTPServer:
-    data = json.dumps(body).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def reply(self, code: int, payload: bytes) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def do_HEAD(self):  # claude's connectivity probe
-            self.reply(200, b"")
-
-        def do_GET(self):  # opencode's plugin lookup
-            self.reply(404, b"{}")
-
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.reply(status, data)
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv
-
-
 def capture(cli: str, case: str, workdir: Path, timeout: float = 90) -> dict:
-    status, body, expected = CASES[case]
-    srv = error_server(status, body)
+    api, kind, expected = CASES[case]
+    status, body = error_reply("chat" if cli == "opencode" else api, kind)
+    mock = MockLLM(script=[{"error": kind}]).start()
     home, proj = workdir / "home", workdir / "proj"
     proj.mkdir(parents=True, exist_ok=True)
-    env_over, extra, _ = prepare(cli, f"http://127.0.0.1:{srv.server_address[1]}", home)
+    env_over, extra, _ = prepare(cli, mock.base_url, home)
     if cli == "codex":  # give up after one retry instead of five
         cfg = home / ".codex" / "config.toml"
         cfg.write_text(cfg.read_text().replace(
@@ -130,7 +79,7 @@ def capture(cli: str, case: str, workdir: Path, timeout: float = 90) -> dict:
         out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else e.stdout or ""
         err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else e.stderr or ""
     finally:
-        srv.shutdown()
+        mock.stop()
 
     def clean(text: str) -> str:
         text = text.replace(str(real_clis_bin().parent.parent), "<real-clis>")

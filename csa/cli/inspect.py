@@ -47,6 +47,13 @@ def result(session, as_json, cd):
         pairs.append(("cost", f"${res['cost_usd']:.6f}"))
     if res.get("errors"):
         pairs.append(("errors", "; ".join(res["errors"])))
+    if res.get("failure"):
+        pairs.append(("failure", res["failure"]))
+    if res.get("tool_reason"):
+        pairs.append(("why this tool", res["tool_reason"]))
+    for sw in res.get("failover") or []:
+        pairs.append(("failed over", f"{sw.get('from')} ({sw.get('kind')}) -> {sw.get('to')}: "
+                                      f"{sw.get('reason')}"))
     if res.get("current_run"):
         pairs.append(("current run", res["current_run"]))
     write_text(key_values(pairs) + "\n" + (res.get("final_text") or "") + "\n")

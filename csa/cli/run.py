@@ -45,8 +45,12 @@ def valid_text(value: str | None) -> str | None:
 @click.option("-p", "--prompt", "prompt_opt", metavar="TEXT",
               help="The prompt, as an option (for a prompt that begins with '-').")
 @click.option("--tool", type=ToolName(), metavar="TOOL",
-              help="AI tool: claude-code (claude), codex, gemini-cli (gemini), opencode, or an "
-                   "installed third-party tool (default: config, else claude-code).")
+              help="AI tool: claude-code (claude), codex, gemini-cli (gemini), opencode, an "
+                   "installed third-party tool, or auto: one of another model family than "
+                   "the parent's (default: config, else claude-code).")
+@click.option("--failover", type=ToolName(many=True), metavar="TOOL,...",
+              help="On a rate-limit, quota or overload failure, retry the turn on these tools "
+                   "in turn (default: config `failover`).")
 @click.option("-m", "--model", callback=nonblank, help="Model name passed to the tool.")
 @click.option("-d", "--description", callback=nonblank,
               help="Session description (default: the prompt, cut to 80 chars).")
@@ -70,7 +74,7 @@ def valid_text(value: str | None) -> str | None:
               help="Start in the background, print the session id and return at once.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the outcome.")
-def run(prompt, prompt_opt, tool, model, description, cd, session, last, ephemeral, timeout,
+def run(prompt, prompt_opt, tool, failover, model, description, cd, session, last, ephemeral, timeout,
         idle_timeout, wait_slot, wait_timeout, with_journal, detach, quiet, as_json):
     """Run an AI tool on PROMPT in a new session, or resume one.
 
@@ -84,6 +88,8 @@ def run(prompt, prompt_opt, tool, model, description, cd, session, last, ephemer
     Examples:
       csa run "explain src/auth.py"
       csa run --tool codex -m gpt-5.5 "add tests for the parser"
+      csa run --tool auto "review the last commit"     # another model family than the parent's
+      csa run --failover codex,gemini-cli "fix the flaky test"
       csa run --session 01JH4Q "continue"
       csa run --last "and now the docs"
       git diff | csa run --tool gemini-cli -
@@ -101,7 +107,8 @@ def run(prompt, prompt_opt, tool, model, description, cd, session, last, ephemer
     req = RunRequest(prompt=text, tool=tool, model=model, description=description, cd=cd,
                      session=session, last=last, ephemeral=ephemeral, timeout=timeout,
                      idle_timeout=idle_timeout, wait_slot=wait_slot, with_journal=with_journal,
-                     quiet=quiet)
+                     quiet=quiet,
+                     failover=[t for t in failover.split(",") if t] if failover else None)
     if detach:
         from csa.detach import start_detached
 

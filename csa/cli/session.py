@@ -207,6 +207,9 @@ def show(session, as_json, cd):
     for name, t in st.tools.items():
         pairs.append((f"tool {name}", f"provider id {t.provider_session_id or '-'}, "
                       f"exit {t.last_exit_code}, turns {t.turn_count}"))
+    from csa.cli.orchestration import show_pairs
+
+    pairs += show_pairs(handle, st)
     write_text(key_values(pairs))
 
 

@@ -28,6 +28,7 @@ ARGV_PROMPT_LIMIT = 100_000
 
 # What classify() answers. Failover (issue 17) moves on for the first three.
 FAILURE_KINDS = ("rate_limit", "quota", "overloaded", "auth", "other")
+FAILOVER_KINDS = FAILURE_KINDS[:3]
 
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
@@ -106,6 +107,10 @@ class Tool:
     # so specific patterns (a 429 that means quota) come before general ones.
     failure_patterns: tuple[tuple[str, str], ...] = ()
     exit_codes: dict[int, str] = {}  # exit status -> failure kind, where the tool has one
+    # A stderr line (regex) saying one model request failed and the tool will retry it by
+    # itself (gemini and opencode retry a 429 for minutes): failover stops the tool after
+    # a few of them. Retry *events* are the tool's retry_event_text().
+    retry_line: str = ""
     # "module:Class" of the tool's importers.base.Reader (its own on-disk store), or "".
     importer: str = ""
 
@@ -201,13 +206,36 @@ class Tool:
         ...     "exceeded retry limit, last status: 429 Too Many Requests"}], "", 1)
         'rate_limit'
         """
-        text = "\n".join([*self.error_texts(events), stderr or ""])
+        kind = self.match_kind("\n".join([*self.error_texts(events), stderr or ""]))
+        if kind is None and exit_code is not None:
+            kind = self.exit_codes.get(exit_code)
+        return kind or "other"
+
+    def match_kind(self, text: str) -> str | None:
+        """The first failure kind whose pattern is found in `text` (None: no pattern)."""
         for kind, pattern in self.failure_patterns:
             if re.search(pattern, text, re.IGNORECASE):
                 return kind
-        if exit_code is not None and exit_code in self.exit_codes:
-            return self.exit_codes[exit_code]
-        return "other"
+        return None
+
+    def retry_event_text(self, event: dict) -> str | None:
+        """The error of a stdout event that reports a failed attempt the tool will retry."""
+        return None
+
+    def retry_kind(self, *, event: dict | None = None, line: str | None = None) -> str | None:
+        """rate_limit, quota or overloaded when this event or stderr line reports a failed
+        attempt of that kind that the tool retries by itself; else None.
+
+        >>> get_tool("gemini-cli").retry_kind(line="Attempt 1 failed with status 429. "
+        ...                                   "Retrying with backoff...")
+        'rate_limit'
+        """
+        if line is not None:
+            text = line if self.retry_line and re.search(self.retry_line, line) else None
+        else:
+            text = self.retry_event_text(event) if isinstance(event, dict) else None
+        kind = self.match_kind(text) if text else None
+        return kind if kind in FAILOVER_KINDS else None
 
     # -- import ------------------------------------------------------------------------
 

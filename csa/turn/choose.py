@@ -6,7 +6,9 @@
 
 A new session (no --session/--last), a resumed one (unique prefix, or the newest
 for --last), or an ephemeral one. The tool is --tool, else the one the resumed
-session last ran, else the config's `default_tool`, else claude-code. A nested run
+session last ran, else the config's `default_tool`, else claude-code; `auto` is a
+tool of another family than the parent's (csa.autotool). The failover chain is
+--failover, else config `failover` (csa.failover). A nested run
 (CSA_SESSION_ID in the environment) becomes a child one level deeper.
 """
 
@@ -35,7 +37,9 @@ class Choice:
     def __init__(self, store: Store, cfg: Config, tool: Tool, binary: str, *,
                  resume: Session | None = None, parent: str | None = None, depth: int = 0,
                  description: str = "", cd: str | None = None, ephemeral: bool = False,
-                 wait_slot: bool | float = False, reason: str = "run"):
+                 wait_slot: bool | float = False, reason: str = "run",
+                 failover: list[str] | None = None, tool_reason: str | None = None,
+                 parent_tool: str | None = None):
         self.store = store
         self.cfg = cfg
         self.tool = tool
@@ -48,6 +52,9 @@ class Choice:
         self.ephemeral = ephemeral
         self.wait_slot = wait_slot  # wait for a free concurrency slot: True, or seconds
         self.reason = reason  # why the session is locked (shown to whoever finds it busy)
+        self.failover = failover or []  # tools to move on to after a rate limit (failover.py)
+        self.tool_reason = tool_reason  # why --tool auto chose this tool
+        self.parent_tool = parent_tool  # the parent's tool, as --tool auto found it
 
 
 def choose(req: RunRequest) -> Choice:
@@ -61,16 +68,28 @@ def choose(req: RunRequest) -> Choice:
         resume = store.resolve(req.session) if req.session else store.newest()
     name = req.tool or (resume and session_tool(resume)) or \
         cfg.get("default_tool") or "claude-code"
+    auto = None
+    if name == "auto":
+        from csa.autotool import pick
+
+        auto = pick(cfg)
+        name = auto.tool
     tool = get_tool(name)  # an alias (claude, gemini) resolves to the tool's own name
-    binary = resolve_binary(tool, cfg)
+    binary = auto.binary if auto else resolve_binary(tool, cfg)
     req.check_for(tool)
+    from csa.failover import chain
+
+    failover = chain(cfg, req.failover, tool.name) if req.failover or cfg.get("failover") \
+        else []
     description = ""
     if resume is None:
         description = store.redactor.text(req.description) if req.description else \
             default_description(store.redactor, req.prompt)
     return Choice(store, cfg, tool, binary, resume=resume, parent=parent, depth=depth,
                   description=description, cd=req.cd, ephemeral=req.ephemeral,
-                  wait_slot=req.wait_slot)
+                  wait_slot=req.wait_slot, failover=failover,
+                  tool_reason=auto.reason if auto else None,
+                  parent_tool=auto.parent_tool if auto else None)
 
 
 def resume_choice(session: Session, name: str, *, reason: str) -> Choice:

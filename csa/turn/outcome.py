@@ -37,6 +37,9 @@ class RunResult:
     ephemeral: bool = False
     errors: list[str] = field(default_factory=list)
     outcome: TurnOutcome | None = None
+    failure: str | None = None  # rate_limit | quota | overloaded | auth | other (failed turns)
+    tool_reason: str | None = None  # why this tool ran: --tool auto, failover
+    failover: list[dict] = field(default_factory=list)  # the switches before this attempt
 
     def to_json(self) -> dict:
         return {
@@ -45,11 +48,15 @@ class RunResult:
             "status": self.status, "duration_s": round(self.duration_s, 3),
             "final_text": self.final_text, "tokens": self.tokens, "cost_usd": self.cost_usd,
             "model": self.model, "ephemeral": self.ephemeral, "errors": self.errors,
+            "failure": self.failure, "tool_reason": self.tool_reason,
+            "failover": self.failover,
         }
 
 
 def result_of(turn: Turn, relay: Relay) -> RunResult:
     """The turn's result once the relay is done (per-turn usage figures)."""
+    from csa.failover import failure_kind
+
     outcome, spec = relay.outcome, turn.spec
     assert spec is not None
     per_turn_usage(turn.tool, outcome, turn.tool_state, turn.provider_id)
@@ -60,7 +67,9 @@ def result_of(turn: Turn, relay: Relay) -> RunResult:
         duration_s=time.monotonic() - turn.started, final_text=outcome.text(),
         tokens=dict(outcome.tokens), cost_usd=outcome.cost_usd,
         model=outcome.model or spec.model, ephemeral=turn.ephemeral,
-        errors=list(outcome.errors), outcome=outcome)
+        errors=list(outcome.errors), outcome=outcome,
+        failure=failure_kind(turn.tool, relay), tool_reason=turn.options.tool_reason,
+        failover=list(turn.options.failover_history))
 
 
 def per_turn_usage(tool: Tool, outcome: TurnOutcome, tool_state: ToolState | None,

@@ -75,6 +75,19 @@ def run(req: RunRequest, hooks: Hooks | None = None) -> RunResult:
     options = req.turn_options()
     claim = take(choice, hooks or builtin_hooks(), say=options.say)
     try:
+        if choice.tool_reason:  # --tool auto: the choice and why, on stderr and on record
+            from csa import catalogue
+            from csa.failover import note_event
+
+            options.tool_reason = choice.tool_reason
+            options.say(f"csa: {choice.tool_reason}")
+            note_event(claim, catalogue.tool_choice(tool=choice.tool.name,
+                                                    reason=choice.tool_reason,
+                                                    parent_tool=choice.parent_tool))
+        if choice.failover:
+            from csa.failover import run_with_failover
+
+            return run_with_failover(claim, options)
         return run_turn(claim, options)
     finally:
         release(claim)
@@ -123,8 +136,13 @@ def relay_output(turn: Turn) -> Relay:
     from csa.turn.relay import Relay
 
     hooks = turn.claim.hooks
+    watch = None
+    if turn.options.give_up_retries:  # failover has a tool to go to: do not wait out retries
+        from csa.failover import RetryWatch
+
+        watch = RetryWatch(turn.tool, turn.options.give_up_retries)
     relay = Relay(turn.proc, turn.tool, turn.writer, turn.options, turn.store.redactor,
-                  on_tick=lambda: hooks.call("tick", turn))
+                  on_tick=lambda: hooks.call("tick", turn), watch=watch)
     relay.run()
     return relay
 

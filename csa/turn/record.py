@@ -119,7 +119,8 @@ def _end_transcript(turn: Turn, relay: Relay, result: RunResult) -> OSError | No
             provider_session_id=result.provider_session_id,
             duration_s=round(result.duration_s, 3), tokens=result.tokens,
             cost_usd=result.cost_usd, final_text=result.final_text,
-            errors=errors or None, peak_rss_bytes=turn.peak_rss or None))
+            errors=errors or None, peak_rss_bytes=turn.peak_rss or None,
+            failure=result.failure))
         writer.close()
     except OSError as e:
         writer_error = writer_error or e
@@ -162,7 +163,10 @@ def _save_outcome(turn: Turn, result: RunResult) -> None:
                                   "model": result.model, "cost_usd": result.cost_usd,
                                   "turn": state.turn_count, "final_text": result.final_text,
                                   "errors": result.errors or None,
-                                  "tokens": result.tokens or None}))
+                                  "tokens": result.tokens or None,
+                                  "failure": result.failure,
+                                  "tool_reason": result.tool_reason,
+                                  "failover": result.failover or None}))
     turn.session.save(state)
 
 

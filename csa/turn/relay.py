@@ -9,7 +9,9 @@ tokens) into `outcome`, the transcript writer records the line (redacted). stder
 is recorded and shown. --timeout / --idle-timeout send SIGTERM to the tool's
 process group, SIGKILL after a grace; SIGINT/SIGTERM/SIGHUP of csa are forwarded
 to the group (exit 130). `on_tick` runs every TICK_S while the tool runs (hooks:
-memory sampling).
+memory sampling). The last events and stderr lines are kept (`tail_events`,
+`stderr_text()`) for the tool's failure classification; a `watch` (csa.failover's
+RetryWatch) may stop a tool that keeps retrying a rate limit (`gave_up` = the kind).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 import orjson
@@ -35,13 +38,15 @@ EXIT_INTERRUPTED = 130
 TICK_S = 0.5
 # The tool is gone but a grandchild holds the pipes open: stop reading after this.
 ORPHAN_PIPE_S = 2.0
+TAIL_EVENTS, TAIL_STDERR = 64, 200  # kept for classify(): a failure is in the last lines
 
 
 class Relay:
     """Pumps the tool's stdout/stderr into the tool and transcript; enforces limits."""
 
     def __init__(self, proc: subprocess.Popen, tool: Tool, writer,
-                 options: TurnOptions, redactor, on_tick: Callable[[], None] = lambda: None):
+                 options: TurnOptions, redactor, on_tick: Callable[[], None] = lambda: None,
+                 watch=None):
         self.proc = proc
         self.redactor = redactor  # stderr echoed to the user is redacted too
         self.tool = tool
@@ -55,6 +60,13 @@ class Relay:
         self._interrupted: int | None = None
         self._kill_at: float | None = None
         self._show_stderr = not options.quiet
+        self.watch = watch
+        self.gave_up: str | None = None  # the failure kind the watch stopped the tool for
+        self.tail_events: deque[dict] = deque(maxlen=TAIL_EVENTS)
+        self.stderr_tail: deque[str] = deque(maxlen=TAIL_STDERR)
+
+    def stderr_text(self) -> str:
+        return "\n".join(self.stderr_tail)
 
     def run(self) -> None:
         handlers = {}
@@ -165,6 +177,16 @@ class Relay:
         kill_group(self.proc.pid, signal.SIGTERM)
         self._kill_at = time.monotonic() + KILL_GRACE_S
 
+    def _give_up(self, kind: str, why: str) -> None:
+        """The watch saw the tool retry a failure too often: stop it (failover goes on)."""
+        if self.gave_up is not None or self.status == "timeout" or self._interrupted:
+            return
+        self.gave_up = kind
+        self.outcome.errors.append(why)
+        self.options.say(f"csa: {why}; stopping {self.tool.name}")
+        kill_group(self.proc.pid, signal.SIGTERM)
+        self._kill_at = time.monotonic() + KILL_GRACE_S
+
     def _writer_failed(self, error: OSError) -> None:
         """Disk full or similar: keep relaying (the turn is not lost), stop recording."""
         self.writer_error = error
@@ -181,6 +203,9 @@ class Relay:
             text = raw.decode("utf-8", "replace").rstrip("\r")
             if not text.strip():
                 continue
+            self.stderr_tail.append(text)
+            if self.watch is not None:
+                self._watched(self.watch.line(text))
             if self.writer is not None:
                 try:
                     self.writer.write(catalogue.stderr(text))
@@ -190,6 +215,10 @@ class Relay:
                 sys.stderr.write(f"[{self.tool.name}] {self.redactor.text(text)}\n")
         if self._show_stderr:
             sys.stderr.flush()
+
+    def _watched(self, verdict: tuple[str, str] | None) -> None:
+        if verdict is not None:
+            self._give_up(*verdict)
 
     def _stdout_line(self, raw: bytes) -> None:
         if not raw.strip():
@@ -207,6 +236,9 @@ class Relay:
                 tool.observe(event, outcome)
             except Exception as e:  # noqa: BLE001 - one odd event must not end the relay
                 outcome.errors.append(f"unreadable {tool.name} event: {e}")
+            self.tail_events.append(event)
+            if self.watch is not None:
+                self._watched(self.watch.event(event))
         if self.writer is not None:
             try:
                 self.writer.append_stdout_line(raw.decode("utf-8", "replace"))

@@ -52,6 +52,9 @@ class TurnOptions:
         self.fresh_provider_session = fresh_provider_session  # not the tool's conversation
         self.quiet = quiet
         self.announce = announce
+        self.tool_reason: str | None = None  # why the tool was chosen (--tool auto, failover)
+        self.give_up_retries: int | None = None  # stop a tool retrying a rate limit (failover)
+        self.failover_history: list[dict] = []  # switches made earlier in this turn
 
     def say(self, msg: str) -> None:
         """A progress line for the user (stderr), unless quiet."""
@@ -74,6 +77,7 @@ class RunRequest:
     timeout: float | None = None
     idle_timeout: float | None = None
     wait_slot: bool | float = False  # True: wait forever; a number: that many seconds
+    failover: list[str] | None = None  # --failover (None: config `failover`)
     with_journal: bool | None = None
     quiet: bool = False
     announce: Callable[[str], None] = field(default=announce_on_stderr)

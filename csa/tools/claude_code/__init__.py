@@ -118,6 +118,11 @@ class ClaudeCode(Tool):
             texts.append(f"API error status {retries[-1]['error_status']}")
         return texts
 
+    def retry_event_text(self, event: dict) -> str | None:
+        if event.get("type") == "system" and event.get("subtype") == "api_retry":
+            return f"API error status {event.get('error_status')} {event.get('error') or ''}"
+        return None
+
     def render(self, event: dict) -> str:
         kind = event.get("type")
         if kind == "assistant":

@@ -100,6 +100,14 @@ class Codex(Tool):
                 err = err.get("message")
             turn.errors.append(str(err or kind))
 
+    def retry_event_text(self, event: dict) -> str | None:
+        # `{"type":"error","message":"Reconnecting... 1/5 (unexpected status 429 ...)"}`
+        message = event.get("message")
+        if event.get("type") == "error" and isinstance(message, str) \
+                and message.startswith("Reconnecting..."):
+            return message
+        return None
+
     def render(self, event: dict) -> str:
         kind = event.get("type")
         if kind == "item.completed":

@@ -39,6 +39,7 @@ class GeminiCli(Tool):
                        r"rate.?limit"),
     )
     exit_codes = {41: "auth"}
+    retry_line = r"^Attempt \d+ failed with status \d+\. Retrying"
 
     def new_argv(self, t: TurnSpec) -> list[str]:
         argv = [t.binary, "-p", self.safe_prompt(t.prompt), "-o", "stream-json", "--yolo"]

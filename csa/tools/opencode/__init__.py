@@ -7,6 +7,9 @@ carry tokens and cost (summed over the steps of a turn). The prompt goes through
 stdin: opencode 1.18 wraps an argv prompt containing spaces in quotes before it
 reaches the model, but reads stdin verbatim.
 
+`--print-logs --log-level ERROR` puts each failed model request on stderr (opencode
+retries a 429 silently, for minutes): csa sees a rate limit while it is being retried.
+
 Session ids are `ses_` plus 26 letters and digits. A failure is an `error` line whose
 `error` is a named error (`{"name": "APIError", "data": {"message": ..., "statusCode": 429}}`);
 the texts matched below are listed with their sources in tools/REALCLI_NOTES.md.
@@ -33,8 +36,14 @@ class OpenCode(Tool):
         ("rate_limit", r"status 429\b|too many requests|rate.?limit|RESOURCE_EXHAUSTED"),
     )
 
+    # With --print-logs --log-level ERROR, each failed model request is one stderr line:
+    # `... level=ERROR ... message="stream error" ... error.error="AI_APICallError: ..."`
+    # (opencode retries a 429 silently and for ever otherwise).
+    retry_line = r'level=ERROR .*message="stream error"'
+
     def new_argv(self, t: TurnSpec) -> list[str]:
-        argv = [t.binary, "run", "--format", "json", "--auto"]
+        argv = [t.binary, "run", "--format", "json", "--auto", "--print-logs",
+                "--log-level", "ERROR"]
         if t.model:
             argv += ["-m", t.model]
         argv += t.extra_args

@@ -81,7 +81,8 @@ def pause():
 
 
 def after_first_line():
-    """FAKE_CRASH, FAKE_SECRET's leaks, FAKE_CHILD_SLEEP, then pause(): the id is already out."""
+    """FAKE_CRASH, FAKE_SECRET's leaks, FAKE_CHILD_SLEEP, FAKE_SHELL, then pause(): the id is
+    already out."""
     crash = text("FAKE_CRASH")
     if on("FAKE_CRASH"):
         write_fd(1, '{"type":"assistant","message":{"id":"msg_fake_trunc","content":[{"type":"te')
@@ -96,6 +97,11 @@ def after_first_line():
         from .spawn import sleeping_grandchild
 
         sleeping_grandchild(text("FAKE_CHILD_SLEEP"))
+    if text("FAKE_SHELL"):  # what an agent's shell tool would do, e.g. a git commit
+        import subprocess
+
+        subprocess.run(["/bin/sh", "-c", text("FAKE_SHELL")], stdin=subprocess.DEVNULL,
+                       stdout=2, check=False)
     pause()
 
 

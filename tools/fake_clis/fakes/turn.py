@@ -112,6 +112,13 @@ def play(run, turn):
     store.save(run.rec)  # the user turn is stored before any output (FAKE_CRASH keeps it)
     turn.first_line()
     switches.after_first_line()
+    if os.environ.get("FAKE_API_ERROR"):
+        from .api_errors import fail, wanted
+
+        kind = wanted(run.tool)
+        if kind:
+            store.save(run.rec)
+            return fail(run, kind)
     turn.before_reply()
     reply = reply_text(run)
     if run.stream:
