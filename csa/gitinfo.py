@@ -73,3 +73,28 @@ def branch_and_head(root: Path) -> tuple[str | None, str | None]:
         branch = ref.removeprefix("refs/heads/")
         return branch, _resolve_ref(git_dir, ref)
     return None, head or None
+
+
+def git_dirs(path: Path) -> tuple[Path, Path] | None:
+    """(git dir, common dir) of the checkout holding `path` (a worktree's own git dir and
+    the repository's), or None outside a git checkout."""
+    path = Path(path)
+    for root in (path, *path.parents):
+        git_dir = _git_dir(root)
+        if git_dir is not None:
+            return git_dir, _common_dir(git_dir)
+    return None
+
+
+def head_of(path: Path) -> str | None:
+    """The HEAD commit of the checkout holding `path` (None: none, or an unborn branch)."""
+    dirs = git_dirs(path)
+    if dirs is None:
+        return None
+    try:
+        head = _read(dirs[0] / "HEAD").strip()
+    except OSError:
+        return None
+    if head.startswith("ref:"):
+        return _resolve_ref(dirs[0], head[4:].strip())
+    return head or None

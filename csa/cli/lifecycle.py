@@ -99,7 +99,8 @@ def checkpoints(session, as_json, cd):
 @json_option
 @cd_option
 def log(session, as_json, cd):
-    """The git history of the session's checkpoints and turn-end commits.
+    """The git history of the session's checkpoints and turn-end commits, after the project
+    commits its turns made (--json: those have "project_commit": true).
 
     \b
     Examples:
@@ -107,12 +108,19 @@ def log(session, as_json, cd):
     """
     from csa.checkpoint import session_log
 
+    from csa.attribution import session_commits
+    from csa.cli.orchestration import commit_line
+
     handle = open_session(cd, session)
     sid = handle.id
     entries = session_log(handle)
+    commits = session_commits(handle)
     if as_json:
-        emit_json(entries)
+        emit_json(entries + [{**c, "project_commit": True} for c in commits])
         return
+    if commits:
+        write_text("Project commits made by this session:\n"
+                   + "".join(f"  {commit_line(c)}\n" for c in commits))
     if not entries:
         click.echo(f"No history for {sid} yet (csa session checkpoint -s {sid[:8]})", err=True)
         return

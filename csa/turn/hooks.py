@@ -222,8 +222,14 @@ class Checkpoint:
             pass
 
 
-BUILTIN: list[type] = [Slots, DetachHandshake, JournalPreamble, MemoryGuard, BackgroundIndex,
-                       UsageStats, Events, Checkpoint]
+def _attribution() -> object:
+    from csa.attribution import Attribution  # the turn's commits (issue 17)
+
+    return Attribution()
+
+
+BUILTIN: list = [Slots, DetachHandshake, JournalPreamble, MemoryGuard, BackgroundIndex,
+                 UsageStats, Events, _attribution, Checkpoint]
 
 
 def builtin_hooks() -> Hooks:

@@ -87,6 +87,8 @@ class Relay:
         else:
             self.exit_code = rc if rc >= 0 else 128 - rc
             self.status = "finished" if rc == 0 else "failed"
+            if self.gave_up is not None:  # stopped by csa: failed, whatever it exited with
+                self.exit_code, self.status = self.exit_code or 1, "failed"
 
     def _on_signal(self, signum, _frame) -> None:
         if self._interrupted is None:
