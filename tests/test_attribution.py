@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from runkit import REPO, csa, fake_env, transcript
 
 HOOK_DIR = REPO / "contrib" / "git-hooks"

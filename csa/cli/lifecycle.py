@@ -106,9 +106,8 @@ def log(session, as_json, cd):
     Examples:
       csa session log -s 01JH4Q
     """
-    from csa.checkpoint import session_log
-
     from csa.attribution import session_commits
+    from csa.checkpoint import session_log
     from csa.cli.orchestration import commit_line
 
     handle = open_session(cd, session)
