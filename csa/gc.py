@@ -42,6 +42,8 @@ from csa.session import LOCKS_DIR, Session
 from csa.state import transition
 from csa.store import NEW_PREFIX, TRASH_PREFIX, Store
 from csa.summaries import RACY_WINDOW_NS
+from csa.worktree import WorktreeHasWork
+from csa.worktree import keep_reason as worktree_keep_reason
 
 GC_LOCK = "gc.lock"  # the store-wide lock of clean and gc (csa.mutex)
 GC_WAIT_S = 600.0
@@ -156,6 +158,8 @@ def _mark(store: Store, rows: list[dict], parent_of: dict, cutoff: datetime,
             keep[sid] = "other tool"
         elif store.session(sid).is_alive():
             keep[sid] = "live (locked)"
+        elif (why := worktree_keep_reason(store, sid)) is not None:
+            keep[sid] = why
         else:
             candidates[sid] = r
     # Ancestors of anything kept stay too (whole chains, of any length).
@@ -182,7 +186,10 @@ def _sweep_one(session: Session, cutoff: datetime, archive: Path | None,
                 return None  # resumed between marking and locking
         if archive is not None:
             archive_session(session, archive / f"{session.id}.tar.gz")
-        return session.store.remove_dir(session)
+        try:
+            return session.store.remove_dir(session)
+        except WorktreeHasWork:  # work appeared in its worktree since the mark
+            return None
 
 
 def _written_since(session: Session, marked_ns: int) -> bool:
@@ -292,7 +299,8 @@ def _sweep_session_dirs(store: Store, report: Report, wall: float, orphan_age_s:
             continue
         session = store.session(name)
         if not session.state_path.exists():
-            if _older_than(path, wall, orphan_age_s) and not session.is_alive():
+            if _older_than(path, wall, orphan_age_s) and not session.is_alive() \
+                    and worktree_keep_reason(store, name) is None:
                 report.orphan_dirs.append(name)
                 if not report.dry_run:
                     store.remove_dir(session)

@@ -17,7 +17,7 @@ from csa import ids
 from csa.errors import CsaError, DepthExceeded
 
 ENV_VARS = ("CSA_SESSION_ID", "CSA_DEPTH", "CSA_PROJECT_ROOT", "CSA_SESSION_DIR", "CSA_TOOL",
-            "CSA_PARENT_SESSION", "CSA_BIN")
+            "CSA_PARENT_SESSION", "CSA_BIN", "CSA_WORKTREE")
 
 
 def parent_from_env(env: Mapping[str, str]) -> tuple[str | None, int]:

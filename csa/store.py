@@ -341,6 +341,9 @@ class Store:
         if os.path.realpath(path.parent) != real_container or path.is_symlink():
             raise CsaError(f"refusing to delete {path}: not a session directory inside "
                            f"{self.sessions_dir}")
+        from csa.worktree import remove as remove_worktree
+
+        remove_worktree(self, session.id)  # refuses (WorktreeHasWork) a worktree with work
         freed = session.size()
         # Rename first so a half-removed session is never visible under its id.
         trash = path.with_name(f"{TRASH_PREFIX}{path.name}-{os.getpid()}")

@@ -51,6 +51,10 @@ def valid_text(value: str | None) -> str | None:
 @click.option("--failover", type=ToolName(many=True), metavar="TOOL,...",
               help="On a rate-limit, quota or overload failure, retry the turn on these tools "
                    "in turn (default: config `failover`).")
+@click.option("--worktree", "worktree", is_flag=False, flag_value="", default=None,
+              metavar="[BRANCH]",
+              help="Run in a git worktree of the session's own, beside the repository, on a "
+                   "new branch csa/<id> or BRANCH (put the prompt first, or --worktree=BRANCH).")
 @click.option("-m", "--model", callback=nonblank, help="Model name passed to the tool.")
 @click.option("-d", "--description", callback=nonblank,
               help="Session description (default: the prompt, cut to 80 chars).")
@@ -74,7 +78,7 @@ def valid_text(value: str | None) -> str | None:
               help="Start in the background, print the session id and return at once.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the outcome.")
-def run(prompt, prompt_opt, tool, failover, model, description, cd, session, last, ephemeral, timeout,
+def run(prompt, prompt_opt, tool, failover, worktree, model, description, cd, session, last, ephemeral, timeout,
         idle_timeout, wait_slot, wait_timeout, with_journal, detach, quiet, as_json):
     """Run an AI tool on PROMPT in a new session, or resume one.
 
@@ -90,6 +94,8 @@ def run(prompt, prompt_opt, tool, failover, model, description, cd, session, las
       csa run --tool codex -m gpt-5.5 "add tests for the parser"
       csa run --tool auto "review the last commit"     # another model family than the parent's
       csa run --failover codex,gemini-cli "fix the flaky test"
+      csa run "try the refactor" --worktree           # own worktree, branch csa/<id>
+      csa run --worktree=spike/parser "rewrite the parser"
       csa run --session 01JH4Q "continue"
       csa run --last "and now the docs"
       git diff | csa run --tool gemini-cli -
@@ -100,6 +106,9 @@ def run(prompt, prompt_opt, tool, failover, model, description, cd, session, las
 
     if prompt is not None and prompt_opt is not None:
         raise UsageError("Give the prompt once: as an argument or with -p/--prompt")
+    if worktree and len(worktree.split()) > 1:  # `csa run --worktree "fix the bug"`
+        raise UsageError(f"--worktree took {worktree!r} as the branch name, which git refuses; "
+                         "give the prompt before --worktree, or use --worktree=BRANCH")
     text = read_prompt(prompt_opt if prompt_opt is not None else prompt)
     if wait_timeout is not None:
         wait_slot = wait_timeout  # RunRequest.wait_slot: False, True (forever) or seconds
@@ -108,7 +117,8 @@ def run(prompt, prompt_opt, tool, failover, model, description, cd, session, las
                      session=session, last=last, ephemeral=ephemeral, timeout=timeout,
                      idle_timeout=idle_timeout, wait_slot=wait_slot, with_journal=with_journal,
                      quiet=quiet,
-                     failover=[t for t in failover.split(",") if t] if failover else None)
+                     failover=[t for t in failover.split(",") if t] if failover else None,
+                     worktree=valid_text(worktree))
     if detach:
         from csa.detach import start_detached
 

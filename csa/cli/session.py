@@ -31,6 +31,7 @@ SESSION_LAZY = {
     "scrub": ("csa.cli.scrubbing", "scrub", "Re-apply the current redaction rules to stored sessions."),
     "note": ("csa.cli.journaling", "note", "Append an entry to the session journal."),
     "journal": ("csa.cli.journaling", "journal", "Show the session journal."),
+    "diff": ("csa.cli.orchestration", "diff", "Show a session's changes (its worktree, or its commits)."),
 }
 
 

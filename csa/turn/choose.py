@@ -39,7 +39,8 @@ class Choice:
                  description: str = "", cd: str | None = None, ephemeral: bool = False,
                  wait_slot: bool | float = False, reason: str = "run",
                  failover: list[str] | None = None, tool_reason: str | None = None,
-                 parent_tool: str | None = None):
+                 parent_tool: str | None = None, worktree: str | None = None,
+                 inherited_worktree: str | None = None, say=None):
         self.store = store
         self.cfg = cfg
         self.tool = tool
@@ -55,6 +56,9 @@ class Choice:
         self.failover = failover or []  # tools to move on to after a rate limit (failover.py)
         self.tool_reason = tool_reason  # why --tool auto chose this tool
         self.parent_tool = parent_tool  # the parent's tool, as --tool auto found it
+        self.worktree = worktree  # --worktree: "" or a branch (csa.worktree makes it)
+        self.inherited_worktree = inherited_worktree  # the parent's (CSA_WORKTREE)
+        self.say = say  # progress lines for the user (None: quiet)
 
 
 def choose(req: RunRequest) -> Choice:
@@ -81,6 +85,7 @@ def choose(req: RunRequest) -> Choice:
 
     failover = chain(cfg, req.failover, tool.name) if req.failover or cfg.get("failover") \
         else []
+    worktree, inherited = _worktree_choice(req, store, resume)
     description = ""
     if resume is None:
         description = store.redactor.text(req.description) if req.description else \
@@ -89,7 +94,27 @@ def choose(req: RunRequest) -> Choice:
                   description=description, cd=req.cd, ephemeral=req.ephemeral,
                   wait_slot=req.wait_slot, failover=failover,
                   tool_reason=auto.reason if auto else None,
-                  parent_tool=auto.parent_tool if auto else None)
+                  parent_tool=auto.parent_tool if auto else None, worktree=worktree,
+                  inherited_worktree=inherited, say=None if req.quiet else req.announce)
+
+
+def _worktree_choice(req: RunRequest, store: Store,
+                     resume: Session | None) -> tuple[str | None, str | None]:
+    """(--worktree's branch or "", the parent's worktree a new nested run inherits)."""
+    if req.worktree is not None:
+        if req.ephemeral:
+            from csa.errors import UsageError
+
+            raise UsageError("--worktree cannot be combined with --ephemeral")
+        from csa.worktree import request_check
+
+        request_check(store, req.worktree)
+        return req.worktree, None
+    inherited = os.environ.get("CSA_WORKTREE")
+    if resume is None and inherited and os.environ.get("CSA_SESSION_ID") \
+            and os.path.isdir(inherited):
+        return None, inherited
+    return None, None
 
 
 def resume_choice(session: Session, name: str, *, reason: str) -> Choice:
@@ -132,8 +157,10 @@ def project_cd(cd: str | None) -> str | None:
             here = os.path.realpath(os.getcwd())
         except OSError:
             return root
-        if here == root or here.startswith(root.rstrip("/") + "/"):
-            return root
+        # Inside the parent's worktree (csa.worktree) is inside the project too.
+        for top in filter(None, (root, os.environ.get("CSA_WORKTREE"))):
+            if here == top or here.startswith(top.rstrip("/") + "/"):
+                return root
     return None
 
 

@@ -222,13 +222,19 @@ class Checkpoint:
             pass
 
 
+def _worktrees() -> object:
+    from csa.worktree import Worktrees  # --worktree, or the parent's worktree (issue 17)
+
+    return Worktrees()
+
+
 def _attribution() -> object:
     from csa.attribution import Attribution  # the turn's commits (issue 17)
 
     return Attribution()
 
 
-BUILTIN: list = [Slots, DetachHandshake, JournalPreamble, MemoryGuard, BackgroundIndex,
+BUILTIN: list = [Slots, _worktrees, DetachHandshake, JournalPreamble, MemoryGuard, BackgroundIndex,
                  UsageStats, Events, _attribution, Checkpoint]
 
 

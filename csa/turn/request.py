@@ -78,6 +78,7 @@ class RunRequest:
     idle_timeout: float | None = None
     wait_slot: bool | float = False  # True: wait forever; a number: that many seconds
     failover: list[str] | None = None  # --failover (None: config `failover`)
+    worktree: str | None = None  # --worktree: "" (a new csa/<ULID> branch) or BRANCH
     with_journal: bool | None = None
     quiet: bool = False
     announce: Callable[[str], None] = field(default=announce_on_stderr)

@@ -88,6 +88,9 @@ def tool_env(turn: Turn) -> dict[str, str]:
     env.update(genealogy.child_env(session_id=turn.sid, depth=state.depth,
                                    project_root=turn.store.root, session_dir=turn.session.dir,
                                    tool=tool.name, parent_session_id=state.parent_session_id))
+    wt = state.extra.get("worktree")
+    if isinstance(wt, dict) and isinstance(wt.get("path"), str):
+        env["CSA_WORKTREE"] = wt["path"]  # children run there too (csa.worktree)
     return env
 
 
@@ -99,12 +102,18 @@ def tool_cwd(turn: Turn) -> str:
     original = imported.get("cwd") if isinstance(imported, dict) else None
     # The cwd came from a file csa did not write: an absolute, existing directory only,
     # and shown before the tool runs there.
+    from csa.worktree import tool_dir
+
+    here = os.path.realpath(cd) if cd else os.getcwd()
+    in_worktree = tool_dir(turn.state, turn.store.root, here)  # --worktree, or inherited
+    if in_worktree is not None:
+        return in_worktree
     if not turn.is_new and isinstance(original, str) and os.path.isabs(original) \
             and os.path.isdir(original) and cd is None:
         print(f"csa: running in {original!r}, the directory the imported conversation ran "
               "in (--cd DIR to choose another)", file=sys.stderr, flush=True)
         return original
-    return os.path.realpath(cd) if cd else os.getcwd()
+    return here
 
 
 def _feed_stdin(proc: subprocess.Popen, prompt: str) -> None:
