@@ -48,6 +48,10 @@ def _argv(req) -> list[str]:
         argv += ["--wait-timeout", repr(float(req.wait_slot))]
     if req.with_journal is not None:
         argv.append("--with-journal" if req.with_journal else "--no-journal")
+    if req.failover is not None:
+        argv += ["--failover", ",".join(req.failover)]
+    if req.worktree is not None:
+        argv.append(f"--worktree={req.worktree}")  # "=": the value may be empty
     return argv + ["-"]
 
 

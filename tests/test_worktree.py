@@ -138,3 +138,14 @@ def test_worktree_refusals_are_one_line_and_write_nothing(tmp_path, project):
     listing = csa("session", "list", "--json", env=env, cwd=project)
     assert json.loads(listing.stdout) == []
     assert not (project.parent / f"{project.name}.csa-worktrees").exists()
+
+
+def test_detached_runs_keep_worktree_and_failover(tmp_path, repo, state_dir):
+    env = fake_env(tmp_path, FAKE_API_ERROR="claude:rate_limit", **GIT_ID)
+    res = csa("run", "--detach", "--tool", "claude", "--failover", "codex", "--worktree=",
+              "in the background", env=env, cwd=repo)
+    assert res.returncode == 0, res.stderr
+    sid = res.stdout.strip()
+    assert csa("session", "wait", "-s", sid, env=env, cwd=repo).returncode == 0
+    st = _state(state_dir, repo, sid)
+    assert st["worktree"]["branch"] == f"csa/{sid}" and st["failover"][0]["to"] == "codex"
