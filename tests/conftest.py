@@ -57,3 +57,11 @@ def pytest_addoption(parser):
 def stress_long(request) -> bool:
     """True under --stress-long: stress tests use their long sizes."""
     return bool(request.config.getoption("--stress-long"))
+
+
+@pytest.fixture
+def repo(project):
+    """`project` as a git repository on branch main with one commit (a.txt)."""
+    from runkit import init_repo
+
+    return init_repo(project)

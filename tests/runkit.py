@@ -71,3 +71,30 @@ def read_log(path: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+GIT_ID = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+          "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+
+
+def git(cwd: Path, *args: str, env: dict | None = None) -> str:
+    """`git ARGS` in cwd with a fixed identity; its stdout, stripped."""
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
+                          env={**os.environ, **GIT_ID, **(env or {})}).stdout.strip()
+
+
+def init_repo(path: Path) -> Path:
+    """A git repository on branch main with one commit (a.txt)."""
+    git(path, "init", "-q", "-b", "main")
+    (path / "a.txt").write_text("a\n")
+    git(path, "add", "a.txt")
+    git(path, "commit", "-qm", "initial")
+    return path
+
+
+def state_of(state_dir: Path, project: Path, sid: str) -> dict:
+    """A session's state.toml, parsed."""
+    import tomllib
+
+    path = state_dir / str(project).lstrip("/") / "sessions" / sid / "state.toml"
+    return tomllib.loads(path.read_text())

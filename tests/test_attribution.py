@@ -4,37 +4,10 @@ prepare-commit-msg hook's `Csa-Session:` trailer ties later commits to it too.""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import tomllib
-from pathlib import Path
 
-import pytest
-
-from runkit import REPO, csa, fake_env, transcript
+from runkit import GIT_ID, REPO, csa, fake_env, git, state_of, transcript
 
 HOOK_DIR = REPO / "contrib" / "git-hooks"
-GIT_ID = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-          "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
-
-
-def git(cwd: Path, *args: str, env: dict | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
-                          env={**os.environ, **GIT_ID, **(env or {})}).stdout.strip()
-
-
-@pytest.fixture
-def repo(project) -> Path:
-    git(project, "init", "-q", "-b", "main")
-    (project / "a.txt").write_text("a\n")
-    git(project, "add", "a.txt")
-    git(project, "commit", "-qm", "initial")
-    return project
-
-
-def _state(state_dir: Path, project: Path, sid: str) -> dict:
-    path = state_dir / str(project).lstrip("/") / "sessions" / sid / "state.toml"
-    return tomllib.loads(path.read_text())
 
 
 def test_a_commit_made_by_the_tool_during_a_turn_is_attributed(tmp_path, repo, state_dir):
@@ -48,7 +21,7 @@ def test_a_commit_made_by_the_tool_during_a_turn_is_attributed(tmp_path, repo, s
     assert res.returncode == 0, res.stderr
     sid = json.loads(res.stdout)["session_id"]
     made = {git(repo, "rev-parse", "main"): "add b", git(repo, "rev-parse", "side"): "side work"}
-    commits = _state(state_dir, repo, sid)["commits"]
+    commits = state_of(state_dir, repo, sid)["commits"]
     assert {c["sha"]: c["subject"] for c in commits} == made
     assert all(c["turn"] == 1 and c["tool"] == "codex" for c in commits)
     assert before not in {c["sha"] for c in commits}  # not the commit from before the turn
@@ -63,7 +36,7 @@ def test_a_commit_made_by_the_tool_during_a_turn_is_attributed(tmp_path, repo, s
     # A second turn that commits nothing adds nothing.
     env2 = fake_env(tmp_path, **GIT_ID)
     assert csa("run", "-s", sid, "again", env=env2, cwd=repo).returncode == 0
-    assert len(_state(state_dir, repo, sid)["commits"]) == 2
+    assert len(state_of(state_dir, repo, sid)["commits"]) == 2
 
 
 def test_commits_made_by_others_outside_the_turn_are_not_attributed(tmp_path, repo, state_dir):
@@ -73,7 +46,7 @@ def test_commits_made_by_others_outside_the_turn_are_not_attributed(tmp_path, re
     (repo / "x.txt").write_text("x")
     git(repo, "add", "x.txt")
     git(repo, "commit", "-qm", "someone else")
-    assert "commits" not in _state(state_dir, repo, sid)
+    assert "commits" not in state_of(state_dir, repo, sid)
     assert "someone else" not in csa("session", "show", "-s", sid, env=env, cwd=repo).stdout
 
 

@@ -5,14 +5,13 @@ limits, with the fake CLIs printing each real CLI's failure (tools/fake_clis/fak
 from __future__ import annotations
 
 import json
-import tomllib
 
 import pytest
 
 from csa.autotool import family_of, model_family, parent_tool, tool_of_process
 from csa.config import Config
 from csa.tools import get_tool
-from runkit import csa, fake_env, read_log, sessions, transcript
+from runkit import csa, fake_env, read_log, sessions, state_of, transcript
 
 FAMILY = {"claude-code": "anthropic", "codex": "openai", "gemini-cli": "google"}
 FAKE = {"claude-code": "claude", "codex": "codex", "gemini-cli": "gemini",
@@ -23,10 +22,6 @@ def _cfg(project, text: str) -> None:
     (project / ".csa").mkdir(exist_ok=True)
     (project / ".csa" / "config.toml").write_text(text)
 
-
-def _state(state_dir, project, sid) -> dict:
-    path = state_dir / str(project).lstrip("/") / "sessions" / sid / "state.toml"
-    return tomllib.loads(path.read_text())
 
 
 # -- --tool auto -----------------------------------------------------------------------------
@@ -41,7 +36,7 @@ def test_auto_from_each_parent_tool_picks_another_family(parent, tmp_path, proje
     assert res.returncode == 0, res.stderr
     rows = {r["id"]: r for r in sessions(env, project)}
     child = next(r for r in rows.values() if r.get("parent_session_id"))
-    child_state = _state(state_dir, project, child["id"])
+    child_state = state_of(state_dir, project, child["id"])
     chosen = next(iter(child_state["tools"]))
     parent_family = FAMILY.get(parent, "anthropic")
     assert chosen != parent and FAMILY.get(chosen, "anthropic") != parent_family
@@ -120,7 +115,7 @@ def test_rate_limit_fails_over_to_the_next_tool(tool, tmp_path, project, state_d
                                                              (NEXT[tool], None)]
     switch = next(e for e in events if e["type"] == "failover")
     assert (switch["from"], switch["to"], switch["kind"]) == (tool, NEXT[tool], "rate_limit")
-    st = _state(state_dir, project, sid)
+    st = state_of(state_dir, project, sid)
     assert [(f["from"], f["to"], f["kind"]) for f in st["failover"]] == \
         [(tool, NEXT[tool], "rate_limit")]
     shown = csa("session", "show", "-s", sid, env=env, cwd=project).stdout
@@ -138,7 +133,7 @@ def test_no_loop_when_every_tool_fails(tmp_path, project, state_dir):
     assert res.returncode == 1
     assert [c["tool"] for c in read_log(log)] == ["claude", "codex", "gemini"]  # once each
     assert "every tool failed (claude-code: quota, codex: quota, gemini-cli: quota)" in res.stderr
-    st = _state(state_dir, project, json.loads(res.stdout)["session_id"])
+    st = state_of(state_dir, project, json.loads(res.stdout)["session_id"])
     assert [f["to"] for f in st["failover"]] == ["codex", "gemini-cli"]
 
 

@@ -4,36 +4,9 @@ a worktree's work."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import tomllib
 from pathlib import Path
 
-import pytest
-
-from runkit import csa, fake_env, read_log
-
-GIT_ID = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-          "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
-                          env={**os.environ, **GIT_ID}).stdout.strip()
-
-
-@pytest.fixture
-def repo(project) -> Path:
-    git(project, "init", "-q", "-b", "main")
-    (project / "a.txt").write_text("a\n")
-    git(project, "add", "a.txt")
-    git(project, "commit", "-qm", "initial")
-    return project
-
-
-def _state(state_dir: Path, project: Path, sid: str) -> dict:
-    path = state_dir / str(project).lstrip("/") / "sessions" / sid / "state.toml"
-    return tomllib.loads(path.read_text())
+from runkit import GIT_ID, csa, fake_env, git, read_log, state_of
 
 
 def _run(tmp_path, repo, *args, shell="", **extra):
@@ -50,7 +23,7 @@ def test_a_worktree_run_leaves_the_main_checkout_untouched(tmp_path, repo, state
                                  "&& git commit -qm 'add n' && echo more >> n.txt")
     assert res.returncode == 0, res.stderr
     sid = json.loads(res.stdout)["session_id"]
-    wt = _state(state_dir, repo, sid)["worktree"]
+    wt = state_of(state_dir, repo, sid)["worktree"]
     path = Path(wt["path"])
     assert path == repo.parent / f"{repo.name}.csa-worktrees" / sid
     assert wt["branch"] == f"csa/{sid}" and wt["base"] == head
@@ -86,10 +59,10 @@ def test_children_inherit_the_worktree_unless_they_ask_for_their_own(tmp_path, r
     assert path.endswith(json.loads(res.stdout)["session_id"])
     assert child["cwd"] == path and child["env"]["CSA_WORKTREE"] == path
     csid = child["env"]["CSA_SESSION_ID"]
-    assert _state(state_dir, repo, csid)["worktree"] == {"path": path, "inherited": True}
+    assert state_of(state_dir, repo, csid)["worktree"] == {"path": path, "inherited": True}
     # The grandchild asked for its own: another worktree, started from the child's HEAD.
     gsid = grandchild["env"]["CSA_SESSION_ID"]
-    own = _state(state_dir, repo, gsid)["worktree"]
+    own = state_of(state_dir, repo, gsid)["worktree"]
     assert grandchild["cwd"] == own["path"] != path and own["branch"] == f"csa/{gsid}"
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
     assert git(Path(path), "rev-parse", "--abbrev-ref", "HEAD") == "feature/x"
@@ -98,7 +71,7 @@ def test_children_inherit_the_worktree_unless_they_ask_for_their_own(tmp_path, r
 def test_delete_and_clean_never_drop_uncommitted_or_unmerged_work(tmp_path, repo, state_dir):
     res, env, _ = _run(tmp_path, repo, "work", "--worktree", shell="echo wip > a.txt")
     sid = json.loads(res.stdout)["session_id"]
-    path = Path(_state(state_dir, repo, sid)["worktree"]["path"])
+    path = Path(state_of(state_dir, repo, sid)["worktree"]["path"])
     # Uncommitted: refused, even with --force; the session and the worktree stay.
     for args in (["session", "delete", "-s", sid], ["session", "delete", "-s", sid, "--force"]):
         out = csa(*args, env=env, cwd=repo)
@@ -107,7 +80,7 @@ def test_delete_and_clean_never_drop_uncommitted_or_unmerged_work(tmp_path, repo
     cleaned = csa("session", "clean", "--days", "0", env=env, cwd=repo)
     assert cleaned.returncode == 0 and f"kept {sid}: its worktree" in cleaned.stdout + \
         cleaned.stderr
-    assert path.is_dir() and _state(state_dir, repo, sid)
+    assert path.is_dir() and state_of(state_dir, repo, sid)
     # Committed on its branch only: still unmerged work.
     git(path, "commit", "-qam", "wip")
     out = csa("session", "delete", "-s", sid, env=env, cwd=repo)
@@ -147,5 +120,5 @@ def test_detached_runs_keep_worktree_and_failover(tmp_path, repo, state_dir):
     assert res.returncode == 0, res.stderr
     sid = res.stdout.strip()
     assert csa("session", "wait", "-s", sid, env=env, cwd=repo).returncode == 0
-    st = _state(state_dir, repo, sid)
+    st = state_of(state_dir, repo, sid)
     assert st["worktree"]["branch"] == f"csa/{sid}" and st["failover"][0]["to"] == "codex"
