@@ -177,6 +177,21 @@ def test_failures_captured_from_the_real_clis_are_classified(path):
         assert tool.classify(retries, "", None) == cap["expected"]
 
 
+@pytest.mark.parametrize("path", CAPTURED, ids=[p.stem for p in CAPTURED])
+def test_retries_seen_in_the_real_clis_output_have_the_failure_kind(path):
+    """What a real CLI printed while it retried (claude api_retry events, gemini's
+    "Attempt N failed" and opencode's --print-logs lines) is what the failover watch
+    (csa.failover.RetryWatch) counts: each has the capture's failure kind."""
+    cap = json.loads(path.read_text())
+    tool = get_tool(cap["tool"])
+    kinds = [tool.retry_kind(event=e) for e in cap["events"]]
+    kinds += [tool.retry_kind(line=ln) for ln in cap["stderr"].splitlines()]
+    seen = {k for k in kinds if k}
+    if cap["expected"] in ("rate_limit", "overloaded") and cap["exit_code"] is None:
+        assert seen == {cap["expected"]}  # stopped while retrying: the watch saw it
+    assert seen <= {cap["expected"]}
+
+
 def test_captures_cover_three_real_clis():
     assert {json.loads(p.read_text())["tool"] for p in CAPTURED} >= \
         {"claude-code", "codex", "gemini-cli"}

@@ -52,7 +52,8 @@ ARGV = {"claude": ["claude", "-p", "hi", "--output-format", "stream-json", "--ve
         "codex": ["codex", "exec", "--json", "--skip-git-repo-check",
                   "--dangerously-bypass-approvals-and-sandbox", "hi"],
         "gemini": ["gemini", "-p", "hi", "-o", "stream-json", "--yolo"],
-        "opencode": ["opencode", "run", "--format", "json", "--auto", "hi"]}
+        "opencode": ["opencode", "run", "--format", "json", "--auto", "--print-logs",
+                     "--log-level", "ERROR", "hi"]}  # as csa runs it: retries on stderr
 TOOL = {"claude": "claude-code", "codex": "codex", "gemini": "gemini-cli",
         "opencode": "opencode"}
 
