@@ -166,11 +166,14 @@ class Attribution:
     def before_turn(self, turn: Turn) -> None:
         if turn.ephemeral:
             return
-        from csa.turn.spawn import tool_cwd
+        from csa.errors import CsaError
+        from csa.worktree import tool_dir
 
-        try:
-            self.mark = Mark.take(Path(tool_cwd(turn)))
-        except OSError:
+        cd = turn.claim.choice.cd
+        here = os.path.realpath(cd) if cd else os.getcwd()
+        try:  # where the tool will run: the session's worktree, or here
+            self.mark = Mark.take(Path(tool_dir(turn.state, turn.store.root, here) or here))
+        except (OSError, CsaError):
             self.mark = None
 
     def after_turn(self, turn: Turn, result: RunResult) -> None:
