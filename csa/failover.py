@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from csa.config import Config
-from csa.errors import CsaError, ToolMissing, UsageError
+from csa.errors import CsaError, UsageError
 from csa.tools import canonical, get_tool
 from csa.tools.base import FAILOVER_KINDS, Tool
 
@@ -86,6 +86,15 @@ def failure_kind(tool: Tool, relay: Relay) -> str | None:
 def run_with_failover(claim: Claim, options: TurnOptions) -> RunResult:
     """Run the turn; on a failover-worthy failure, again with the next tool (never a tool
     twice). Returns the last attempt's result."""
+    slots: list = []  # the failover tools' concurrency slots, held until the run ends
+    try:
+        return _attempts(claim, options, slots)
+    finally:
+        for slot in slots:
+            slot.release()
+
+
+def _attempts(claim: Claim, options: TurnOptions, slots: list) -> RunResult:
     from csa.turn.pipeline import run_turn
 
     choice = claim.choice
@@ -99,7 +108,7 @@ def run_with_failover(claim: Claim, options: TurnOptions) -> RunResult:
         result = run_turn(claim, options)
         if result.failure not in FAILOVER_KINDS:
             return result
-        nxt = _next_tool(claim, queue, tried, options)
+        nxt = _next_tool(claim, queue, tried, options, slots)
         if nxt is None:
             if history:
                 options.say("csa: failover: every tool failed ("
@@ -120,18 +129,27 @@ def run_with_failover(claim: Claim, options: TurnOptions) -> RunResult:
         options.tool_reason = f"failover: {switch['from']} failed ({switch['kind']})"
 
 
-def _next_tool(claim: Claim, queue: list[str], tried: list[str],
-               options: TurnOptions) -> tuple[str, str] | None:
-    """The next tool of the chain that has not had this turn and is installed."""
+def _next_tool(claim: Claim, queue: list[str], tried: list[str], options: TurnOptions,
+               slots: list) -> tuple[str, str] | None:
+    """The next tool of the chain that has not had this turn, is installed and has a free
+    concurrency slot (tools.<tool>.max_concurrent; taken into `slots`)."""
     from csa.turn.choose import resolve_binary
 
+    choice = claim.choice
     while queue:
         name = queue.pop(0)
         if name in tried:
             continue
         try:
-            return name, resolve_binary(get_tool(name), claim.choice.cfg)
-        except (ToolMissing, UsageError) as e:
+            binary = resolve_binary(get_tool(name), choice.cfg)
+            limit = choice.cfg.tool(name).max_concurrent
+            if limit:
+                from csa.slots import acquire_slot
+
+                slots.append(acquire_slot(choice.store.base, name, limit,
+                                          wait=choice.wait_slot))
+            return name, binary
+        except (CsaError, UsageError) as e:  # not installed, no free slot
             options.say(f"csa: failover: skipping {name}: {e}")
     return None
 

@@ -173,3 +173,19 @@ def test_each_tool_classifies_the_fakes_failures(tool, kind, tmp_path, project):
     assert res.returncode == 1
     assert json.loads(res.stdout)["failure"] == kind, res.stdout
     assert get_tool(tool).name == tool
+
+
+def test_failover_skips_a_tool_without_a_free_slot(tmp_path, project, state_dir):
+    from csa.slots import acquire_slot
+
+    _cfg(project, '[tools.codex]\nmax_concurrent = 1\n')
+    env = fake_env(tmp_path, FAKE_API_ERROR="claude:rate_limit")
+    held = acquire_slot(state_dir, "codex", 1)  # another codex run holds the only slot
+    try:
+        res = csa("run", "--tool", "claude", "--failover", "codex,gemini", "--json", "hi",
+                  env=env, cwd=project)
+    finally:
+        held.release()
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["tool"] == "gemini-cli"
+    assert "failover: skipping codex" in res.stderr
