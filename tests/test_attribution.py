@@ -66,3 +66,6 @@ def test_trailer_marked_commits_are_found(tmp_path, repo, state_dir):
     assert "Csa-Session" not in git(repo, "log", "-1", "--format=%B")
     shown = csa("session", "show", "-s", sid, env=env, cwd=repo).stdout
     assert "follow-up fix (Csa-Session trailer)" in shown and "plain" not in shown
+    as_json = json.loads(csa("session", "show", "-s", sid, "--json", env=env, cwd=repo).stdout)
+    assert [(c["subject"], c["via"]) for c in as_json["project_commits"]] == \
+        [("follow-up fix", "trailer")]

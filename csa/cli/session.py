@@ -190,8 +190,11 @@ def show(session, as_json, cd):
     handle = open_session(cd, session, env_fallback=True)
     st = handle.load()
     if as_json:
+        from csa.attribution import session_commits
+
         d = st.to_dict()
         d["session_dir"] = str(handle.dir)
+        d["project_commits"] = session_commits(handle, st)  # [[commits]] + trailer-marked
         emit_json(d)
         return
     from csa.state import iso_ms
