@@ -6,9 +6,10 @@
     >>> trailer_commits(Path("/home/me/proj"), "01JH4Q...")   # `Csa-Session:` trailers
 
 A turn's commits are those between HEAD before and HEAD after the turn, plus every
-reflog entry (any branch, this worktree's HEAD) written during the turn's window that
-records a commit (commit, amend, merge, cherry-pick, revert): an agent that committed on
-another branch and switched back is still seen. The `Attribution` hook records them on
+reflog line (any branch, this worktree's HEAD) appended during the turn that records a
+commit (commit, amend, merge, cherry-pick, revert): an agent that committed on another
+branch and switched back is still seen. The reflog files are read past the size they had
+when the turn started, so a commit made just before it never counts. The `Attribution` hook records them on
 the session (`[[commits]]` in state.toml: sha, subject, turn, tool) and as a `commits`
 event in the transcript. Git runs only when a reflog file changed during the turn.
 
@@ -38,7 +39,7 @@ COMMIT_ACTIONS = ("commit", "merge", "cherry-pick", "revert")
 
 @dataclass
 class Mark:
-    """Where the project's git stood when a turn started."""
+    """Where the project's git stood when a turn started (HEAD, and each reflog's size)."""
 
     cwd: Path
     head: str | None
@@ -108,35 +109,65 @@ def _pairs(text: str) -> list[dict]:
     return out
 
 
-def commits_since(mark: Mark, until: float | None = None) -> list[dict]:
+def commits_since(mark: Mark) -> list[dict]:
     """Commits (sha, subject; oldest first) made since `mark` was taken."""
     if not mark.changed():
         return []
-    until = time.time() if until is None else until
+    from csa.gitinfo import git_dirs
+
     head = _head(mark.cwd)
     found: list[dict] = []
     if head and head != mark.head:
         span = f"{mark.head}..{head}" if mark.head else head
         found += _pairs(git(mark.cwd, "log", "--reverse", f"--max-count={MAX_COMMITS}",
                             "--format=%H%x00%s", span))
-    # Reflog entries in the window: --date=unix makes each selector end in @{<epoch>}.
-    text = git(mark.cwd, "reflog", "show", "--all", "--date=unix",
-               "--format=%H%x00%gd%x00%gs%x00%s", "-n", str(MAX_COMMITS * 4))
-    for line in reversed(text.splitlines()):
-        parts = line.split("\x00")
-        if len(parts) != 4:
-            continue
-        sha, selector, action, subject = parts
-        try:
-            when = int(selector.rsplit("@{", 1)[1].rstrip("}"))
-        except (IndexError, ValueError):
-            continue
-        if int(mark.started) <= when <= until + 1 and action.startswith(COMMIT_ACTIONS):
-            found.append({"sha": sha, "subject": subject})
+    dirs = git_dirs(mark.cwd)
+    new = [sha for sha in new_reflog_commits(mark, dirs) if sha not in {c["sha"] for c in found}]
+    if new:
+        found += _pairs(git(mark.cwd, "log", "--no-walk=unsorted", "--format=%H%x00%s",
+                            *new[:MAX_COMMITS]))
     unique: dict[str, dict] = {}
     for c in found:
         unique.setdefault(c["sha"], c)
     return list(unique.values())[:MAX_COMMITS]
+
+
+def new_reflog_commits(mark: Mark, dirs: tuple[Path, Path] | None) -> list[str]:
+    """The commits recorded by reflog lines appended since the mark (every branch, this
+    worktree's HEAD): the part of each reflog file past the size the mark saw, so nothing
+    from before the turn counts. A file that shrank (expired) is read from its start,
+    keeping the lines of the turn's window."""
+    if dirs is None:
+        return []
+    out: list[str] = []
+    for path, (size, _mtime) in _reflogs(dirs).items():
+        before = mark.logs.get(path, (0, 0))[0]
+        if size == before:
+            continue
+        try:
+            with open(path, "rb") as f:
+                f.seek(before if size > before else 0)
+                tail = f.read(1 << 20).decode("utf-8", "replace")
+        except OSError:
+            continue
+        for line in tail.splitlines():
+            # "<old> <new> Name <email> <epoch> <tz>\t<action>: <message>"
+            meta, _, message = line.partition("\t")
+            fields = meta.split()
+            if len(fields) < 4 or not message.startswith(COMMIT_ACTIONS):
+                continue
+            if size < before and not _in_window(fields[-2], mark.started):
+                continue
+            if fields[1] not in out and fields[1].strip("0"):
+                out.append(fields[1])
+    return out
+
+
+def _in_window(epoch: str, started: float) -> bool:
+    try:
+        return int(epoch) >= int(started)
+    except ValueError:
+        return False
 
 
 def trailer_commits(root: Path, sid: str) -> list[dict]:

@@ -69,3 +69,16 @@ def test_trailer_marked_commits_are_found(tmp_path, repo, state_dir):
     as_json = json.loads(csa("session", "show", "-s", sid, "--json", env=env, cwd=repo).stdout)
     assert [(c["subject"], c["via"]) for c in as_json["project_commits"]] == \
         [("follow-up fix", "trailer")]
+
+
+def test_only_reflog_lines_written_after_the_mark_count(repo):
+    from csa.attribution import Mark, commits_since
+
+    git(repo, "commit", "-q", "--allow-empty", "-m", "just before")  # same second, likely
+    mark = Mark.take(repo)
+    assert commits_since(mark) == []  # nothing happened yet: no git process either
+    git(repo, "checkout", "-qb", "side")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "on side")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "on main")
+    assert [c["subject"] for c in commits_since(mark)] == ["on main", "on side"]
