@@ -216,7 +216,7 @@ def render(ev: dict) -> str | None:
 
 def _render(ev: dict) -> str | None:
     kind = ev.get("type")
-    ts = (ev.get("ts") or "")[11:19]
+    ts = ev.get("ts") or ""  # the one timestamp format of every command (state.iso_ms)
     if kind == "prompt":
         return f"{ts} ▶ prompt ({ev.get('tool')}{', resume' if ev.get('resume') else ''}): " \
                f"{short(ev.get('text'))}"
@@ -237,7 +237,7 @@ def _render(ev: dict) -> str | None:
         return f"{ts}   [{e.get('type', '?')}] {shown}" if shown else None
     if kind == "imported":
         name = f" {ev['name']}" if ev.get("name") else ""
-        when = (ev.get("source_ts") or ev.get("ts") or "")[11:19]
+        when = ev.get("source_ts") or ev.get("ts") or ""
         return f"{when} · {ev.get('role')}{name}: {short(ev.get('text'))}"
     if kind == "compaction":
         return (f"{ts} ◆ compaction ({ev.get('method')}): {ev.get('message')}; provider id "
@@ -253,8 +253,8 @@ def _render(ev: dict) -> str | None:
         return f"{ts} ◆ commits: {shown}"
     if kind == "corrupt":
         return f"?? corrupt line {ev.get('line')}: {ev.get('error')}"
-    rest = {k: v for k, v in ev.items() if k not in ("v", "seq", "ts", "type")}
-    return f"{ts} · {kind}: {short(str(rest))}"
+    rest = [f"{k}={v}" for k, v in ev.items() if k not in ("v", "seq", "ts", "type") and v is not None]
+    return f"{ts} · {kind}: {short(' '.join(rest))}"
 
 
 def short(value: Any, width: int = 200) -> str:

@@ -31,6 +31,7 @@ from csa.fsutil import atomic_write
 from csa.session import UNVERSIONED, Session
 from csa.state import iso_ms, utcnow
 from csa.store import NEW_PREFIX, TRASH_PREFIX, Store
+from csa.timeutil import stamp
 
 REPO_WAIT_S = 300.0
 IDENTITY = {"GIT_AUTHOR_NAME": "csa", "GIT_AUTHOR_EMAIL": "csa@localhost",
@@ -248,7 +249,8 @@ def _log(store: Store, sid: str | None = None) -> list[dict]:
         if not record:
             continue
         commit, committed, subject, note = (record.split("\x00") + ["", "", ""])[:4]
-        entry: dict = {"commit": commit.strip(), "committed_at": committed, "subject": subject}
+        entry: dict = {"commit": commit.strip(), "committed_at": stamp(committed),
+                       "subject": subject}
         if note.strip():
             try:
                 entry["checkpoint"] = tomllib.loads(note)

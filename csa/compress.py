@@ -72,6 +72,11 @@ def compress(session: Session, *, tool: str | None = None, timeout: float | None
     sid = session.id
     state = session.load()
     tool = tool or state.last_tool()
+    holder = session.holder()
+    if holder is not None:  # its first turn may still be running: no tool recorded yet
+        raise CsaError(f"Session {sid} is locked by PID {holder.get('pid', '?')} (a turn is "
+                       "running); wait for it "
+                       f"with: csa session wait -s {sid[:10]}, then compress", exit_code=1)
     if tool is None:
         raise CsaError(f"Session {sid} has not run any tool yet; nothing to compact")
     tstate = state.tools.get(tool)

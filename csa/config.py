@@ -259,3 +259,26 @@ def load_config(project_root: Path | None = None) -> Config:
             _merge(values, d, sources, str(path))
             files.append(path)
     return Config(values=values, sources=sources, files=files)
+
+
+def problems(cfg: Config) -> list[str]:
+    """What a valid-looking config still gets wrong (`config show` and `doctor` report it):
+    a default_tool no tool answers to.
+
+        >>> problems(load_config(root))
+        ["default_tool 'bogus' (in /home/me/.config/csa/config.toml): unknown tool ..."]
+    """
+    from csa.errors import UsageError
+    from csa.tools import check_name
+
+    out = []
+    name = cfg.get("default_tool")
+    if isinstance(name, str):
+        try:
+            check_name(name, "default_tool")
+        except UsageError as e:
+            where = cfg.source("default_tool")
+            out.append(f"default_tool {name!r} (in {where}): {e.message}; fix it with: "
+                       "csa config set default_tool codex")
+    return out
+

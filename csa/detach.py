@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from csa.errors import CsaError
+from csa.errors import CsaError, UsageError
 from csa.lock import pid_alive
 from csa.perms import user_umask
 from csa.session import Session
@@ -40,7 +40,7 @@ def _argv(req) -> list[str]:
     if req.last:
         argv.append("--last")
     if req.ephemeral:
-        raise CsaError("--detach cannot be combined with --ephemeral (nothing would be left "
+        raise UsageError("--detach cannot be combined with --ephemeral (nothing would be left "
                        "to wait for)")
     if req.wait_slot is True:
         argv.append("--wait")

@@ -44,6 +44,32 @@ def ownership_problems(base, pdir) -> list[str]:
     return out
 
 
+def state_dir_problems(base) -> list[str]:
+    """The state dir must be (or be creatable as) a directory csa can write: a file in its
+    place, a file on its path or a read-only directory would fail the first `csa run`."""
+    import tempfile
+
+    fix = "set CSA_STATE_DIR to a writable directory"
+    existing = next((p for p in (base, *base.parents) if os.path.lexists(p)), None)
+    if existing is None:
+        return []
+    if not existing.is_dir():
+        what = "is not a directory" if existing == base else f"cannot be created: {existing} " \
+            "is not a directory"
+        return [f"state dir {base} {what}; {fix}"]
+    try:
+        if existing == base:
+            fd, probe = tempfile.mkstemp(prefix=".doctor-", dir=base)
+            os.close(fd)
+            os.unlink(probe)
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as e:
+        where = base if existing == base else f"{base} (its parent {existing})"
+        return [f"state dir {where} is not writable ({e.strerror or e}); {fix}"]
+    return []
+
+
 def project_trust(root) -> dict:
     """The project config's trust state: none, trusted, untrusted or changed."""
     from csa import trust
@@ -79,9 +105,11 @@ def diagnose(cd: str | None = None) -> dict:
         count = len(store.ids())
     except OSError:
         count = 0
-    if base.exists() and not os.access(base, os.W_OK):
-        problems.append(f"state dir {base} is not writable")
+    problems += state_dir_problems(base)
     problems += ownership_problems(base, pdir)
+    from csa.config import problems as config_problems
+
+    problems += config_problems(cfg)
     trust = project_trust(root)
 
     def probe(name: str) -> dict:

@@ -88,6 +88,21 @@ def _rotate(path: Path, keep: int) -> None:
         os.unlink(path)
 
 
+TYPES = ("session_start", "session_end", "resume", "compress", "checkpoint", "lock_conflict",
+         "clean", "gc")
+
+
+def check_types(names: list[str]) -> set[str]:
+    """The event types asked for; UsageError naming the valid ones for an unknown type."""
+    from csa.errors import UsageError
+
+    wanted = {n.strip() for n in names if n.strip()}
+    bad = sorted(wanted - set(TYPES))
+    if bad:
+        raise UsageError(f"unknown event type {bad[0]!r} for --type: choose from {', '.join(TYPES)}")
+    return wanted
+
+
 def read_events(project_dir: Path, *, since: datetime | None = None,
                 types: set[str] | None = None, session: str | None = None) -> Iterator[dict]:
     """Events oldest first across rotated files; unparseable lines are skipped."""

@@ -1,7 +1,7 @@
 """`csa session list`: gather summaries (one project or all), filter, sort, shorten ids.
 
     >>> rows = list_sessions(Store.open(), tools=["codex"], since="2d", limit=20)
-    >>> short_ids([r["id"] for r in rows])      # unique display prefixes, >= 8 chars
+    >>> short_ids([r["id"] for r in rows])      # one unique display width, >= 10 chars
 """
 
 from __future__ import annotations
@@ -12,19 +12,16 @@ from datetime import UTC, datetime, timedelta
 from csa.errors import UsageError
 from csa.state import PHASES, iso_ms
 from csa.store import Store, iter_project_dirs
+from csa.summaries import SHOWN_RUN_STATUSES, shown_status
 from csa.timeutil import parse_since
 
-STATUSES = (*PHASES, "running", "died", "corrupt")
+STATUSES = (*PHASES, *SHOWN_RUN_STATUSES, "corrupt")
 KNOWN_BY_LOOKUP = 200  # above this many rows, reading every id is cheaper than lookups
 
 
 def status_of(row: dict) -> str:
-    """What a listing shows: corrupt, running, died, or the phase."""
-    if row.get("corrupt"):
-        return "corrupt"
-    if row.get("run_status") in ("running", "died"):
-        return row["run_status"]
-    return row.get("phase") or "active"
+    """What a listing shows: corrupt, running, died, failed, timeout, interrupted, or the phase."""
+    return shown_status(row)
 
 
 def list_sessions(store: Store, *, tools: Iterable[str] = (), branch: str | None = None,
@@ -85,8 +82,11 @@ def _where(tools: set[str], branch: str | None, status: str | None,
     if status in PHASES:
         terms.append("{a}.phase = ?")
         params.append(status)
-    elif status is not None:
+    elif status in ("running", "died"):  # the lock decides: filtered again after the live view
         terms.append("{a}.status IN ('running', 'died')")
+    elif status is not None:
+        terms.append("{a}.status = ?")
+        params.append(status)
     if tools:
         terms.append("(" + " OR ".join("instr({a}.tools, ?) > 0" for _ in tools) + ")")
         params += [f",{t}," for t in sorted(tools)]
@@ -144,21 +144,22 @@ def _keep(r: dict, tools: set[str], branch: str | None, status: str | None,
     return True
 
 
-def short_ids(all_ids: Iterable[str], minimum: int = 8) -> dict[str, str]:
-    """Shortest prefix of each id that is unique among `all_ids`, at least `minimum` long."""
+SHORT_ID = 10  # a ULID's first 10 characters are its millisecond timestamp
+
+
+def short_ids(all_ids: Iterable[str], minimum: int = SHORT_ID) -> dict[str, str]:
+    """One display width for every id of a listing: the shortest prefix length (at least
+    `minimum`) that keeps each id unique among `all_ids`, so columns line up and every
+    command shows the same id the same way.
+
+        >>> short_ids(["01JH4QWERT1234567890ABCDEF", "01JH4R2ZAB1234567890ABCDEF"])
+        {'01JH4QWERT1234567890ABCDEF': '01JH4QWERT', '01JH4R2ZAB1234567890ABCDEF': '01JH4R2ZAB'}
+    """
     ordered = sorted(set(all_ids))
-    out: dict[str, str] = {}
-    for i, sid in enumerate(ordered):
-        need = minimum
-        head = sid[:minimum]
-        for j in (i - 1, i + 1):
-            if 0 <= j < len(ordered):
-                other = ordered[j]
-                if other[:minimum] != head:
-                    continue  # they differ within the minimum: nothing more needed
-                k = minimum
-                while k < len(sid) and sid[k] == other[k]:
-                    k += 1
-                need = max(need, k + 1)
-        out[sid] = sid[:need]
-    return out
+    width = minimum
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        k = 0
+        while k < len(a) and k < len(b) and a[k] == b[k]:
+            k += 1
+        width = max(width, k + 1)
+    return {sid: sid[:width] for sid in ordered}

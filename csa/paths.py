@@ -16,11 +16,20 @@ from csa.errors import CsaError
 
 
 def state_base(env: Mapping[str, str] | None = None) -> Path:
-    """`$CSA_STATE_DIR`, else `$XDG_STATE_HOME/csa`, else `~/.local/state/csa`."""
+    """`$CSA_STATE_DIR`, else `$XDG_STATE_HOME/csa`, else `~/.local/state/csa`.
+
+    A relative CSA_STATE_DIR is refused: it would mean a different directory in every
+    directory csa runs from (inside the repository, too). A relative XDG_STATE_HOME is
+    ignored, as the XDG spec says."""
     env = os.environ if env is None else env
     if env.get("CSA_STATE_DIR"):
-        return Path(env["CSA_STATE_DIR"]).expanduser().absolute()
-    if env.get("XDG_STATE_HOME"):
+        given = Path(env["CSA_STATE_DIR"]).expanduser()
+        if not given.is_absolute():
+            raise CsaError(f"CSA_STATE_DIR must be an absolute path, not {str(given)!r}: a "
+                           "relative one lands in whatever directory csa runs from; "
+                           f"set it to e.g. {Path(given).absolute()}", exit_code=2)
+        return given.absolute()
+    if env.get("XDG_STATE_HOME") and Path(env["XDG_STATE_HOME"]).expanduser().is_absolute():
         return Path(env["XDG_STATE_HOME"]).expanduser().absolute() / "csa"
     return Path(env.get("HOME") or Path.home()) / ".local" / "state" / "csa"
 
@@ -28,7 +37,7 @@ def state_base(env: Mapping[str, str] | None = None) -> Path:
 def config_home(env: Mapping[str, str] | None = None) -> Path:
     """`$XDG_CONFIG_HOME/csa`, else `~/.config/csa`."""
     env = os.environ if env is None else env
-    if env.get("XDG_CONFIG_HOME"):
+    if env.get("XDG_CONFIG_HOME") and Path(env["XDG_CONFIG_HOME"]).expanduser().is_absolute():
         return Path(env["XDG_CONFIG_HOME"]).expanduser().absolute() / "csa"
     return Path(env.get("HOME") or Path.home()) / ".config" / "csa"
 

@@ -394,8 +394,12 @@ def search(store: Store, query: str, *, all_projects: bool = False, tool: str | 
                 if is_disk_full(e):
                     raise disk_full("the search index", idx.path) from e
                 raise
+        # The same text is often stored several times (the description is the prompt, the
+        # tool echoes it, the answer is an event and the turn's end): fetch more, keep one.
         hits = idx.search(query, project=None if all_projects else str(store.root), tool=tool,
-                          types=types, since=since, until=until, limit=limit)
+                          types=types, since=since, until=until,
+                          limit=min(limit * DUPLICATES_PER_HIT, 2**62))
+        hits = distinct(hits)[:limit]
         gone = sorted({h["session_id"] for h in hits
                        if not Store(store.base, Path(h["project"])).session(h["session_id"])
                        .exists()})
@@ -405,6 +409,25 @@ def search(store: Store, query: str, *, all_projects: bool = False, tool: str | 
         return hits
     finally:
         idx.close()
+
+
+DUPLICATES_PER_HIT = 4
+
+
+def distinct(hits: list[dict]) -> list[dict]:
+    """Each matching text of a session once (the best-ranked copy).
+
+        >>> distinct([{"session_id": "A", "snippet": "[x] y"}, {"session_id": "A", "snippet": "[x]  y"}])
+        [{'session_id': 'A', 'snippet': '[x] y'}]
+    """
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for h in hits:
+        key = (h["session_id"], " ".join(str(h.get("snippet") or "").split()))
+        if key not in seen:
+            seen.add(key)
+            out.append(h)
+    return out
 
 
 def _catch_up(idx: Index, store: Store, all_projects: bool) -> None:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from csa.store import Store
 
 DB_NAME = "summaries.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a failed, timed-out or interrupted last run shows in `status`
 RACY_WINDOW_NS = 2_000_000_000
 REFRESH_CHUNK = 2000
 MAX_LIMIT = 2**62  # SQLite integers are 64-bit; a larger --limit means "all"
@@ -341,11 +341,23 @@ class SummaryIndex:
         return out
 
 
+# A last run that did not finish well shows instead of the phase (a failed run is not "active").
+SHOWN_RUN_STATUSES = ("running", "died", "failed", "timeout", "interrupted")
+
+
+def shown_status(summary: dict) -> str:
+    """What a listing shows for a session: corrupt, the last run's status when it is not
+    "finished" (running, died, failed, timeout, interrupted), else the phase."""
+    if summary.get("corrupt"):
+        return "corrupt"
+    if summary.get("run_status") in SHOWN_RUN_STATUSES:
+        return summary["run_status"]
+    return summary.get("phase") or "active"
+
+
 def _row(summary: dict, st: os.stat_result | None) -> tuple:
     corrupt = bool(summary.get("corrupt"))
-    status = "corrupt" if corrupt else (
-        summary["run_status"] if summary.get("run_status") in ("running", "died")
-        else summary.get("phase") or "active")
+    status = shown_status(summary)
     last = summary.get("last_accessed")
     racy = st is None or st.st_mtime_ns > time.time_ns() - RACY_WINDOW_NS
     return (summary["id"], last or summary.get("created_at") or "", last, summary.get("phase"),

@@ -62,3 +62,19 @@ def ago(iso: str | None, now: datetime | None = None) -> str:
         if secs >= size:
             return f"{secs // size}{unit} ago"
     return f"{secs}s ago"
+
+
+def stamp(iso: str) -> str:
+    """Any RFC 3339 time in the one format csa shows (UTC, milliseconds, `Z`); text that is
+    not a time is given back as it is.
+
+        >>> stamp("2026-12-03T05:02:43+01:00")
+        '2026-12-03T04:02:43.000Z'
+    """
+    from csa.state import iso_ms
+
+    try:
+        dt = datetime.fromisoformat(iso.strip().replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return iso
+    return iso_ms(dt if dt.tzinfo else dt.replace(tzinfo=UTC)) or iso

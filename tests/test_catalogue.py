@@ -55,36 +55,36 @@ def test_the_hot_path_spells_the_stdout_builders(tmp_path):
 
 EVENTS = [  # (event, its logs line, its search text)
     (catalogue.prompt(tool="codex", text="fix   the\ntests", purpose="run", resume=True),
-     "14:17:39 ▶ prompt (codex, resume): fix the tests", "fix   the\ntests"),
+     "2026-11-21T14:17:39.059Z ▶ prompt (codex, resume): fix the tests", "fix   the\ntests"),
     (catalogue.stdout_event({"type": "assistant", "message": {"content": [
         {"type": "text", "text": "hi"}, {"type": "tool_use"}]}}),
-     "14:17:39   [assistant] hi <tool_use>", "hi"),
+     "2026-11-21T14:17:39.059Z   [assistant] hi <tool_use>", "hi"),
     (catalogue.stdout_event({"type": "result", "result": "done"}),
-     "14:17:39   [result] done", "done"),
+     "2026-11-21T14:17:39.059Z   [result] done", "done"),
     (catalogue.stdout_event({"type": "item.completed",
                              "item": {"type": "command_execution", "command": "ls -la"}}),
-     "14:17:39   [item.completed] command_execution: ls -la", "ls -la"),
+     "2026-11-21T14:17:39.059Z   [item.completed] command_execution: ls -la", "ls -la"),
     (catalogue.stdout_event({"type": "message", "role": "assistant", "content": "ok"}),
-     "14:17:39   [message] assistant: ok", "ok"),
+     "2026-11-21T14:17:39.059Z   [message] assistant: ok", "ok"),
     (catalogue.stdout_event({"type": "text", "part": {"text": "opencode says"}}),
-     "14:17:39   [text] opencode says", "opencode says"),
+     "2026-11-21T14:17:39.059Z   [text] opencode says", "opencode says"),
     (catalogue.stdout_event({"type": "turn.started"}), None, ""),
-    (catalogue.stdout_text("plain"), "14:17:39   plain", "plain"),
-    (catalogue.stderr("oops"), "14:17:39 ! oops", "oops"),
-    (catalogue.warning("low memory"), "14:17:39 · warning: {'text': 'low memory'}",
+    (catalogue.stdout_text("plain"), "2026-11-21T14:17:39.059Z   plain", "plain"),
+    (catalogue.stderr("oops"), "2026-11-21T14:17:39.059Z ! oops", "oops"),
+    (catalogue.warning("low memory"), "2026-11-21T14:17:39.059Z · warning: text=low memory",
      "low memory"),
     (catalogue.turn_end(tool="codex", exit_code=0, status="finished", duration_s=1.5,
                         final_text=" all done \n"),
-     "14:17:39 ■ turn end: finished exit=0 1.5s\nall done", " all done \n"),
+     "2026-11-21T14:17:39.059Z ■ turn end: finished exit=0 1.5s\nall done", " all done \n"),
     (catalogue.compaction(session_id="S", tool="codex", method="rollover", success=True,
                           message="ok", old_provider_session_id="a",
                           new_provider_session_id="b", compaction_count=1, exit_code=0),
-     "14:17:39 ◆ compaction (rollover): ok; provider id a -> b", "ok"),
+     "2026-11-21T14:17:39.059Z ◆ compaction (rollover): ok; provider id a -> b", "ok"),
     (catalogue.imported("tool_call", "ls", source="claude", source_ts="2026-01-01T01:02:03Z",
                         name="Bash"),
-     "01:02:03 · tool_call Bash: ls", "ls"),
+     "2026-01-01T01:02:03Z · tool_call Bash: ls", "ls"),
     (catalogue.evicted(size=10, sha256="ab", last_seq=12),
-     "14:17:39 · evicted: {'bytes': 10, 'sha256': 'ab', 'last_seq': 12}", ""),
+     "2026-11-21T14:17:39.059Z · evicted: bytes=10 sha256=ab last_seq=12", ""),
 ]
 
 
@@ -109,7 +109,7 @@ def test_a_tools_own_render_shows_its_events(monkeypatch):
     monkeypatch.setattr(Codex, "render", lambda self, e: f"mine: {e.get('n')}"
                         if e.get("type") == "mine" else "")
     record = ev(0, catalogue.stdout_event({"type": "mine", "n": 7}))
-    assert catalogue.render(record) == "14:17:39   [mine] mine: 7"
+    assert catalogue.render(record) == "2026-11-21T14:17:39.059Z   [mine] mine: 7"
 
 
 def test_eviction_stub_is_recognized_only_alone(tmp_path):

@@ -143,7 +143,20 @@ def os_error_message(e: OSError) -> str:
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
         text += "; free some space and retry (state.toml and the transcript keep what was " \
                 "written before)"
+    elif e.filename and _under_state_base(str(e.filename)):
+        text += ("; csa keeps its state there: make it a writable directory or set "
+                 "CSA_STATE_DIR to one (`csa doctor` checks it)")
     return text
+
+
+def _under_state_base(filename: str) -> bool:
+    from csa.paths import state_base
+
+    try:
+        base = str(state_base())
+    except CsaError:
+        return False
+    return filename == base or filename.startswith(base.rstrip("/") + "/")
 
 
 @click.group(cls=CsaGroup, lazy=LAZY_COMMANDS,
@@ -162,4 +175,17 @@ def cli():
 
 
 def main(argv: list[str] | None = None) -> None:
+    terminal_safe()
     cli.main(args=argv, prog_name="csa")
+
+
+def terminal_safe() -> None:
+    """A terminal that cannot show a character (LANG=C, PYTHONIOENCODING=ascii) gets a `?`
+    for it, never a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (stream.errors or "strict") == "strict":
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # closed or detached
+                pass

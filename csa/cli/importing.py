@@ -40,6 +40,8 @@ def import_(source, since, dry_run, paths, all_projects, as_json, cd):
       csa import gemini --all-projects --json
       csa import opencode --path export.json   # `opencode export <id>` output
     """
+    from collections import Counter
+
     from csa.importers import import_sessions
 
     report = import_sessions(source, cd=cd, paths=paths, since=since, dry_run=dry_run,
@@ -62,9 +64,21 @@ def import_(source, since, dry_run, paths, all_projects, as_json, cd):
         click.echo(f"skipped corrupt line {b}", err=True)
     if report.bad_lines > len(report.bad):
         click.echo(f"... and {report.bad_lines - len(report.bad)} more corrupt lines", err=True)
-    for s in report.skipped_sources:
-        if s["reason"] != "no activity since --since":
-            click.echo(f"skipped {s['path']}: {s['reason']}", err=True)
+    skipped = Counter(_kind(s["reason"]) for s in report.skipped_sources
+                      if s["reason"] != "no activity since --since")
+    if skipped:  # one line, not one per file (there can be thousands)
+        click.echo(f"skipped {sum(skipped.values())} source(s): "
+                   + ", ".join(f"{n} {why}" for why, n in skipped.most_common())
+                   + " (--json lists each)", err=True)
     for p in report.problems:
         click.echo(f"problem: {p}", err=True)
     click.echo(report.summary(), err=True)
+
+
+def _kind(reason: str) -> str:
+    """A skip reason without its particulars (ids, paths), so like reasons count together."""
+    import re
+
+    kind = re.sub(r" in session \S+$", "", re.sub(r"\s*\([^)]*\)", "", reason))
+    return "invalid provider id" if kind.startswith("provider id ") else kind
+

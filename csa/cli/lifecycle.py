@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from csa.cli.output import emit_json, json_option, key_values, nonblank, write_text
+from csa.cli.output import emit_json, human_bytes, json_option, key_values, nonblank, write_text
 from csa.cli.session import cd_option, open_session, open_store, session_option
 
 
@@ -121,7 +121,7 @@ def log(session, as_json, cd):
         write_text("Project commits made by this session:\n"
                    + "".join(f"  {commit_line(c)}\n" for c in commits))
     if not entries:
-        click.echo(f"No history for {sid} yet (csa session checkpoint -s {sid[:8]})", err=True)
+        click.echo(f"No history for {sid} yet (csa session checkpoint -s {sid[:10]})", err=True)
         return
     lines = []
     for e in entries:
@@ -129,7 +129,8 @@ def log(session, as_json, cd):
         cp = e.get("checkpoint")
         if cp:
             lines.append(f"    phase={cp.get('phase')} turns={cp.get('turn_count')} "
-                         f"seq={cp.get('transcript_last_seq')} note={cp.get('note', '')!r}")
+                         f"seq={cp.get('transcript_last_seq')}"
+                         + (f" note={cp['note']}" if cp.get("note") else ""))
     write_text("\n".join(lines) + "\n")
 
 
@@ -164,7 +165,7 @@ all_projects_option = click.option(
     help="Every project under the state dir (what contrib/'s timer and cron job run).")
 
 
-def _print_report(rep, as_json: bool, verb: str) -> None:
+def _print_report(rep, as_json: bool, verb: str, summary: str | None = None) -> None:
     from csa.cli.output import human_bytes, table
 
     if as_json:
@@ -189,6 +190,9 @@ def _print_report(rep, as_json: bool, verb: str) -> None:
         lines.append(f"{would}retired {sid}")
     if lines:
         write_text("\n".join(lines) + "\n")
+    if summary is not None:
+        click.echo(summary, err=True)
+        return
     click.echo(f"{'Dry run: ' if rep.dry_run else ''}{len(rep.removed)} session(s) {would}"
                f"{verb}, {human_bytes(rep.bytes_freed)} {'would be ' if rep.dry_run else ''}"
                f"freed" + (f"; archived to {rep.archive_dir}" if rep.archive_dir and
@@ -278,20 +282,46 @@ def gc(dry_run, max_bytes, force, all_projects, as_json, cd):
 
     rep = every_project(open_store(cd), collect, only_this=not all_projects, dry_run=dry_run,
                         max_bytes=max_bytes, force=force)
-    _print_report(rep, as_json, "removed")
+    _print_report(rep, as_json, "removed", summary=_gc_summary(rep))
     budget = rep.budget
     if as_json or budget is None:
         return
-    from csa.cli.output import human_bytes
-
     for item in budget["evicted"]:
         click.echo(f"{'would evict' if dry_run else 'evicted'} transcript of {item['id']} "
                    f"({human_bytes(item['bytes'])})")
-    click.echo(f"Budget {human_bytes(budget['max_bytes'])}: {human_bytes(budget['before'])} "
-               f"-> {human_bytes(budget['after'])}"
-               + (f"; {budget['skipped_undigested']} undigested transcript(s) kept "
-                  "(--force to evict them)" if budget["skipped_undigested"] else ""),
-               err=True)
+    click.echo(_budget_line(budget), err=True)
+
+
+def _gc_summary(rep) -> str:
+    """`gc: 2 stale locks and 1 orphan dir removed, 0 sessions retired, 3.1 KiB freed`."""
+    from csa.cli.output import human_bytes
+
+    def n(count: int, what: str) -> str:
+        return f"{count} {what}{'' if count == 1 else 's'}"
+
+    would = "would be " if rep.dry_run else ""
+    return (f"{'Dry run: ' if rep.dry_run else ''}gc: {n(len(rep.stale_locks), 'stale lock')}, "
+            f"{n(len(rep.orphan_dirs), 'orphan dir')} and {n(len(rep.stale_temps), 'temp file')} "
+            f"{would}removed, {n(len(rep.retired), 'session')} {would}retired, "
+            f"{human_bytes(rep.bytes_freed)} {would}freed")
+
+
+def _budget_line(budget: dict) -> str:
+    """The size budget's outcome, saying so when it could not be met and why."""
+    from csa.cli.output import human_bytes
+
+    line = (f"Budget {human_bytes(budget['max_bytes'])}: {human_bytes(budget['before'])} "
+            f"-> {human_bytes(budget['after'])}")
+    if budget["after"] <= budget["max_bytes"]:
+        return line + " (met)"
+    kept = [f"{budget['skipped_live']} running session(s) kept"] if budget.get("skipped_live") \
+        else []
+    if budget.get("skipped_undigested"):
+        kept.append(f"{budget['skipped_undigested']} undigested transcript(s) kept "
+                    "(--force to evict them)")
+    kept.append("state.toml, results and journals are never evicted")
+    return (f"{line}: NOT met, {human_bytes(budget['after'] - budget['max_bytes'])} over; "
+            + "; ".join(kept))
 
 
 @click.command("wait")
@@ -365,13 +395,13 @@ def events(since, types, session, limit, as_json, cd):
       csa events --type lock_conflict,clean --json
     """
     from csa.cli.output import emit_jsonl
-    from csa.events import read_events
+    from csa.events import check_types, read_events
     from csa.timeutil import parse_since
 
     store = open_store(cd)
     sid = store.resolve(session).id if session else None
     evs = list(read_events(store.dir, since=parse_since(since) if since else None,
-                           types=set(types.split(",")) if types else None, session=sid))
+                           types=check_types(types.split(",")) if types else None, session=sid))
     if limit is not None:
         evs = evs[-limit:] if limit > 0 else []
     if as_json:
@@ -379,7 +409,8 @@ def events(since, types, session, limit, as_json, cd):
         return
     lines = []
     for e in evs:
-        rest = " ".join(f"{k}={v}" for k, v in e.items() if k not in ("ts", "type", "pid"))
+        rest = " ".join(f"{k}={v}" for k, v in e.items()
+                    if k not in ("ts", "type", "pid") and v is not None)
         lines.append(f"{e.get('ts', '')}  {e.get('type', ''):<14} {rest}")
     if lines:
         write_text("\n".join(lines) + "\n")

@@ -130,6 +130,8 @@ def show(as_json, cd):
     Examples:
       csa config show
       csa config show --json | jq .values.tools
+
+    Exit code 1 when a setting is wrong (an unknown default_tool), after the table.
     """
     from csa.config import global_config_path, load_config, project_config_path
     from csa.paths import project_root
@@ -145,6 +147,12 @@ def show(as_json, cd):
     head = (f"# global:  {global_config_path()}\n"
             f"# project: {project_config_path(root)}\n")
     write_text(head + table(["KEY", "VALUE", "SOURCE"], rows))
+    from csa.config import problems
+
+    for problem in problems(cfg):
+        click.echo(f"problem: {problem}", err=True)
+    if problems(cfg):
+        raise SystemExit(1)
 
 
 def _fmt(value) -> str:

@@ -141,4 +141,6 @@ def run(prompt, prompt_opt, tool, failover, worktree, model, description, cd, se
         out = result.final_text
         sys.stdout.write(out if out.endswith("\n") else out + "\n")
         sys.stdout.flush()
+    if result.message and not as_json:
+        click.echo(result.message, err=True)
     sys.exit(result.exit_code)

@@ -47,7 +47,10 @@ def search(query, tool, types, since, until, all_projects, limit, as_json, cd):
     if not hits:
         click.echo(f"No matches for {query!r}", err=True)
         return
-    rows = [[h["session_id"], h["ts"] or "-", h["tool"] or "-", h["type"],
+    from csa.listing import short_ids
+
+    short = short_ids(h["session_id"] for h in hits)
+    rows = [[short[h["session_id"]], h["ts"] or "-", h["tool"] or "-", h["type"],
              " ".join(h["snippet"].split())] for h in hits]
     headers = ["SESSION", "TIME", "TOOL", "TYPE", "MATCH"]
     if all_projects:

@@ -78,8 +78,9 @@ def session():
 @click.option("--tool", "tools", metavar="a,b", type=ToolName(many=True),
               help="Only sessions that used one of these tools (aliases work: claude, gemini).")
 @click.option("--branch", metavar="B", help="Only sessions created on this git branch.")
-@click.option("--status", metavar="PHASE",
-              help="active, available, retired, running, died or corrupt.")
+@click.option("--status", metavar="STATUS",
+              help="active, available, retired, running, died, failed, timeout, interrupted "
+                   "or corrupt.")
 @click.option("--since", metavar="WHEN", help="Accessed within this long (2d, 36h) or since a date.")
 @click.option("--limit", type=int, metavar="N",
               help="At most N sessions (with --tree: the N newest trees).")
@@ -99,10 +100,14 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
     from datetime import UTC, datetime
 
     from csa.genealogy import build_tree
-    from csa.listing import list_sessions, short_ids
+    from csa.listing import SHORT_ID, list_sessions, short_ids
     from csa.timeutil import ago
 
     store = open_store(cd)
+    if tools:
+        from csa.tools import check_name
+
+        tools = ",".join(check_name(t) for t in tools.split(","))
     rows, known = list_sessions(store, tools=(tools or "").split(","), branch=branch,
                                 status=status, since=since, limit=limit,
                                 all_projects=all_projects, tree=tree)
@@ -121,7 +126,9 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
         emit_json(out)
         return
     if not rows:
-        click.echo("No sessions found. Start one with: csa run \"your prompt\"", err=True)
+        filtered = tools or branch or status or since
+        click.echo("No sessions match these filters." if filtered else
+                   "No sessions found. Start one with: csa run \"your prompt\"", err=True)
         return
     short = short_ids(known)
     headers = ["ID", "STATUS", "TOOL", "TURNS", "ACCESSED", "BRANCH", "DESCRIPTION"]
@@ -136,7 +143,7 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
             sid = prefixes[i] + sid
         desc = r.get("error") if r.get("corrupt") else r.get("description", "")
         if orphan:
-            desc = f"(orphan: parent {r['parent_session_id'][:8]} is gone) {desc}"
+            desc = f"(orphan: parent {r['parent_session_id'][:SHORT_ID]} is gone) {desc}"
         line = [sid, r["status"], ",".join(r.get("tools") or []) or "-", r.get("turn_count", 0),
                 ago(r.get("last_accessed"), now), r.get("git_branch") or "-", _one_line(desc)]
         if all_projects:
@@ -205,12 +212,13 @@ def show(session, as_json, cd):
              ("created", iso_ms(st.created_at)), ("last accessed", iso_ms(st.last_accessed)),
              ("git", f"{st.git_branch or '-'} {(st.git_head or '')[:12]}".strip()),
              ("parent", st.parent_session_id or "-"), ("depth", st.depth),
-             ("compacted", f"{st.is_compacted} ({st.compaction_count}x)")]
+             ("compacted", f"{st.compaction_count} times" if st.is_compacted else "no")]
     if st.run:
         pairs.append(("last run", f"{st.run.status} ({st.run.tool}, exit {st.run.exit_code})"))
     for name, t in st.tools.items():
         pairs.append((f"tool {name}", f"provider id {t.provider_session_id or '-'}, "
-                      f"exit {t.last_exit_code}, turns {t.turn_count}"))
+                      f"exit {'-' if t.last_exit_code is None else t.last_exit_code}, "
+                      f"turns {t.turn_count}"))
     from csa.cli.orchestration import show_pairs
 
     pairs += show_pairs(handle, st)

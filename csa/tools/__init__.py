@@ -103,6 +103,20 @@ def render_event(event: dict, tool: str | None = None) -> str:
     return ""
 
 
+def check_name(name: str, option: str = "--tool") -> str:
+    """`name` in csa's spelling if a tool has that name (built-in, alias or installed
+    plugin); else UsageError listing the valid names (a filter must not silently match nothing).
+
+        >>> check_name("claude")
+        'claude-code'
+    """
+    key = canonical(name)
+    if key in BUILTIN or key in _entry_points():
+        return key
+    valid = ", ".join([*BUILTIN, *ALIASES, *_entry_points()])
+    raise UsageError(f"unknown tool {name!r} for {option}: choose from {valid}")
+
+
 def known_names() -> list[str]:
     """Built-in names, then aliases (no entry-point scan: for messages and completion)."""
     return [*BUILTIN, *ALIASES]

@@ -53,6 +53,11 @@ class Claim:
         if self.choice.ephemeral:
             return None
         if not self.is_new:
+            others = [t for t in self.state.tools if t != name]
+            if others and name not in self.state.tools:  # a tool switch: nothing is carried
+                return (f"csa: resuming session {self.sid} ({name}); {name} starts a new "
+                        f"conversation: the earlier one with {', '.join(others)} is not "
+                        "carried over")
             return f"csa: resuming session {self.sid} ({name})"
         return f"csa: session {self.sid} ({name}" + (f", child of {parent}" if parent else "") + ")"
 

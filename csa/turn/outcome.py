@@ -40,6 +40,8 @@ class RunResult:
     failure: str | None = None  # rate_limit | quota | overloaded | auth | other (failed turns)
     tool_reason: str | None = None  # why this tool ran: --tool auto, failover
     failover: list[dict] = field(default_factory=list)  # the switches before this attempt
+    stderr_tail: list[str] = field(default_factory=list)  # the tool's last stderr lines
+    message: str | None = None  # csa.run_messages.failure_line: what `csa run` says at the end
 
     def to_json(self) -> dict:
         return {
@@ -67,7 +69,8 @@ def result_of(turn: Turn, relay: Relay) -> RunResult:
         duration_s=time.monotonic() - turn.started, final_text=outcome.text(),
         tokens=dict(outcome.tokens), cost_usd=outcome.cost_usd,
         model=outcome.model or spec.model, ephemeral=turn.ephemeral,
-        errors=list(outcome.errors), outcome=outcome,
+        errors=list(dict.fromkeys(outcome.errors)),  # a tool may report one error twice
+        outcome=outcome, stderr_tail=list(relay.stderr_tail),
         failure=failure_kind(turn.tool, relay), tool_reason=turn.options.tool_reason,
         failover=list(turn.options.failover_history))
 

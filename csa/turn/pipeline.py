@@ -149,9 +149,11 @@ def relay_output(turn: Turn) -> Relay:
 
 def conclude(turn: Turn, relay: Relay) -> RunResult:
     """The turn's result, recorded (unless ephemeral), then the after_turn hooks."""
+    from csa.run_messages import failure_line
     from csa.turn.outcome import result_of
 
     result = result_of(turn, relay)
+    result.message = failure_line(result, turn.store.redactor)
     if turn.ephemeral:
         return result
     writer_error = record.finish(turn, relay, result)
