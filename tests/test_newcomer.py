@@ -263,7 +263,7 @@ def test_readme_tells_a_newcomer_what_they_need():
     assert "docs/offline-demo.md" in text and "tools/fake_clis/bin" in setup
     blocks = re.findall(r"```sh\n(.*?)```", setup, re.S)
     assert len(blocks) == 2 and all(len(b.strip().splitlines()) == 1 for b in blocks)
-    assert blocks[0].startswith("pip install -e . && csa ")
+    assert blocks[0].strip() == "pip install -e . && csa demo"
     assert "pytest" in blocks[1] and "quick subset" in setup.lower()
     example = text[text.index("```console"):text.index("## Set up")]
     rows = [x for x in example.splitlines() if ULID_RE.pattern and x.startswith(("ID ", "01",

@@ -23,6 +23,7 @@ LAZY_COMMANDS = {
     "session": ("csa.cli.session", "session", "Inspect and manage sessions."),
     "config": ("csa.cli.misc", "config", "Show the configuration; get, set or unset one key."),
     "doctor": ("csa.cli.misc", "doctor", "Check the state dir, config and installed AI CLIs."),
+    "demo": ("csa.cli.demoing", "demo", "Run a small agent tree offline, no API key needed."),
     "gc": ("csa.cli.lifecycle", "gc", "Garbage-collect stale locks, orphan dirs and old sessions."),
     "events": ("csa.cli.lifecycle", "events", "Show the project's events log."),
     "import": ("csa.cli.importing", "import_", "Import the AI tools' own transcripts as sessions."),
