@@ -163,7 +163,8 @@ def _under_state_base(filename: str) -> bool:
 @click.group(cls=CsaGroup, lazy=LAZY_COMMANDS,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="csa")
-def cli():
+@click.option("--no-color", is_flag=True, help="No colour in any output (also: NO_COLOR=1).")
+def cli(no_color):
     """csa: durable, recursive sessions for AI coding CLIs.
 
     \b
@@ -173,6 +174,10 @@ def cli():
       csa session list --tree
       csa session result -s 01JH4Q --json
     """
+    if no_color:
+        from csa import colour
+
+        colour.disable()
 
 
 def main(argv: list[str] | None = None) -> None:

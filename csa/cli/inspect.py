@@ -12,6 +12,7 @@ from csa.cli.output import (
     human_bytes,
     json_option,
     key_values,
+    no_color_option,
     table,
     write_text,
 )
@@ -65,6 +66,7 @@ def result(session, as_json, cd):
 @click.option("-f", "--follow", is_flag=True,
               help="Keep printing new events until the session's run ends (or Ctrl-C).")
 @json_option
+@no_color_option
 @cd_option
 def logs(session, tail, follow, as_json, cd):
     """Show the session's transcript (--json: the raw JSONL lines).
@@ -75,13 +77,17 @@ def logs(session, tail, follow, as_json, cd):
       csa session logs -s 01JH4Q --tail 200
       csa session logs -s 01JH4Q --follow
       csa session logs -s 01JH4Q --json | jq 'select(.type=="turn_end")'
+      PAGER=cat csa session logs -s 01JH4Q --no-color
+
+    On a terminal the log goes through $PAGER (else `less -FRX`), in colour unless
+    NO_COLOR is set or --no-color is given.
     """
     handle = open_session(cd, session, env_fallback=True)
     errors: list = []
     evs = list(handle.read_transcript(errors=errors))
     if tail is not None:
         evs = evs[-tail:] if tail > 0 else []
-    _print_events(evs, as_json)
+    _print_events(evs, as_json, paged=not follow)  # a pager would hold --follow back
     if errors:
         click.echo(f"csa: {len(errors)} corrupt line(s) in {handle.transcript_path}", err=True)
     if not follow:
@@ -93,14 +99,19 @@ def logs(session, tail, follow, as_json, cd):
         return
 
 
-def _print_events(evs, as_json: bool) -> None:
+def _print_events(evs, as_json: bool, paged: bool = False) -> None:
     if as_json:
         emit_jsonl(evs)
         return
+    from csa import colour
     from csa.catalogue import render
 
     lines = [line for line in map(render, evs) if line is not None]
-    if lines:
+    if colour.enabled():
+        lines = [colour.log_line(line) for line in lines]
+    if lines and paged:
+        colour.page("\n".join(lines) + "\n")
+    elif lines:
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
 

@@ -16,6 +16,20 @@ import orjson
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
+def _no_color(_ctx, _param, value):
+    if value:
+        from csa import colour
+
+        colour.disable()
+    return value
+
+
+# `--no-color` on the `csa` group and on the read commands that colour their output.
+no_color_option = click.option("--no-color", is_flag=True, expose_value=False, is_eager=True,
+                               callback=_no_color,
+                               help="No colour (also: NO_COLOR=1, or output that is not a terminal).")
+
+
 class ToolName(click.ParamType):
     """A tool name or alias (claude -> claude-code), or with `many` a comma list of them,
     given back in csa's own spelling. Unknown names are left for csa.tools.get_tool to

@@ -7,7 +7,16 @@ import os
 import click
 
 from csa.cli import LazyGroup
-from csa.cli.output import ToolName, emit_json, json_option, key_values, nonblank, table, write_text
+from csa.cli.output import (
+    ToolName,
+    emit_json,
+    json_option,
+    key_values,
+    no_color_option,
+    nonblank,
+    table,
+    write_text,
+)
 from csa.errors import UsageError
 from csa.session import Session
 from csa.store import Store
@@ -86,6 +95,7 @@ def session():
               help="At most N sessions (with --tree: the N newest trees).")
 @click.option("--all-projects", is_flag=True, help="List sessions of every project.")
 @json_option
+@no_color_option
 @cd_option
 def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
     """List sessions, newest first.
@@ -149,7 +159,10 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
         if all_projects:
             line.insert(6, r.get("project", ""))
         body.append(line)
-    write_text(table(headers, body))
+    from csa import colour
+
+    text = table(headers, body)
+    write_text(colour.status_column(text) if colour.enabled() else text)
 
 
 def _one_line(text: str | None, width: int = 80) -> str:
