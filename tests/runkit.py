@@ -98,3 +98,30 @@ def state_of(state_dir: Path, project: Path, sid: str) -> dict:
 
     path = state_dir / str(project).lstrip("/") / "sessions" / sid / "state.toml"
     return tomllib.loads(path.read_text())
+
+
+def on_tty(args, env, cwd, timeout=60.0) -> str:
+    """Run csa with stdout and stderr on a pseudo-terminal; everything it wrote."""
+    import pty
+    import select
+
+    main, sub = pty.openpty()
+    proc = subprocess.Popen([*CSA, *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                            stdout=sub, stderr=sub)
+    os.close(sub)
+    out = b""
+    while True:
+        ready, _, _ = select.select([main], [], [], timeout)
+        if not ready:
+            proc.kill()
+            break
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    proc.wait(timeout=timeout)
+    os.close(main)
+    return out.decode("utf-8", "replace")

@@ -2,40 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import pty
-import select
-import subprocess
-
 import pytest
 
-from runkit import CSA, csa, fake_env, session_id_from
+from runkit import csa, fake_env, on_tty, session_id_from
 
 ESC = "\x1b["
-
-
-def on_tty(args, env, cwd, timeout=60.0) -> str:
-    """Run csa with stdout and stderr on a pseudo-terminal; everything it wrote."""
-    main, sub = pty.openpty()
-    proc = subprocess.Popen([*CSA, *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                            stdout=sub, stderr=sub)
-    os.close(sub)
-    out = b""
-    while True:
-        ready, _, _ = select.select([main], [], [], timeout)
-        if not ready:
-            proc.kill()
-            break
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # EIO: the other side is closed
-            break
-        if not chunk:
-            break
-        out += chunk
-    proc.wait(timeout=timeout)
-    os.close(main)
-    return out.decode("utf-8", "replace")
 
 
 @pytest.fixture

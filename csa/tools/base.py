@@ -64,6 +64,7 @@ class TurnOutcome:
     compact_result: str | None = None  # "success" | "failed" (native compaction)
     compact_error: str | None = None
     tool_calls: dict[str, int] = field(default_factory=dict)
+    last_tool: str | None = None  # the latest tool call's name (the live status line)
     events: int = 0
     thread_tokens: dict[str, int] | None = None  # provider's running totals (cumulative tools)
     thread_cost: float | None = None
@@ -82,6 +83,7 @@ class TurnOutcome:
     def count_tool(self, name: str | None) -> None:
         if name:
             self.tool_calls[name] = self.tool_calls.get(name, 0) + 1
+            self.last_tool = name
 
 
 class Tool:

@@ -234,8 +234,14 @@ def _attribution() -> object:
     return Attribution()
 
 
+def _status_line() -> object:
+    from csa.status_line import StatusLine  # the live line on a terminal (issue 18)
+
+    return StatusLine()
+
+
 BUILTIN: list = [Slots, _worktrees, DetachHandshake, JournalPreamble, MemoryGuard, BackgroundIndex,
-                 UsageStats, Events, _attribution, Checkpoint]
+                 UsageStats, Events, _attribution, Checkpoint, _status_line]
 
 
 def builtin_hooks() -> Hooks:

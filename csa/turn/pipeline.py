@@ -54,6 +54,7 @@ class Turn:
         self.started = 0.0  # time.monotonic() at the spawn
         self.started_at: datetime | None = None
         self.peak_rss = 0  # the tool's process tree, bytes (a hook samples it)
+        self.relay: Relay | None = None  # while the tool runs (tick hooks read its outcome)
 
     # The claim's parts, as every step and hook names them.
     store = property(lambda self: self.claim.choice.store)
@@ -143,6 +144,7 @@ def relay_output(turn: Turn) -> Relay:
         watch = RetryWatch(turn.tool, turn.options.give_up_retries)
     relay = Relay(turn.proc, turn.tool, turn.writer, turn.options, turn.store.redactor,
                   on_tick=lambda: hooks.call("tick", turn), watch=watch)
+    turn.relay = relay
     relay.run()
     return relay
 

@@ -68,6 +68,11 @@ class Relay:
     def stderr_text(self) -> str:
         return "\n".join(self.stderr_tail)
 
+    @property
+    def last_output(self) -> float:
+        """time.monotonic() of the tool's last output (its start before any)."""
+        return getattr(self, "_last_output", time.monotonic())
+
     def run(self) -> None:
         handlers = {}
         if threading.current_thread() is threading.main_thread():
