@@ -70,7 +70,7 @@ def test_tree_cli_renders_nesting_and_orphan(project):
     assert res.exit_code == 0
     lines = res.stdout.splitlines()
     text = "\n".join(lines)
-    assert "orphan: parent 01JH4QWE is gone" in text
+    assert "orphan: parent 01JH4QWERT is gone" in text
     desc_order = [ln.split()[-1] for ln in lines[1:]]
     assert desc_order.index("kid1") < desc_order.index("grandkid") < desc_order.index("kid2")
     grand_line = next(ln for ln in lines if ln.endswith("grandkid"))
