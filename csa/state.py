@@ -378,7 +378,20 @@ class SessionState:
             "is_compacted": self.is_compacted,
             "run_status": self.run.status if self.run else None,
             "run_pid": self.run.pid if self.run else None,
+            "usage": self.usage(),
         }
+
+    def usage(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Tokens by tool, then by model (what csa.cost prices); {} before any tokens."""
+        out = {}
+        for name, t in self.tools.items():
+            by_model = t.extra.get("model_tokens")
+            if isinstance(by_model, dict) and by_model:
+                out[name] = {str(m): {k: v for k, v in tok.items() if type(v) is int}
+                             for m, tok in by_model.items() if isinstance(tok, dict)}
+            elif t.tokens:  # sessions recorded before tokens were kept per model
+                out[name] = {t.model or "(unknown)": dict(t.tokens)}
+        return out
 
 
 def _upgrade(d: dict, version: int) -> dict:

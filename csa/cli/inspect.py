@@ -44,8 +44,14 @@ def result(session, as_json, cd):
              ("duration", f"{res.get('duration_s', 0):.2f}s"),
              ("finished", res.get("finished_at")),
              ("tokens", ", ".join(f"{k}={v}" for k, v in tokens.items()) or "-")]
+    if res.get("tokens"):
+        from csa.cost import money, turn_cost
+
+        pairs.append(("model", res.get("model") or "-"))
+        pairs.append(("cost", money(turn_cost(res.get("tool") or "", res.get("model"),
+                                              res["tokens"]))))
     if res.get("cost_usd") is not None:
-        pairs.append(("cost", f"${res['cost_usd']:.6f}"))
+        pairs.append(("tool's cost", f"${res['cost_usd']:.6f}"))
     if res.get("errors"):
         pairs.append(("errors", "; ".join(res["errors"])))
     if res.get("failure"):

@@ -125,6 +125,11 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
         ordered = build_tree(rows, known)
     else:
         ordered = [(r, 0, False) for r in rows]
+    costs = {}
+    if tree:
+        from csa.cost import money, tree_costs
+
+        costs = tree_costs(ordered)
     if as_json:
         out = []
         for r, level, orphan in ordered:
@@ -132,6 +137,7 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
             if tree:
                 item["level"] = level
                 item["orphan"] = orphan
+                item["cost_usd"], item["tree_cost_usd"] = costs[r["id"]]
             out.append(item)
         emit_json(out)
         return
@@ -144,6 +150,8 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
     headers = ["ID", "STATUS", "TOOL", "TURNS", "ACCESSED", "BRANCH", "DESCRIPTION"]
     if all_projects:
         headers.insert(6, "PROJECT")
+    if tree:
+        headers.insert(4, "COST")
     body = []
     prefixes = tree_prefixes(ordered) if tree else []
     now = datetime.now(UTC)
@@ -158,6 +166,8 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
                 ago(r.get("last_accessed"), now), r.get("git_branch") or "-", _one_line(desc)]
         if all_projects:
             line.insert(6, r.get("project", ""))
+        if tree:  # the row's cost with its descendants'
+            line.insert(4, money(costs[r["id"]][1]))
         body.append(line)
     from csa import colour
 
@@ -226,6 +236,12 @@ def show(session, as_json, cd):
              ("git", f"{st.git_branch or '-'} {(st.git_head or '')[:12]}".strip()),
              ("parent", st.parent_session_id or "-"), ("depth", st.depth),
              ("compacted", f"{st.compaction_count} times" if st.is_compacted else "no")]
+    usage = st.usage()
+    if usage:
+        from csa.cost import money, session_cost
+
+        pairs.append(("tokens", f"{sum(sum(t.values()) for m in usage.values() for t in m.values()):,}"))
+        pairs.append(("cost", money(session_cost(usage))))
     if st.run:
         pairs.append(("last run", f"{st.run.status} ({st.run.tool}, exit {st.run.exit_code})"))
     for name, t in st.tools.items():

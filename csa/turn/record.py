@@ -191,5 +191,21 @@ def _add_to_tool(tstate: ToolState, result: RunResult, now, redactor) -> None:
         tstate.extra["thread_cost_usd"] = outcome.thread_cost
     for k, v in result.tokens.items():
         tstate.tokens[k] = tstate.tokens.get(k, 0) + v
+    _add_model_tokens(tstate, result)
     if result.cost_usd is not None:
         tstate.cost_usd = (tstate.cost_usd or 0.0) + result.cost_usd
+
+
+def _add_model_tokens(tstate: ToolState, result: RunResult) -> None:
+    """Tokens per model (csa.cost prices them; a session may change models between turns)."""
+    if not result.tokens:
+        return
+    by_model = tstate.extra.get("model_tokens")
+    if not isinstance(by_model, dict):  # missing, or hand-edited into something else
+        by_model = tstate.extra["model_tokens"] = {}
+    from csa.cost import UNKNOWN_MODEL
+
+    mine = by_model.setdefault(result.model or UNKNOWN_MODEL, {})
+    for k, v in result.tokens.items():
+        mine[k] = int(mine.get(k, 0)) + v
+
