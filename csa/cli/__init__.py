@@ -23,6 +23,7 @@ LAZY_COMMANDS = {
     "session": ("csa.cli.session", "session", "Inspect and manage sessions."),
     "config": ("csa.cli.misc", "config", "Show the configuration; get, set or unset one key."),
     "doctor": ("csa.cli.misc", "doctor", "Check the state dir, config and installed AI CLIs."),
+    "top": ("csa.cli.topping", "top", "A live view of the project's session tree."),
     "usage": ("csa.cli.costs", "usage", "Tokens and cost of sessions, by tool, model or day."),
     "demo": ("csa.cli.demoing", "demo", "Run a small agent tree offline, no API key needed."),
     "gc": ("csa.cli.lifecycle", "gc", "Garbage-collect stale locks, orphan dirs and old sessions."),
