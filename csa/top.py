@@ -19,7 +19,7 @@ from datetime import datetime
 from csa.status_line import STALLED_S, elapsed
 
 COLUMNS = ("SESSION", "TOOL", "STATE", "ELAPSED", "TURNS", "TOKENS", "COST", "LAST EVENT")
-MAX_TREES = 200
+MAX_TREES = 60  # a screenful and more; 10,000 sessions refresh in well under a second
 STATES = {"active": "done", "available": "done", "retired": "done", "finished": "done",
           "failed": "failed", "timeout": "failed", "interrupted": "failed", "died": "died",
           "corrupt": "corrupt"}
