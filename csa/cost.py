@@ -6,8 +6,10 @@
     >>> money(None), money(0.0123), money(0.000175)
     ('unknown', '$0.0123', '$0.000175')
 
-Prices come from genai-prices' maintained table (imported only here: it is large). Each
-tool reports tokens under its own names; TOKEN_MAP says what they mean for the table.
+Prices come from genai-prices' maintained table (imported only here, and only for a model
+not yet in `<state base>/cache/prices.json`, refreshed daily: the import takes about a
+second). Each tool reports tokens under its own names; usage_for says what they mean for
+the table. Prices are per token at the model's base tier, so a session's turns add up.
 A model the table does not know, or tokens without a model, is priced as unknown (None),
 never as $0; a sum that includes an unknown part is unknown too.
 """
@@ -39,25 +41,95 @@ def usage_for(tool: str, tokens: Mapping[str, int]) -> dict[str, int]:
     return out
 
 
-@lru_cache(maxsize=256)
-def _price(tool: str, model: str, usage: tuple[tuple[str, int], ...]) -> float | None:
-    if not model or model == UNKNOWN_MODEL:
-        return None
+KINDS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
+PRICE_CACHE = "prices.json"  # under the state base's cache/: unit prices already looked up
+PRICE_CACHE_TTL_S = 86400.0
+UNIT = 1000
+
+
+def _unit_prices(tool: str, model: str) -> dict[str, float] | None:
+    """USD per token of each kind for `model` run by `tool` (base tier), from the cache
+    file when it has them (importing genai-prices takes about a second), else from the
+    table; None when the table does not know the model."""
+    key = f"{tool}|{model}"
+    cache = _cache()
+    if key in cache:
+        return cache[key]
+    prices = _from_table(tool, model)
+    cache[key] = prices
+    _save_cache(cache)
+    return prices
+
+
+@lru_cache(maxsize=1)
+def _cache() -> dict:
+    import orjson
+
+    try:
+        path = _cache_path()
+        import time
+
+        if time.time() - path.stat().st_mtime > PRICE_CACHE_TTL_S:
+            return {}  # prices change: look them up again once a day
+        data = orjson.loads(path.read_bytes())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _cache_path():
+    from csa.paths import state_base
+
+    return state_base() / "cache" / PRICE_CACHE
+
+
+def _save_cache(cache: dict) -> None:
+    import orjson
+
+    from csa.fsutil import atomic_write
+
+    try:
+        path = _cache_path()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(path, orjson.dumps(cache))
+    except Exception:  # noqa: BLE001 - a cache that cannot be written costs time, not results
+        pass
+
+
+def _from_table(tool: str, model: str) -> dict[str, float] | None:
     try:
         from genai_prices import Usage, calc_price
     except ImportError:  # a broken install: prices unknown, never a crash
         return None
     provider = PROVIDERS.get(FAMILY.get(tool, ""))
-    try:
-        got = calc_price(Usage(**dict(usage)), model, provider_id=provider)
-    except (LookupError, ValueError):
-        if provider is None:
+    out = {}
+    for kind in KINDS:  # a thousand tokens of each kind: below every tier (input counts
+        # cached input too)
+        usage = {kind: UNIT} if kind in ("input_tokens", "output_tokens") else \
+            {"input_tokens": UNIT, kind: UNIT}
+        got = None
+        for prov in dict.fromkeys([provider, None]):  # the tool's provider, then any
+            try:
+                got = calc_price(Usage(**usage), model, provider_id=prov)
+                break
+            except (LookupError, ValueError):
+                continue
+        if got is None:
             return None
-        try:  # a model served by another provider than the tool's usual one
-            got = calc_price(Usage(**dict(usage)), model)
-        except (LookupError, ValueError):
-            return None
-    return float(got.total_price)
+        out[kind] = float(got.total_price) / UNIT
+    return out
+
+
+def _price(tool: str, model: str, usage: Mapping[str, int]) -> float | None:
+    if not model or model == UNKNOWN_MODEL:
+        return None
+    unit = _unit_prices(tool, model)
+    if unit is None:
+        return None
+    read, write = usage.get("cache_read_tokens", 0), usage.get("cache_write_tokens", 0)
+    uncached = max(0, usage.get("input_tokens", 0) - read - write)  # input counts cached input
+    return (unit["input_tokens"] * uncached + unit["cache_read_tokens"] * read
+            + unit["cache_write_tokens"] * write + unit["output_tokens"] * usage.get("output_tokens", 0))
 
 
 def turn_cost(tool: str, model: str | None, tokens: Mapping[str, int]) -> float | None:
@@ -66,7 +138,7 @@ def turn_cost(tool: str, model: str | None, tokens: Mapping[str, int]) -> float 
         return 0.0
     usage = usage_for(tool, tokens)
     # claude names a context variant after the model: claude-opus-4-8[1m]
-    return _price(tool, (model or "").split("[")[0].strip(), tuple(sorted(usage.items())))
+    return _price(tool, (model or "").split("[")[0].strip(), usage)
 
 
 def session_cost(usage: Mapping[str, Mapping[str, Mapping[str, int]]]) -> float | None:

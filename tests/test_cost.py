@@ -89,3 +89,20 @@ def test_a_tree_row_shows_its_subtree_total(env, project):
     assert text.splitlines()[0].split() == ["TOOL", "SESSIONS", "INPUT", "OUTPUT", "TOKENS",
                                             "COST"]
     assert text.splitlines()[-1].startswith("total")
+
+
+def test_known_prices_are_cached_so_the_table_is_imported_once(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    code = ("import sys; from csa.cost import turn_cost; "
+            "c = turn_cost('codex', 'gpt-5', {'input_tokens': 1000, 'output_tokens': 10}); "
+            "print(round(c, 9), 'genai_prices' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    first, second = (subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                    text=True).stdout.split() for _ in range(2))
+    want = round(_table("gpt-5", "openai", input_tokens=1000, output_tokens=10), 9)
+    assert first == [str(want), "True"] and second == [str(want), "False"]
