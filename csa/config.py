@@ -33,6 +33,10 @@ DEFAULTS: dict[str, Any] = {
     "index_on_turn_end": True,
     "events": {"max_bytes": 1_048_576, "keep": 3},
     "gc": {"retire_after_days": 0, "orphan_dir_age_s": 3600},
+    # While a tool is silent, what it printed reaches the transcript within this many seconds.
+    "transcript": {"flush_interval": 1.0},
+    # `is-alive`/`list`: a running turn whose tool printed nothing for this long is stalled.
+    "stall_after": 300,
     "tools": {},
     # --tool auto: the first installed tool of another family, in this order (issue 17).
     "auto_order": ["claude-code", "codex", "gemini-cli", "opencode"],
@@ -57,6 +61,7 @@ TOOL_KEYS: dict[str, type | tuple] = {
 NESTED_KEYS: dict[str, dict[str, tuple[type | tuple, float, float]]] = {
     "events": {"max_bytes": (int, 0, 2**62), "keep": (int, 0, 1000)},
     "gc": {"retire_after_days": ((int, float), 0, 1e6), "orphan_dir_age_s": ((int, float), 0, 1e12)},
+    "transcript": {"flush_interval": ((int, float), 0.01, 3600)},
 }
 
 TOP_TYPES: dict[str, type | tuple] = {
@@ -69,6 +74,8 @@ TOP_TYPES: dict[str, type | tuple] = {
     "index_on_turn_end": bool,
     "events": dict,
     "gc": dict,
+    "transcript": dict,
+    "stall_after": (int, float),
     "tools": dict,
     "auto_order": list,
     "failover": list,
@@ -214,6 +221,9 @@ def validate(d: dict, where: str) -> None:
             raise ConfigError(f"{where}: '{key}' must be a list of tool names")
     if isinstance(d.get("failover_retries"), int) and d["failover_retries"] < 1:
         raise ConfigError(f"{where}: 'failover_retries' must be >= 1")
+    if "stall_after" in d and (isinstance(d["stall_after"], bool)
+                               or not 0 < d["stall_after"] < 1e12):  # also refuses nan
+        raise ConfigError(f"{where}: 'stall_after' must be a number of seconds above 0")
 
 
 def _has_nul(value: Any) -> bool:

@@ -30,7 +30,8 @@ def list_sessions(store: Store, *, tools: Iterable[str] = (), branch: str | None
                   ) -> tuple[list[dict], set[str]]:
     """(rows newest first, the ids short ids and orphan marks must know about).
 
-    Rows are summary dicts (see SessionState.summary) plus `status` and, with
+    Rows are summary dicts (see SessionState.summary) plus `status`, for a running
+    row `liveness`, `last_output_at` and `idle_s` (csa.liveness), and, with
     `all_projects`, `project`. Corrupt sessions are kept (never hidden by a filter
     other than --status) so a broken file is noticed. With `tree`, `limit` counts
     trees: the rows of the first `limit` trees of the tree view.
@@ -57,8 +58,13 @@ def list_sessions(store: Store, *, tools: Iterable[str] = (), branch: str | None
             got = st.index.tree_rows(where, params, limit)
         else:
             got = st.index.query(where, params, limit=limit if exact and not tree else None)
+        stall: float | None = None
         for row in st.live(got):
             row["status"] = status_of(row)
+            if row["status"] == "running":
+                if stall is None:
+                    stall = _stall_after(st)
+                add_liveness(st, row, stall)
             if all_projects:
                 row["project"] = str(st.root)
         rows += got
@@ -71,6 +77,38 @@ def list_sessions(store: Store, *, tools: Iterable[str] = (), branch: str | None
     if limit is not None:
         rows = _first_trees(rows, known, limit) if tree else rows[:limit]
     return rows, known
+
+
+def _stall_after(store: Store) -> float:
+    from csa.config import load_config
+    from csa.errors import CsaError
+    from csa.liveness import STALL_AFTER_S, stall_after
+
+    try:
+        return stall_after(load_config(store.root))
+    except CsaError:  # a broken config is reported by the commands that need it
+        return STALL_AFTER_S
+
+
+def add_liveness(store: Store, row: dict, stall_after: float) -> None:
+    """A running row's `liveness` (working | stalled | dead), `last_output_at`, `idle_s`."""
+    from csa.liveness import probe
+
+    live = probe(store.session(row["id"]), stall_after).to_json()
+    row["liveness"] = live["state"]
+    row["last_output_at"] = live["last_output_at"]
+    row["idle_s"] = live["idle_s"]
+
+
+def shown_status(row: dict) -> str:
+    """The STATUS column: a running row says whether its tool is working or stalled."""
+    if row.get("status") == "running" and row.get("liveness") in ("working", "stalled"):
+        if row["liveness"] == "stalled":
+            from csa.liveness import human
+
+            return f"running (stalled {human(row.get('idle_s') or 0)})"
+        return "running (working)"
+    return row.get("status", "")
 
 
 def _where(tools: set[str], branch: str | None, status: str | None,

@@ -15,7 +15,7 @@ Layout (docs/sessions.md); only this module spells these names:
     sessions/<ULID>/state.toml         the typed state (csa.state.SessionState)
     sessions/<ULID>/transcript.jsonl   append-only redacted events (csa.transcript)
     sessions/<ULID>/journal.md         the session journal (csa.journal)
-    sessions/<ULID>/locks/             liveness locks (csa.lock)
+    sessions/<ULID>/locks/             liveness locks (csa.lock), heartbeat (csa.liveness)
     sessions/<ULID>/output/            result.toml, detached.log, compaction summaries
 
 An ephemeral session (`csa run --ephemeral`) is a Session whose dir is a temp dir.
@@ -44,6 +44,7 @@ TRANSCRIPT_FILE = "transcript.jsonl"
 JOURNAL_FILE = "journal.md"
 JOURNAL_LOCK_FILE = ".journal.lock"
 LOCKS_DIR = "locks"
+HEARTBEAT_FILE = "heartbeat"  # in locks/: its mtime is the tool's last output (csa.liveness)
 OUTPUT_DIR = "output"
 RESULT_FILE = "result.toml"
 # What a checkpoint commits: the metadata, never the transcript (protected by its hash).
@@ -94,6 +95,10 @@ class Session:
     @property
     def locks_dir(self) -> Path:
         return self.dir / LOCKS_DIR
+
+    @property
+    def heartbeat_path(self) -> Path:
+        return self.locks_dir / HEARTBEAT_FILE
 
     @property
     def output_dir(self) -> Path:

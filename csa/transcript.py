@@ -29,103 +29,21 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
-
 from csa import catalogue
 from csa.catalogue import VERSION
 from csa.errors import CsaError
-from csa.jsonl import JsonlReader, loads, scan_tail
+from csa.jsonl import JsonlReader, scan_tail
 from csa.redact import Redactor
+from csa.transcript_json import _dumps, _parse_object, _sanitize, _ts  # noqa: F401 - the renderer's
 
 __all__ = ["TranscriptBusy", "TranscriptWriter", "last_seq", "read_events"]
 
 _RESERVED = frozenset({"v", "seq", "ts", "type"})
-_OPTS = orjson.OPT_NON_STR_KEYS
-_MAX_DEPTH = 200  # orjson refuses to serialize deeper than 255 levels
+FSYNC_S = 3.0  # written records are fsynced at least this often while tick() is called
 
 
 class TranscriptBusy(CsaError):
     """Another writer holds the transcript's lock."""
-
-
-# --------------------------------------------------------------------------
-# Serialization that never raises on odd data
-# --------------------------------------------------------------------------
-
-def _fix_text(s: str) -> str:
-    # Pairs of surrogates become the real character, lone ones U+FFFD:
-    # orjson (rightly) refuses to write either as UTF-8.
-    return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def _default(obj: Any) -> Any:
-    if isinstance(obj, (bytes, bytearray, memoryview)):
-        return bytes(obj).decode("utf-8", "replace")
-    if isinstance(obj, (set, frozenset)):
-        return list(obj)
-    try:
-        return str(obj)
-    except Exception:
-        return f"<unprintable {type(obj).__name__}>"
-
-
-def _sanitize(obj: Any, depth: int = 0) -> Any:
-    if depth > _MAX_DEPTH:
-        return "[too deeply nested]"
-    if isinstance(obj, str):
-        return _fix_text(obj)
-    if isinstance(obj, bool) or obj is None or isinstance(obj, float):
-        return obj
-    if isinstance(obj, int):
-        return obj if -(2**63) <= obj < 2**64 else str(obj)
-    if isinstance(obj, dict):
-        out = {}
-        for k, v in obj.items():
-            if isinstance(k, str):
-                k = _fix_text(k)
-            elif not (isinstance(k, (int, float, bool)) or k is None):
-                k = _fix_text(str(k))
-            out[k] = _sanitize(v, depth + 1)
-        return out
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [_sanitize(v, depth + 1) for v in obj]
-    return _sanitize(_default(obj), depth + 1)
-
-
-def _dumps(obj: Any) -> bytes:
-    try:
-        return orjson.dumps(obj, default=_default, option=_OPTS)
-    except TypeError:  # orjson.JSONEncodeError: surrogates, big ints, depth, odd keys
-        return orjson.dumps(_sanitize(obj), default=_default, option=_OPTS)
-
-
-def _parse_object(line: str) -> dict | None:
-    """The line as a JSON object, or None (not JSON, or not an object)."""
-    obj = loads(line)
-    return obj if isinstance(obj, dict) else None
-
-
-# (second, "YYYY-MM-DDTHH:MM:SS") and (millisecond, full stamp); each replaced
-# as one tuple so concurrent writers never see half an update.
-_ts_sec: tuple[int, bytes] = (-1, b"")
-_ts_ms: tuple[int, bytes] = (-1, b"")
-
-
-def _ts(t: float) -> bytes:
-    """RFC 3339 UTC with milliseconds (2026-11-21T14:17:39.059Z), cached per ms."""
-    global _ts_sec, _ts_ms
-    ms = int(t * 1000)
-    cached = _ts_ms
-    if cached[0] == ms:
-        return cached[1]
-    sec, frac = divmod(ms, 1000)
-    prefix = _ts_sec
-    if prefix[0] != sec:
-        prefix = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)).encode("ascii"))
-        _ts_sec = prefix
-    stamp = b"%b.%03dZ" % (prefix[1], frac)
-    _ts_ms = (ms, stamp)
-    return stamp
 
 
 # --------------------------------------------------------------------------
@@ -188,9 +106,12 @@ class TranscriptWriter:
 
     Records are buffered and written when the buffer holds ``flush_bytes`` or
     ``flush_interval`` seconds have passed since the last write (checked on
-    each append; no thread). ``turn_end()`` also fsyncs. Raw stdout lines are
-    redacted in batches when the buffer is written; no unredacted byte is ever
-    written. Not thread-safe: one thread drives a writer.
+    each append; no thread). While the tool is silent, its driver calls
+    ``tick()`` (the relay does, every loop): a record buffered for
+    ``flush_interval`` seconds is written then, and written data is fsynced
+    every ``fsync_interval`` seconds; ``turn_end()`` also fsyncs. Raw stdout
+    lines are redacted in batches when the buffer is written; no unredacted byte
+    is ever written. Not thread-safe: one thread drives a writer.
     """
 
     def __init__(
@@ -200,6 +121,7 @@ class TranscriptWriter:
         redactor: Redactor | None = None,
         flush_bytes: int = 64 * 1024,
         flush_interval: float = 0.5,
+        fsync_interval: float = FSYNC_S,
     ) -> None:
         from csa.transcript_render import Renderer
 
@@ -209,6 +131,7 @@ class TranscriptWriter:
         self._renderer = Renderer(self.redactor)
         self.flush_bytes = flush_bytes
         self.flush_interval = flush_interval
+        self.fsync_interval = fsync_interval
         from csa.safeio import open_fd
 
         try:  # never through a symlink (out of the state dir), never a FIFO or device
@@ -246,7 +169,10 @@ class TranscriptWriter:
         # records (StreamRecord) in seq order.
         self._pending: list = []
         self._pending_size = 0
-        self._last_flush = time.time()
+        self._last_flush = self._last_fsync = self._last_append = time.time()
+        # When tick() must write what is buffered (None: nothing is); see tick().
+        self._due: float | None = None
+        self._dirty = False  # written since the last fsync
 
     # -- appending ---------------------------------------------------------
 
@@ -278,6 +204,9 @@ class TranscriptWriter:
         self.next_seq = seq + 1
         self._pending.append(data)
         self._pending_size += size
+        self._last_append = t
+        if self._due is None:
+            self._due = t + self.flush_interval
         if self._pending_size >= self.flush_bytes or t - self._last_flush >= self.flush_interval:
             self._flush(final=False)
         return seq
@@ -304,6 +233,9 @@ class TranscriptWriter:
         self._pending.append((seq, t, line))
         size = self._pending_size + len(line) + 96
         self._pending_size = size
+        self._last_append = t
+        if self._due is None:
+            self._due = t + self.flush_interval
         if size >= self.flush_bytes or t - self._last_flush >= self.flush_interval:
             self._flush(final=False)
         return seq
@@ -340,12 +272,45 @@ class TranscriptWriter:
                     pass
                 raise
             self._good_size += len(data)
+            self._dirty = self._dirty or bool(data)
+        if not self._pending:
+            self._due = None
         self._last_flush = time.time()
+
+    def tick(self, now: float | None = None) -> None:
+        """The timer flush, for a driver that waits on a silent tool: records buffered
+        for ``flush_interval`` seconds are written (a stream's held-back records too once
+        nothing was appended for that long: a secret that spans records never spans a
+        pause that long), and written data is fsynced every ``fsync_interval`` seconds."""
+        if self._fd is None:
+            return
+        now = time.time() if now is None else now
+        if self._due is not None and now >= self._due:
+            quiet = now - self._last_append >= self.flush_interval
+            self._flush(final=quiet)
+            if self._pending:  # held back: write them once the tool is quiet
+                self._due = self._last_append + self.flush_interval
+        if self._dirty and now - self._last_fsync >= self.fsync_interval:
+            self._fsync()
+
+    def due_in(self, now: float | None = None) -> float | None:
+        """Seconds until tick() has work (0: now), or None while it has none."""
+        if self._fd is None:
+            return None
+        now = time.time() if now is None else now
+        times = [t for t in (self._due, self._last_fsync + self.fsync_interval
+                             if self._dirty else None) if t is not None]
+        return max(0.0, min(times) - now) if times else None
+
+    def _fsync(self) -> None:
+        os.fsync(self._fd)  # type: ignore[arg-type]
+        self._dirty = False
+        self._last_fsync = time.time()
 
     def turn_end(self) -> None:
         """Flush and fsync: the turn so far survives a crash."""
         self.flush()
-        os.fsync(self._fd)  # type: ignore[arg-type]
+        self._fsync()
 
     def close(self) -> None:
         """turn_end(), release the lock, close the file. Idempotent."""

@@ -150,16 +150,24 @@ def artifacts(session, as_json, cd):
 @json_option
 @cd_option
 def is_alive(session, as_json, cd):
-    """Print `alive` or `not alive`; exit 0 if a process holds the session's lock, else 1.
+    """Say whether the session's turn is working, stalled or not alive; exit 0 while alive.
+
+    `alive (working: last output 3s ago)`, `alive (stalled: no output for 6m 2s)` (no
+    output for `stall_after` seconds, config, default 300) or `not alive` (exit 1).
 
     \b
     Examples:
       csa session is-alive -s 01JH4Q && echo busy
+      csa session is-alive -s 01JH4Q --json | jq -r .state
     """
+    from csa.config import load_config
+    from csa.liveness import probe, stall_after
+
     handle = open_session(cd, session)
     holder = handle.holder()
+    live = probe(handle, stall_after(load_config(handle.store.root)), holder=holder)
     if as_json:
-        emit_json({"session_id": handle.id, "alive": holder is not None, "holder": holder})
+        emit_json({"session_id": handle.id, **live.to_json(), "holder": holder})
     else:
-        click.echo("alive" if holder is not None else "not alive")
-    sys.exit(0 if holder is not None else 1)
+        click.echo(live.describe())
+    sys.exit(0 if live.alive else 1)

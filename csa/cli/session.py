@@ -25,7 +25,7 @@ SESSION_LAZY = {
     "result": ("csa.cli.inspect", "result", "Show the last turn's outcome."),
     "logs": ("csa.cli.inspect", "logs", "Show the session transcript."),
     "artifacts": ("csa.cli.inspect", "artifacts", "List files under the session's output/."),
-    "is-alive": ("csa.cli.inspect", "is_alive", "Exit 0 if a process holds the session's lock."),
+    "is-alive": ("csa.cli.inspect", "is_alive", "Working, stalled or not alive; exit 0 while alive."),
     "compress": ("csa.cli.lifecycle", "compress", "Compact the tool's context."),
     "checkpoint": ("csa.cli.lifecycle", "checkpoint", "Record a git-notes checkpoint."),
     "checkpoints": ("csa.cli.lifecycle", "checkpoints", "List checkpoints."),
@@ -110,7 +110,7 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
     from datetime import UTC, datetime
 
     from csa.genealogy import build_tree
-    from csa.listing import SHORT_ID, list_sessions, short_ids
+    from csa.listing import SHORT_ID, list_sessions, short_ids, shown_status
     from csa.timeutil import ago
 
     store = open_store(cd)
@@ -162,7 +162,7 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
         desc = r.get("error") if r.get("corrupt") else r.get("description", "")
         if orphan:
             desc = f"(orphan: parent {r['parent_session_id'][:SHORT_ID]} is gone) {desc}"
-        line = [sid, r["status"], ",".join(r.get("tools") or []) or "-", r.get("turn_count", 0),
+        line = [sid, shown_status(r), ",".join(r.get("tools") or []) or "-", r.get("turn_count", 0),
                 ago(r.get("last_accessed"), now), r.get("git_branch") or "-", _one_line(desc)]
         if all_projects:
             line.insert(6, r.get("project", ""))

@@ -12,7 +12,8 @@ turn on a session that is already taken; a claim may run several (compaction):
 
     prepare       state.toml says running; before_turn hooks; the tool's argv (spawn.plan)
     launch        spawn the tool (spawn.start); record its start; during_turn hooks
-    relay_output  pump its output until it is done (relay.Relay); tick hooks
+    relay_output  pump its output until it is done (relay.Relay): timer flush, heartbeat,
+                  tick hooks
     conclude      the result (outcome.result_of), recorded (record.finish); after_turn hooks
 """
 
@@ -134,6 +135,7 @@ def relay_output(turn: Turn) -> Relay:
     """Relay the tool's output until it is done (or stopped by a limit or a signal)."""
     # Imported while the tool starts up, not before the spawn: csa's own start-up is
     # the overhead a user waits for.
+    from csa.liveness import Heartbeat, flush_interval
     from csa.turn.relay import Relay
 
     hooks = turn.claim.hooks
@@ -142,8 +144,13 @@ def relay_output(turn: Turn) -> Relay:
         from csa.failover import RetryWatch
 
         watch = RetryWatch(turn.tool, turn.options.give_up_retries)
+    interval = flush_interval(turn.cfg)
+    if turn.writer is not None:  # transcript.flush_interval: also while output flows
+        turn.writer.flush_interval = interval
     relay = Relay(turn.proc, turn.tool, turn.writer, turn.options, turn.store.redactor,
-                  on_tick=lambda: hooks.call("tick", turn), watch=watch)
+                  on_tick=lambda: hooks.call("tick", turn), watch=watch,
+                  heartbeat=Heartbeat(turn.session.heartbeat_path, interval),
+                  flush_interval=interval)
     turn.relay = relay
     relay.run()
     return relay

@@ -12,6 +12,14 @@ to the group (exit 130). `on_tick` runs every TICK_S while the tool runs (hooks:
 memory sampling). The last events and stderr lines are kept (`tail_events`,
 `stderr_text()`) for the tool's failure classification; a `watch` (csa.failover's
 RetryWatch) may stop a tool that keeps retrying a rate limit (`gave_up` = the kind).
+
+While the tool is silent the relay keeps time for it (`flush_interval`, config
+`transcript.flush_interval`): the writer's timer flush and fsync run (what the tool
+printed is on disk within the interval), the heartbeat gets the time of the last
+output (csa.liveness), and a line the tool left unfinished for an interval is
+recorded as far as it goes: `{"type": "stdout"|"stderr", "text": ..., "partial":
+true}`; the rest of that line, once it ends, is the stream's next record (the tool
+still reads the whole line).
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from collections.abc import Callable
 import orjson
 
 from csa import catalogue
+from csa.liveness import FLUSH_INTERVAL_S, Heartbeat
 from csa.tools.base import Tool, TurnOutcome
 from csa.turn.request import TurnOptions
 from csa.turn.spawn import KILL_GRACE_S, kill_group, stop
@@ -46,7 +55,8 @@ class Relay:
 
     def __init__(self, proc: subprocess.Popen, tool: Tool, writer,
                  options: TurnOptions, redactor, on_tick: Callable[[], None] = lambda: None,
-                 watch=None):
+                 watch=None, *, heartbeat: Heartbeat | None = None,
+                 flush_interval: float = FLUSH_INTERVAL_S):
         self.proc = proc
         self.redactor = redactor  # stderr echoed to the user is redacted too
         self.tool = tool
@@ -64,6 +74,11 @@ class Relay:
         self.gave_up: str | None = None  # the failure kind the watch stopped the tool for
         self.tail_events: deque[dict] = deque(maxlen=TAIL_EVENTS)
         self.stderr_tail: deque[str] = deque(maxlen=TAIL_STDERR)
+        self.heartbeat = heartbeat
+        self.flush_interval = flush_interval
+        self._bufs = {"stdout": b"", "stderr": b""}
+        self._recorded = {"stdout": 0, "stderr": 0}  # bytes of the buffer recorded as partial
+        self._output_at = 0.0  # wall time of the last output
 
     def stderr_text(self) -> str:
         return "\n".join(self.stderr_tail)
@@ -108,7 +123,7 @@ class Relay:
         for stream, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
             os.set_blocking(stream.fileno(), False)
             sel.register(stream.fileno(), selectors.EVENT_READ, name)
-        bufs = {"stdout": b"", "stderr": b""}
+        bufs = self._bufs
         self._last_output = self._next_tick = time.monotonic()
         self._wall = self._last_output + self.options.timeout if self.options.timeout else None
         exited_at: float | None = None
@@ -125,7 +140,7 @@ class Relay:
                 open_fds -= self._read(sel, key, bufs)
         for name, buf in bufs.items():
             if buf:
-                self._lines(name, [buf])
+                self._lines(name, [buf], self._recorded[name])
         sel.close()
         try:
             proc.wait(timeout=KILL_GRACE_S if self._interrupted or self.status == "timeout"
@@ -138,6 +153,7 @@ class Relay:
         if now >= self._next_tick:
             self.on_tick()
             self._next_tick = now + TICK_S
+        self._keep_time(now)
         opts = self.options
         if self.status != "timeout" and self._interrupted is None:
             if self._wall is not None and now >= self._wall:
@@ -157,7 +173,50 @@ class Relay:
             deadlines.append(self._last_output + self.options.idle_timeout)
         if self._kill_at is not None:
             deadlines.append(self._kill_at)
+        deadlines += self._timer_deadlines(now)
         return min(max(0.0, min(deadlines) - now), 1.0)
+
+    def _keep_time(self, now: float) -> None:
+        """While the tool is silent: partial lines, the writer's timer, the heartbeat."""
+        wall = time.time()
+        if now - self._last_output >= self.flush_interval:
+            for name, buf in self._bufs.items():
+                if len(buf) > self._recorded[name]:
+                    self._partial(name, buf)
+        if self.writer is not None:
+            try:
+                self.writer.tick(wall)
+            except OSError as e:
+                self._writer_failed(e)
+        if self.heartbeat is not None and self._output_at:
+            self.heartbeat.beat(self._output_at, wall)
+
+    def _timer_deadlines(self, now: float) -> list[float]:
+        """When _keep_time has work next (monotonic times)."""
+        out = []
+        if any(len(b) > self._recorded[n] for n, b in self._bufs.items()):
+            out.append(self._last_output + self.flush_interval)
+        wall = time.time()
+        due = self.writer.due_in(wall) if self.writer is not None else None
+        if due is not None:
+            out.append(now + due)
+        beat = self.heartbeat.due(self._output_at) if self.heartbeat is not None else None
+        if beat is not None:
+            out.append(now + max(0.0, beat - wall))
+        return out
+
+    def _partial(self, name: str, buf: bytes) -> None:
+        """Record the unfinished line's new bytes (up to a whole UTF-8 character)."""
+        start = self._recorded[name]
+        end = start + _whole_utf8(buf[start:])
+        if end == start or self.writer is None:
+            return
+        self._recorded[name] = end
+        try:
+            self.writer.append(name, text=buf[start:end].decode("utf-8", "replace"),
+                               partial=True)
+        except OSError as e:
+            self._writer_failed(e)
 
     def _read(self, sel, key, bufs: dict[str, bytes]) -> int:
         """Read what one pipe has; 1 when it reached end of file (and is unregistered)."""
@@ -170,10 +229,12 @@ class Relay:
             sel.unregister(key.fd)
             return 1
         self._last_output = time.monotonic()
+        self._output_at = time.time()
         buf = bufs[name] + data
         if b"\n" in buf:
             *lines, buf = buf.split(b"\n")
-            self._lines(name, lines)
+            self._lines(name, lines, self._recorded[name])
+            self._recorded[name] = 0
         bufs[name] = buf
         return 0
 
@@ -201,21 +262,26 @@ class Relay:
         self.options.say(f"csa: cannot write the transcript ({error.strerror or error}); "
                          "the rest of this turn is not recorded")
 
-    def _lines(self, stream: str, lines: list[bytes]) -> None:
+    def _lines(self, stream: str, lines: list[bytes], skip: int = 0) -> None:
+        """Complete lines of one stream; the first `skip` bytes of the first one were
+        recorded already (as partial)."""
         if stream == "stdout":
             for raw in lines:
-                self._stdout_line(raw[:-1] if raw.endswith(b"\r") else raw)
+                self._stdout_line(raw[:-1] if raw.endswith(b"\r") else raw, skip)
+                skip = 0
             return
         for raw in lines:
             text = raw.decode("utf-8", "replace").rstrip("\r")
+            rest = raw[skip:].decode("utf-8", "replace").rstrip("\r") if skip else text
+            skip = 0
             if not text.strip():
                 continue
             self.stderr_tail.append(text)
             if self.watch is not None:
                 self._watched(self.watch.line(text))
-            if self.writer is not None:
+            if self.writer is not None and rest.strip():
                 try:
-                    self.writer.write(catalogue.stderr(text))
+                    self.writer.write(catalogue.stderr(rest))
                 except OSError as e:
                     self._writer_failed(e)
             if self._show_stderr:
@@ -227,7 +293,7 @@ class Relay:
         if verdict is not None:
             self._give_up(*verdict)
 
-    def _stdout_line(self, raw: bytes) -> None:
+    def _stdout_line(self, raw: bytes, skip: int = 0) -> None:
         if not raw.strip():
             return
         outcome, tool = self.outcome, self.tool
@@ -246,8 +312,23 @@ class Relay:
             self.tail_events.append(event)
             if self.watch is not None:
                 self._watched(self.watch.event(event))
+        if skip:
+            raw = raw[skip:]
+            if not raw.strip():
+                return
         if self.writer is not None:
             try:
                 self.writer.append_stdout_line(raw.decode("utf-8", "replace"))
             except OSError as e:
                 self._writer_failed(e)
+
+
+def _whole_utf8(data: bytes) -> int:
+    """len(data), minus an unfinished UTF-8 character at its end."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 != 0x80:  # a lead byte (or ASCII): is its character complete?
+            need = 1 if byte < 0x80 else 2 if byte >= 0xC0 and byte < 0xE0 else \
+                3 if byte < 0xF0 else 4
+            return len(data) if back >= need or byte < 0xC0 else len(data) - back
+    return len(data)
