@@ -281,18 +281,37 @@ class Session:
         except FileNotFoundError:
             return
 
-    def follow_transcript(self, after: dict | None = None,
-                          poll: float = 0.3) -> Iterator[list[dict]]:
+    def transcript_reader(self, **kw: Any) -> Any:
+        """A csa.jsonl.JsonlReader of the transcript's events (csa.transcript.events_reader:
+        errors=, offset=, line_no=); iterate it, then read its offset and line_no."""
+        from csa.transcript import events_reader
+
+        return events_reader(self.transcript_path, **kw)
+
+    def follow_transcript(self, after: dict | None = None, poll: float = 0.3, *,
+                          offset: int = 0, line_no: int = 0) -> Iterator[list[dict]]:
         """Batches of events newer than `after` (an event) until the session's run ends
-        (like `kubectl logs -f`); polls the file, never holds the writer's lock."""
+        (like `kubectl logs -f`); polls the file, never holds the writer's lock.
+
+        Each poll reads only what was appended since the last one (from `offset`, the end
+        of what the caller read already); a transcript cut shorter (evicted) is read again
+        from the start, events up to `after`'s seq skipped."""
         last = _seq(after) if after is not None else -1
         while True:
             time.sleep(poll)
-            new = [e for e in self.read_transcript() if _seq(e) > last]
+            alive = self.is_alive()  # before the read: the last read follows the run's end
+            if self.transcript_size() < offset:
+                offset, line_no = 0, 0
+            reader = self.transcript_reader(offset=offset, line_no=line_no)
+            try:
+                new = [e for e in reader if _seq(e) > last or e.get("type") == "corrupt"]
+            except FileNotFoundError:
+                new = []
+            offset, line_no = reader.offset, reader.line_no
             if new:
                 yield new
-                last = _seq(new[-1])
-            elif not self.is_alive():
+                last = max(last, _seq(new[-1]))
+            if not alive:
                 return
 
     def transcript_size(self) -> int:

@@ -36,7 +36,7 @@ from csa.jsonl import JsonlReader, scan_tail
 from csa.redact import Redactor
 from csa.transcript_json import _dumps, _parse_object, _sanitize, _ts  # noqa: F401 - the renderer's
 
-__all__ = ["TranscriptBusy", "TranscriptWriter", "last_seq", "read_events"]
+__all__ = ["TranscriptBusy", "TranscriptWriter", "events_reader", "last_seq", "read_events"]
 
 _RESERVED = frozenset({"v", "seq", "ts", "type"})
 FSYNC_S = 3.0  # written records are fsynced at least this often while tick() is called
@@ -82,12 +82,19 @@ def read_events(path: str | os.PathLike[str], *, errors: list | None = None) -> 
     to ``errors`` and ``{"type": "corrupt", "line": line_no, "error": reason}`` is
     yielded in its place. Line numbers start at 1.
     """
+    return iter(events_reader(path, errors=errors))
+
+
+def events_reader(path: str | os.PathLike[str], *, errors: list | None = None,
+                  offset: int = 0, line_no: int = 0) -> JsonlReader:
+    """The reader behind read_events, from `offset` (`line_no` lines in): after a pass,
+    its `offset` and `line_no` say where the next one starts (follow, incremental)."""
     def on_bad(line_no: int, reason: str) -> dict:
         if errors is not None:
             errors.append((line_no, reason))
         return catalogue.corrupt(line_no, reason)
 
-    return iter(JsonlReader(path, on_bad=on_bad))
+    return JsonlReader(path, on_bad=on_bad, offset=offset, line_no=line_no)
 
 
 # --------------------------------------------------------------------------

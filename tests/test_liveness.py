@@ -271,3 +271,66 @@ def test_an_unfinished_line_is_recorded_while_the_tool_is_silent(env, project, s
     texts = [(e["type"], e.get("text"), e.get("partial")) for e in _lines_on_disk(path)
              if e["type"] == "stdout"]
     assert texts == [("stdout", "thinking... \u00e9", True), ("stdout", "t\u00e9 done", None)]
+
+
+# --------------------------------------------------------------------------
+# csa session logs --follow
+# --------------------------------------------------------------------------
+
+def test_logs_follow_shows_a_running_turns_line_within_about_a_second(env, project):
+    import selectors
+
+    run = spawn("run", "--tool", "codex", "follow me", env={**env, "FAKE_SLEEP": "4"},
+                cwd=project)
+    try:
+        sid = wait_for(lambda: session_id_from(run.stderr.readline()), timeout=20)
+        follow = spawn("session", "logs", "-s", sid, "--follow", "--json", env=env,
+                       cwd=project)
+        sel = selectors.DefaultSelector()
+        sel.register(follow.stdout, selectors.EVENT_READ)
+        seen = None
+        deadline = time.time() + 10
+        while seen is None and time.time() < deadline and sel.select(deadline - time.time()):
+            ev = json.loads(follow.stdout.readline())
+            if ev["type"] == "event" and ev["event"]["type"] == "thread.started":
+                seen = ev, time.time()
+        assert seen is not None and run.poll() is None  # shown while the tool is silent
+        lag = seen[1] - _ts(seen[0])
+        print(f"logs --follow lag: {lag:.3f}s")
+        assert lag < 2.0, lag  # flush interval (1 s) + poll (0.3 s), with slack for load
+        out, _ = follow.communicate(timeout=30)  # ends with the turn
+        assert json.loads(out.splitlines()[-1])["type"] == "turn_end"
+    finally:
+        run.wait(30)
+
+
+def test_follow_reads_only_what_was_appended(store, monkeypatch):
+    import threading
+
+    from csa import transcript
+
+    session, _state, lock = store.create(description="x", lock_tool="codex")
+    with session.transcript_writer() as w:
+        w.append("prompt", text="one")
+    reader = session.transcript_reader()
+    assert [e["text"] for e in reader] == ["one"]
+    starts = []
+    real = transcript.JsonlReader.__iter__
+
+    def spy(self):
+        starts.append(self.offset)
+        return real(self)
+    monkeypatch.setattr(transcript.JsonlReader, "__iter__", spy)
+
+    def later():
+        with session.transcript_writer() as w:
+            w.append("note", text="two")
+        time.sleep(0.2)
+        lock.release()
+    timer = threading.Timer(0.15, later)
+    timer.start()
+    batches = list(session.follow_transcript(offset=reader.offset, line_no=reader.line_no,
+                                             poll=0.05))
+    timer.join()
+    assert [[e["text"] for e in b] for b in batches] == [["two"]]
+    assert starts and min(starts) >= reader.offset  # never the whole file again

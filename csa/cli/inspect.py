@@ -90,7 +90,11 @@ def logs(session, tail, follow, as_json, cd):
     """
     handle = open_session(cd, session, env_fallback=True)
     errors: list = []
-    evs = list(handle.read_transcript(errors=errors))
+    reader = handle.transcript_reader(errors=errors)
+    try:
+        evs = list(reader)
+    except FileNotFoundError:
+        evs = []
     if tail is not None:
         evs = evs[-tail:] if tail > 0 else []
     _print_events(evs, as_json, paged=not follow)  # a pager would hold --follow back
@@ -99,7 +103,8 @@ def logs(session, tail, follow, as_json, cd):
     if not follow:
         return
     try:
-        for batch in handle.follow_transcript(after=evs[-1] if evs else None):
+        for batch in handle.follow_transcript(after=evs[-1] if evs else None,
+                                              offset=reader.offset, line_no=reader.line_no):
             _print_events(batch, as_json)
     except KeyboardInterrupt:
         return
