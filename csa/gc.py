@@ -58,6 +58,7 @@ class Report:
     stale_locks: list[str] = field(default_factory=list)
     orphan_dirs: list[str] = field(default_factory=list)
     stale_temps: list[str] = field(default_factory=list)
+    ephemeral_dirs: list[str] = field(default_factory=list)  # leaked --ephemeral temp dirs
     archive_dir: str | None = None
     budget: dict | None = None  # `gc --max-bytes`: csa.budget.enforce_budget's report
 
@@ -69,6 +70,7 @@ class Report:
         return {"dry_run": self.dry_run, "removed": self.removed, "kept": self.kept,
                 "retired": self.retired, "stale_locks": self.stale_locks,
                 "orphan_dirs": self.orphan_dirs, "stale_temps": self.stale_temps,
+                "ephemeral_dirs": self.ephemeral_dirs,
                 "archive_dir": self.archive_dir,
                 "sessions_removed": len(self.removed), "bytes_freed": self.bytes_freed,
                 **({"budget": self.budget} if self.budget is not None else {})}

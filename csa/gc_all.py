@@ -22,7 +22,17 @@ COUNTED = ("before", "after", "skipped_undigested", "skipped_live")
 def every_project(store: Store, fn: Callable[..., Report], *, only_this: bool = False,
                   **kw) -> Report:
     """fn(project store, **kw) for each project under `store.base`, merged (`only_this`:
-    fn(store, **kw), the one project's report as it is)."""
+    fn(store, **kw), the one project's report as it is); then the machine's leaked
+    `--ephemeral` temp dirs are swept (csa.ephemeral), once."""
+    from csa.ephemeral import sweep_leaked
+
+    report = _each_project(store, fn, only_this=only_this, **kw)
+    report.ephemeral_dirs = sweep_leaked(dry_run=bool(kw.get("dry_run")))
+    return report
+
+
+def _each_project(store: Store, fn: Callable[..., Report], *, only_this: bool,
+                  **kw) -> Report:
     if only_this:
         return fn(store, **kw)
     merged = Report(dry_run=bool(kw.get("dry_run")))

@@ -52,11 +52,11 @@ def _cache_dir(env: Mapping[str, str]) -> Path:
     return Path(env.get("HOME") or Path.home()) / ".cache" / "csa"
 
 
-def write_launcher(text: str, env: Mapping[str, str]) -> str:
+def write_launcher(text: str, env: Mapping[str, str], cache_dir: Path | None = None) -> str:
     """Write `text` as an executable under the cache dir (once per content); its path."""
     import hashlib
 
-    path = _cache_dir(env) / "bin" / hashlib.sha256(text.encode()).hexdigest()[:12] / CONSOLE_NAME
+    path = (cache_dir or _cache_dir(env)) / "bin" / hashlib.sha256(text.encode()).hexdigest()[:12] / CONSOLE_NAME
     if path.is_file() and os.access(path, os.X_OK):
         return str(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,11 +69,13 @@ def write_launcher(text: str, env: Mapping[str, str]) -> str:
     return str(path)
 
 
-def csa_bin(argv0: str | None = None, env: Mapping[str, str] | None = None) -> str:
+def csa_bin(argv0: str | None = None, env: Mapping[str, str] | None = None,
+            cache_dir: Path | None = None) -> str:
     """The executable a tool can run as `"$CSA_BIN" run ...` to reach this csa.
 
     The console script csa was started as, else a launcher for this interpreter
-    and package (see the module docstring).
+    and package (see the module docstring), written under `cache_dir` when given (an
+    ephemeral run's temp dir: nothing of it stays behind).
     """
     found = console_script(sys.argv[0] if argv0 is None else argv0)
     if found:
@@ -81,7 +83,7 @@ def csa_bin(argv0: str | None = None, env: Mapping[str, str] | None = None) -> s
     package_parent = str(Path(__file__).resolve().parent.parent)
     text = launcher_text(sys.executable, package_parent)
     try:
-        return write_launcher(text, os.environ if env is None else env)
+        return write_launcher(text, os.environ if env is None else env, cache_dir)
     except OSError:
         # No writable cache dir: a nested call then needs csa on PATH, as before.
         import shutil

@@ -63,6 +63,9 @@ def _ulid_time(sid: str):
 class Store:
     """One project's state directory."""
 
+    # False for an --ephemeral run: the project's .csa/config.toml is not read (redactor).
+    project_config = True
+
     def __init__(self, base: Path, root: Path):
         self.base = base
         self.root = root
@@ -88,7 +91,8 @@ class Store:
 
         environ = getattr(self, "environ", None)
         return Redactor.for_environment(os.environ if environ is None else environ,
-                                        extra=config_secrets(self.root))
+                                        extra=config_secrets(self.root if self.project_config
+                                                             else None))
 
     @classmethod
     def for_project_dir(cls, base: Path, project_dir: Path, root: Path) -> Store:

@@ -186,6 +186,8 @@ def _print_report(rep, as_json: bool, verb: str, summary: str | None = None) -> 
         lines.append(f"{would}removed stale lock {name}")
     for name in rep.stale_temps:
         lines.append(f"{would}removed stale temp file {name}")
+    for path in rep.ephemeral_dirs:
+        lines.append(f"{would}removed leaked --ephemeral dir {path}")
     for sid in rep.retired:
         lines.append(f"{would}retired {sid}")
     if lines:
@@ -268,7 +270,8 @@ def gc(dry_run, max_bytes, force, all_projects, as_json, cd):
 
     Retiring uses config `gc.retire_after_days` (0: never). Orphan dirs are
     session dirs without state.toml (and unfinished creations) older than
-    `gc.orphan_dir_age_s`.
+    `gc.orphan_dir_age_s`. The temp dir of a `run --ephemeral` whose csa was killed
+    is removed too (as by `csa session clean`).
 
     \b
     Examples:

@@ -63,7 +63,9 @@ def valid_text(value: str | None) -> str | None:
 @click.option("-s", "--session", metavar="ID_OR_PREFIX", callback=nonblank,
               help="Resume this session (unique prefix).")
 @click.option("--last", is_flag=True, help="Resume the most recently used session of the project.")
-@click.option("--ephemeral", is_flag=True, help="Leave no session behind.")
+@click.option("--ephemeral", is_flag=True,
+              help="Leave no session behind; the project config is not read, the tool's "
+                   "own persistence is off (claude, codex).")
 @click.option("--timeout", type=float, metavar="SECONDS", callback=positive,
               help="Kill the tool after SECONDS of wall time (exit 124).")
 @click.option("--idle-timeout", type=float, metavar="SECONDS", callback=positive,
@@ -100,6 +102,7 @@ def run(prompt, prompt_opt, tool, failover, worktree, model, description, cd, se
       csa run --last "and now the docs"
       git diff | csa run --tool gemini-cli -
       csa run --json --timeout 600 "review this branch" | jq .final_text
+      csa run --ephemeral --tool codex "one-off question, keep nothing"
       csa run -- "-----BEGIN CERTIFICATE----- ... what is wrong with this cert?"
     """
     from csa.turn import RunRequest

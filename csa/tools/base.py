@@ -47,6 +47,7 @@ class TurnSpec:
     extra_args: list[str] = field(default_factory=list)
     provider_session_id: str | None = None  # set when resuming
     prompt_via_stdin: bool = False
+    ephemeral: bool = False  # --ephemeral: the tool's own persistence off, where it has a switch
 
 
 @dataclass

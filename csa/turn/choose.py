@@ -5,8 +5,9 @@
     ('codex', '01JH4QWERT1234567890ABCDEF', None, 0)
 
 A new session (no --session/--last), a resumed one (unique prefix, or the newest
-for --last), or an ephemeral one. The tool is --tool, else the one the resumed
-session last ran, else the config's `default_tool`, else claude-code; `auto` is a
+for --last), or an ephemeral one (the project's config is not read for it). The tool
+is --tool, else the one the resumed session last ran, else the config's
+`default_tool`, else claude-code; `auto` is a
 tool of another family than the parent's (csa.autotool). The failover chain is
 --failover, else config `failover` (csa.failover). A nested run
 (CSA_SESSION_ID in the environment) becomes a child one level deeper.
@@ -65,7 +66,9 @@ def choose(req: RunRequest) -> Choice:
     """Resolve everything `csa run` needs to know before it takes a session."""
     req.validate()
     store = Store.open(project_cd(req.cd))
-    cfg = load_config(store.root)
+    if req.ephemeral:  # nothing of the project is read or written: its config neither
+        store.project_config = False
+    cfg = load_config(store.root if store.project_config else None)
     parent, depth = genealogy.parent_from_env(os.environ)
     resume = None
     if req.session or req.last:

@@ -49,7 +49,8 @@ def plan(turn: Turn) -> None:
     tcfg = turn.cfg.tool(tool.name)
     turn.spec = TurnSpec(binary=turn.claim.choice.binary, prompt=prompt,
                          model=opts.model or tcfg.model, extra_args=tcfg.args,
-                         provider_session_id=turn.provider_id, prompt_via_stdin=via_stdin)
+                         provider_session_id=turn.provider_id, prompt_via_stdin=via_stdin,
+                         ephemeral=turn.ephemeral)
     turn.argv = tool.compact_argv(turn.spec) if opts.native_compact \
         else tool.argv(turn.spec)
 
@@ -85,9 +86,15 @@ def tool_env(turn: Turn) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in genealogy.ENV_VARS}
     env.update(tool.env())
     env.update(turn.cfg.tool(tool.name).env)
+    csa_bin = None
+    if turn.ephemeral:  # a launcher csa must write goes with the temp dir, not the cache
+        from csa.selfbin import csa_bin as running_csa
+
+        csa_bin = running_csa(cache_dir=turn.session.dir)
     env.update(genealogy.child_env(session_id=turn.sid, depth=state.depth,
                                    project_root=turn.store.root, session_dir=turn.session.dir,
-                                   tool=tool.name, parent_session_id=state.parent_session_id))
+                                   tool=tool.name, parent_session_id=state.parent_session_id,
+                                   csa_bin=csa_bin))
     wt = state.extra.get("worktree")
     if isinstance(wt, dict) and isinstance(wt.get("path"), str):
         env["CSA_WORKTREE"] = wt["path"]  # children run there too (csa.worktree)

@@ -2,6 +2,7 @@
 
     claude -p PROMPT --output-format stream-json --verbose --dangerously-skip-permissions
     claude -p PROMPT ... --resume 6e18d744-aa3e-4066-8a51-26240fe01126
+    claude -p PROMPT ... --no-session-persistence            (csa run --ephemeral)
 
 Every line carries `session_id`; the last line is `{"type":"result",...}` with the
 answer in `result`, cost and usage. `usage` is per turn but `total_cost_usd` is the
@@ -47,6 +48,8 @@ class ClaudeCode(Tool):
         if prompt is not None and not t.prompt_via_stdin:
             argv.append(self.safe_prompt(prompt))
         argv += ["--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions"]
+        if t.ephemeral:
+            argv.append("--no-session-persistence")  # (print mode only; csa always prints)
         if t.model:
             argv += ["--model", t.model]
         argv += t.extra_args

@@ -3,6 +3,7 @@
     codex exec --json --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox \
         -c allow_login_shell=false PROMPT
     codex exec resume --json ... THREAD_ID PROMPT
+    codex exec --json ... --ephemeral PROMPT                 (csa run --ephemeral)
 
 `thread.started` carries the provider id; `item.completed` with an `agent_message`
 item carries the answer; `turn.completed` carries usage — on a resumed thread, the
@@ -53,6 +54,8 @@ class Codex(Tool):
 
     def _tail(self, t: TurnSpec) -> list[str]:
         argv = list(FLAGS)
+        if t.ephemeral:
+            argv.append("--ephemeral")  # no rollout file (csa run --ephemeral)
         if t.model:
             argv += ["-m", t.model]
         return argv + t.extra_args

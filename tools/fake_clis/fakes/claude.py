@@ -6,6 +6,7 @@
     {"type":"result","subtype":"success","is_error":false,"result":"FAKE-REPLY (user turns seen: 1) hi",…}
 
 `--resume ID`, `-c`, `--fork-session` and `--session-id UUID` choose the session;
+`--no-session-persistence` plays the turn without storing it (it cannot be resumed);
 `-p "/compact"` is a command, played by claude_compact.py.  Own transcript:
 ~/.claude/projects/<cwd with every non-alphanumeric char -> '-'>/<session_id>.jsonl.
 """
@@ -69,6 +70,7 @@ Options:
   -c, --continue                    Continue the most recent conversation in this directory
   --session-id <uuid>               Use a specific session ID (must be a valid UUID)
   --fork-session                    With --resume/--continue: continue under a new session ID
+  --no-session-persistence          Don't save sessions to disk; they can't be resumed
   --dangerously-skip-permissions    Bypass all permission checks
   -v, --version                     Output the version number
   -h, --help                        Display help for command
@@ -99,6 +101,7 @@ def main(run):
             "argument when using --print",
         )
     run.model = opts.get("model") or DEFAULT_MODEL
+    run.persist = not opts.get("no_session_persistence")
     run.rec = choose_session(run, opts)
     words = run.prompt.strip().split(None, 1)
     if words and words[0] == "/compact":

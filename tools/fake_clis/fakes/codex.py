@@ -6,7 +6,8 @@
     {"type":"item.completed","item":{"id":"item_0","type":"agent_message","text":"FAKE-REPLY (user turns seen: 1) hi"}}
     {"type":"turn.completed","usage":{"input_tokens":10,…,"output_tokens":5,…}}
 
-`codex exec resume [flags] THREAD_ID PROMPT` (or `--last`) continues a thread.  Without
+`codex exec resume [flags] THREAD_ID PROMPT` (or `--last`) continues a thread;
+`--ephemeral` runs without writing the thread (no rollout file, nothing to resume).  Without
 --json the reply goes to stdout and a banner to stderr.  Own transcript (the "rollout"):
 $CODEX_HOME/sessions/YYYY/MM/DD/rollout-<local time>-<thread_id>.jsonl.
 """
@@ -58,6 +59,7 @@ Options:
       --dangerously-bypass-approvals-and-sandbox Skip all confirmation prompts
   -C, --cd <DIR>                                 Working root (not for `resume`)
   -o, --output-last-message <FILE>               Write the last agent message to FILE
+      --ephemeral                                Run without persisting session files to disk
       --last                                     (resume) Resume the most recent session
   -V, --version                                  Print version
 """
@@ -103,6 +105,7 @@ def main(run):
     overrides = config_overrides(opts)
     enter_workdir(run, opts)
     run.fmt = "stream" if opts.get("json") else "text"
+    run.persist = not opts.get("ephemeral")
     run.model = opts.get("model") or overrides.get("model") or DEFAULT_MODEL
     sid, prompt_arg = split_positionals(resume, opts, epos)
     run.prompt = read_prompt(prompt_arg)

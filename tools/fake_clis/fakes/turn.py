@@ -38,6 +38,9 @@ class Run:
         self.n_turns = 0  # user turns of the session, this one included
         self.t0 = 0  # ms when the turn started
         self.logged = False
+        # False under the tool's no-persistence switch (claude --no-session-persistence,
+        # codex exec --ephemeral): nothing of the turn is written to the tool's store.
+        self.persist = True
 
     @property
     def stream(self):
@@ -108,8 +111,9 @@ def play(run, turn):
     run.rec["turns"].append(run.prompt)
     run.n_turns = len(run.rec["turns"])
     lines = turn.user_lines()  # (may set the transcript path first)
-    append_lines(run.rec["transcript"], lines)
-    store.save(run.rec)  # the user turn is stored before any output (FAKE_CRASH keeps it)
+    if run.persist:
+        append_lines(run.rec["transcript"], lines)
+        store.save(run.rec)  # the user turn is stored before any output (FAKE_CRASH keeps it)
     turn.first_line()
     switches.after_first_line()
     if os.environ.get("FAKE_API_ERROR"):
@@ -128,7 +132,8 @@ def play(run, turn):
         out_line(turn.reply_event(reply))
     code = switches.exit_code()
     turn.final(reply, code)
-    append_lines(run.rec["transcript"], turn.reply_lines(reply))
     run.rec["replies"].append(reply)
-    store.save(run.rec)
+    if run.persist:
+        append_lines(run.rec["transcript"], turn.reply_lines(reply))
+        store.save(run.rec)
     return code
