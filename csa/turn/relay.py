@@ -39,6 +39,7 @@ import orjson
 from csa import catalogue
 from csa.liveness import FLUSH_INTERVAL_S, Heartbeat
 from csa.tools.base import Tool, TurnOutcome
+from csa.transcript import TIMER_SHARE
 from csa.turn.request import TurnOptions
 from csa.turn.spawn import KILL_GRACE_S, kill_group, stop
 
@@ -179,7 +180,7 @@ class Relay:
     def _keep_time(self, now: float) -> None:
         """While the tool is silent: partial lines, the writer's timer, the heartbeat."""
         wall = time.time()
-        if now - self._last_output >= self.flush_interval:
+        if now - self._last_output >= self.flush_interval * TIMER_SHARE:
             for name, buf in self._bufs.items():
                 if len(buf) > self._recorded[name]:
                     self._partial(name, buf)
@@ -195,7 +196,7 @@ class Relay:
         """When _keep_time has work next (monotonic times)."""
         out = []
         if any(len(b) > self._recorded[n] for n, b in self._bufs.items()):
-            out.append(self._last_output + self.flush_interval)
+            out.append(self._last_output + self.flush_interval * TIMER_SHARE)
         wall = time.time()
         due = self.writer.due_in(wall) if self.writer is not None else None
         if due is not None:
@@ -215,6 +216,7 @@ class Relay:
         try:
             self.writer.append(name, text=buf[start:end].decode("utf-8", "replace"),
                                partial=True)
+            self.writer.flush()  # the tool has been silent for the interval already
         except OSError as e:
             self._writer_failed(e)
 
