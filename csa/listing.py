@@ -100,13 +100,13 @@ def add_liveness(store: Store, row: dict, stall_after: float) -> None:
     row["idle_s"] = live["idle_s"]
 
 
-def shown_status(row: dict) -> str:
+def status_cell(row: dict) -> str:
     """The STATUS column: a running row says whether its tool is working or stalled."""
     if row.get("status") == "running" and row.get("liveness") in ("working", "stalled"):
         if row["liveness"] == "stalled":
-            from csa.liveness import human
+            from csa.status_line import elapsed
 
-            return f"running (stalled {human(row.get('idle_s') or 0)})"
+            return f"running (stalled {elapsed(row.get('idle_s') or 0)})"
         return "running (working)"
     return row.get("status", "")
 

@@ -87,11 +87,13 @@ class Liveness:
         return d
 
     def describe(self) -> str:
-        """`alive (working: last output 3s ago)`, `alive (stalled: no output for 6m 2s)`,
+        """`alive (working: last output 3s ago)`, `alive (stalled: no output for 6m02s)`,
         `not alive`."""
         if not self.alive:
             return "not alive"
-        idle = human(self.idle_s or 0.0)
+        from csa.status_line import elapsed
+
+        idle = elapsed(self.idle_s or 0.0)
         if self.state == "stalled":
             return f"alive (stalled: no output for {idle})"
         if self.last_output_at is None:
@@ -152,12 +154,3 @@ def _iso(t: float | None) -> str | None:
     from csa.state import iso_ms
 
     return iso_ms(datetime.fromtimestamp(t, UTC))
-
-
-def human(seconds: float) -> str:
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60}s"
-    return f"{s // 3600}h {s % 3600 // 60}m"

@@ -124,7 +124,7 @@ def test_is_alive_texts():
     assert Liveness(True, "working", 1, None, 2).describe() == \
         "alive (working: no output yet, started 2s ago)"
     assert Liveness(True, "stalled", 1, 100.0, 362).describe() == \
-        "alive (stalled: no output for 6m 2s)"
+        "alive (stalled: no output for 6m02s)"
     assert Liveness(False, "dead").describe() == "not alive"
 
 
@@ -257,14 +257,19 @@ printf 't\\303\\251 done\\n'
 """
 
 
-def test_an_unfinished_line_is_recorded_while_the_tool_is_silent(env, project, state_dir,
-                                                                 tmp_path):
-    tool = tmp_path / "codex-partial"
-    tool.write_text(PARTIAL_TOOL)
+def _codex_is(tmp_path, script: str) -> None:
+    """`script` stands in for codex (tools.codex.binary in the user's config)."""
+    tool = tmp_path / "codex-script"
+    tool.write_text(script)
     tool.chmod(0o755)
     cfg = tmp_path / "home" / ".config" / "csa"
     cfg.mkdir(parents=True)
     (cfg / "config.toml").write_text(f'[tools.codex]\nbinary = "{tool}"\n')
+
+
+def test_an_unfinished_line_is_recorded_while_the_tool_is_silent(env, project, state_dir,
+                                                                 tmp_path):
+    _codex_is(tmp_path, PARTIAL_TOOL)
     proc = spawn("run", "--tool", "codex", "go", env=env, cwd=project)
     try:
         sid = wait_for(lambda: session_id_from(proc.stderr.readline()), timeout=20)
@@ -298,12 +303,7 @@ def test_logs_follow_shows_a_running_turns_line_within_about_a_second(env, proje
                                                                        tmp_path):
     import selectors
 
-    tool = tmp_path / "codex-late"  # silent 4 s, one line, silent 4 s
-    tool.write_text(LATE_TOOL)
-    tool.chmod(0o755)
-    cfg = tmp_path / "home" / ".config" / "csa"
-    cfg.mkdir(parents=True)
-    (cfg / "config.toml").write_text(f'[tools.codex]\nbinary = "{tool}"\n')
+    _codex_is(tmp_path, LATE_TOOL)  # silent 4 s, one line, silent 4 s
     run = spawn("run", "--tool", "codex", "follow me", env=env, cwd=project)
     try:
         sid = wait_for(lambda: session_id_from(run.stderr.readline()), timeout=20)

@@ -157,7 +157,7 @@ def artifacts(session, as_json, cd):
 def is_alive(session, as_json, cd):
     """Say whether the session's turn is working, stalled or not alive; exit 0 while alive.
 
-    `alive (working: last output 3s ago)`, `alive (stalled: no output for 6m 2s)` (no
+    `alive (working: last output 3s ago)`, `alive (stalled: no output for 6m02s)` (no
     output for `stall_after` seconds, config, default 300) or `not alive` (exit 1).
 
     \b

@@ -110,7 +110,7 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
     from datetime import UTC, datetime
 
     from csa.genealogy import build_tree
-    from csa.listing import SHORT_ID, list_sessions, short_ids, shown_status
+    from csa.listing import SHORT_ID, list_sessions, short_ids, status_cell
     from csa.timeutil import ago
 
     store = open_store(cd)
@@ -162,7 +162,7 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
         desc = r.get("error") if r.get("corrupt") else r.get("description", "")
         if orphan:
             desc = f"(orphan: parent {r['parent_session_id'][:SHORT_ID]} is gone) {desc}"
-        line = [sid, shown_status(r), ",".join(r.get("tools") or []) or "-", r.get("turn_count", 0),
+        line = [sid, status_cell(r), ",".join(r.get("tools") or []) or "-", r.get("turn_count", 0),
                 ago(r.get("last_accessed"), now), r.get("git_branch") or "-", _one_line(desc)]
         if all_projects:
             line.insert(6, r.get("project", ""))
