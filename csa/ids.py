@@ -16,7 +16,9 @@ listing and prefix resolution only need the cheap syntax check below.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 
 from csa.errors import CsaError, SessionNotFound
 
@@ -27,12 +29,59 @@ ULID_LEN = 26
 _generator = None
 
 
+def _dist_version(name: str) -> str:
+    """The installed version of distribution `name`, from its dist-info directory's name.
+
+    >>> _dist_version("python-ulid")  # doctest: +SKIP
+    '4.1.0'
+    """
+    from importlib.machinery import PathFinder
+
+    spec = PathFinder.find_spec("ulid")
+    prefix = name.replace("-", "_") + "-"
+    if spec is not None and spec.origin:
+        site = os.path.dirname(os.path.dirname(spec.origin))
+        for entry in os.listdir(site):
+            if entry.startswith(prefix) and entry.endswith((".dist-info", ".egg-info")):
+                return entry[len(prefix):].rsplit(".", 1)[0]
+    return "unknown"
+
+
+def python_ulid():
+    """The `ulid` module (python-ulid), imported without importlib.metadata.
+
+    python-ulid's __init__ asks importlib.metadata for its own version, and every
+    submodule of it runs that __init__ first; importlib.metadata (email, zipfile, csv...)
+    costs ~20 ms, paid before a new session's tool can start. So for that one import a
+    stand-in module answers version() from the dist-info directory's name. Only when
+    nothing else has loaded importlib.metadata and no other thread could import it
+    meanwhile; otherwise a plain import.
+    """
+    import threading
+
+    mods = sys.modules
+    if "ulid" in mods or "importlib.metadata" in mods or threading.active_count() > 1:
+        import ulid
+
+        return ulid
+    import types
+
+    stand_in = types.ModuleType("importlib.metadata")
+    stand_in.version = _dist_version  # type: ignore[attr-defined]
+    mods["importlib.metadata"] = stand_in
+    try:
+        import ulid
+    finally:
+        if mods.get("importlib.metadata") is stand_in:
+            del mods["importlib.metadata"]
+    return ulid
+
+
 def _ulid_generator():
     global _generator
     if _generator is None:
-        from ulid import StrictMonotonicPolicy, ULIDGenerator
-
-        _generator = ULIDGenerator(policy=StrictMonotonicPolicy())
+        lib = python_ulid()
+        _generator = lib.ULIDGenerator(policy=lib.StrictMonotonicPolicy())
     return _generator
 
 
@@ -57,9 +106,7 @@ def is_ulid(text: str) -> bool:
 
 def ulid_timestamp_ms(sid: str) -> int:
     """Milliseconds since the epoch encoded in a ULID."""
-    from ulid import ULID
-
-    return ULID.from_str(sid).milliseconds
+    return python_ulid().ULID.from_str(sid).milliseconds
 
 
 def normalize_prefix(prefix: str) -> str:

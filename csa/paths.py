@@ -42,6 +42,14 @@ def config_home(env: Mapping[str, str] | None = None) -> Path:
     return Path(env.get("HOME") or Path.home()) / ".config" / "csa"
 
 
+def cache_home(env: Mapping[str, str] | None = None) -> Path:
+    """`$XDG_CACHE_HOME/csa`, else `~/.cache/csa`: files csa can always rebuild."""
+    env = os.environ if env is None else env
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]).expanduser().absolute() / "csa"
+    return Path(env.get("HOME") or Path.home()) / ".cache" / "csa"
+
+
 def git_toplevel(start: Path) -> Path | None:
     """The nearest ancestor of `start` holding a `.git` dir or file (worktrees, submodules).
 

@@ -25,10 +25,12 @@ Example::
 
 from __future__ import annotations
 
+import os
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
 
+from csa.recache import compile_all
 from csa.redact_names import is_secret_name
 
 __all__ = ["Gate", "name_hit"]
@@ -145,6 +147,22 @@ def _keyword_alt(kw: str, body: int) -> tuple[str, bytes, bytes] | None:
     return kw[i], raw[i + 1:], cond
 
 
+def _patterns(keywords: tuple[tuple[str, int], ...]) -> list[bytes]:
+    """The gate's regexes: one per anchor, then _EXTRA (both on lower-cased bytes), then
+    _RAW_PATTERNS (on the original bytes)."""
+    by_anchor: dict[str, list[tuple[bytes, bytes]]] = {}
+    for kw, body in keywords:
+        alt = _keyword_alt(kw, body)
+        if alt is not None:
+            by_anchor.setdefault(alt[0], []).append(alt[1:])
+    for n, (anchor, lit, cond) in enumerate(_NAME_WORDS, 1):
+        # the empty named group tells a secret name (to be confirmed) from a token
+        by_anchor.setdefault(anchor, []).append((lit, b"(?P<n%d>)" % n + cond))
+    low = [re.escape(a.encode()) + b"(?:" + _trie(items) + b")"
+           for a, items in sorted(by_anchor.items())]
+    return [*low, *_EXTRA, *_RAW_PATTERNS]
+
+
 class Gate:
     """Compiled byte gate for one rule set plus known literal secrets."""
 
@@ -157,18 +175,14 @@ class Gate:
     @classmethod
     def build(cls, keywords: Iterable[tuple[str, int]], known: Iterable[bytes]) -> Gate:
         """keywords: (lower-case literal, token characters that must follow)."""
-        by_anchor: dict[str, list[tuple[bytes, bytes]]] = {}
-        for kw, body in keywords:
-            alt = _keyword_alt(kw, body)
-            if alt is not None:
-                by_anchor.setdefault(alt[0], []).append(alt[1:])
-        for n, (anchor, lit, cond) in enumerate(_NAME_WORDS, 1):
-            # the empty named group tells a secret name (to be confirmed) from a token
-            by_anchor.setdefault(anchor, []).append((lit, b"(?P<n%d>)" % n + cond))
-        low = [re.compile(re.escape(a.encode()) + b"(?:" + _trie(items) + b")")
-               for a, items in sorted(by_anchor.items())]
-        low += [re.compile(p) for p in _EXTRA]
-        return cls(low, [re.compile(p) for p in _RAW_PATTERNS], tuple(known))
+        keywords = tuple(keywords)
+        # compiled once per machine, not per process (csa.recache): a new session pays
+        # this before its tool starts. The key: the keywords and this module's version.
+        me = os.stat(__file__)
+        inputs = (keywords, me.st_mtime_ns, me.st_size)
+        compiled = compile_all(inputs, lambda: _patterns(keywords))
+        n_raw = len(_RAW_PATTERNS)
+        return cls(compiled[:-n_raw], compiled[-n_raw:], tuple(known))
 
     def _hits(self, buf: bytes, first: bool) -> list[int]:
         hits: list[int] = []

@@ -46,17 +46,13 @@ def launcher_text(python: str, package_parent: str) -> str:
             f"safe to delete.\nexec {shlex.quote(python)} -c {shlex.quote(code)} \"$0\" \"$@\"\n")
 
 
-def _cache_dir(env: Mapping[str, str]) -> Path:
-    if env.get("XDG_CACHE_HOME"):
-        return Path(env["XDG_CACHE_HOME"]).expanduser().absolute() / "csa"
-    return Path(env.get("HOME") or Path.home()) / ".cache" / "csa"
-
-
 def write_launcher(text: str, env: Mapping[str, str], cache_dir: Path | None = None) -> str:
     """Write `text` as an executable under the cache dir (once per content); its path."""
     import hashlib
 
-    path = (cache_dir or _cache_dir(env)) / "bin" / hashlib.sha256(text.encode()).hexdigest()[:12] / CONSOLE_NAME
+    from csa.paths import cache_home
+
+    path = (cache_dir or cache_home(env)) / "bin" / hashlib.sha256(text.encode()).hexdigest()[:12] / CONSOLE_NAME
     if path.is_file() and os.access(path, os.X_OK):
         return str(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -59,3 +59,22 @@ def test_exhausting_a_millisecond_raises(monkeypatch):
     with pytest.raises(CsaError, match="cannot make a session id"):
         ids.new_ulid(now_ms=1_700_000_000_000)
     assert ids.new_ulid(now_ms=1_700_000_000_001) > first  # the next millisecond is fine
+
+
+def test_making_an_id_does_not_import_importlib_metadata():
+    """python-ulid's own import reads its version through importlib.metadata (~20 ms
+    before a new session's tool starts); csa.ids lends it a stand-in for that import."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; from csa import ids; sid = ids.new_ulid(); "
+            "print('importlib.metadata' in sys.modules); import ulid; print(ulid.__version__); "
+            "import importlib.metadata as m; print(m.version('python-ulid')); "
+            "print(ids.ulid_timestamp_ms(sid) > 0)")
+    repo = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**__import__("os").environ, "PYTHONPATH": str(repo)})
+    loaded, stand_in_version, real_version, parsed = out.stdout.split()
+    assert loaded == "False" and parsed == "True"
+    assert stand_in_version == real_version == python_ulid.__version__
