@@ -92,14 +92,19 @@ def write_private(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def dir_size(path: Path) -> int:
+def dir_size(path: Path | str) -> int:
     """Total bytes of regular files under `path`, not following symlinks."""
     total = 0
-    for root, _dirs, files in os.walk(path, followlinks=False):
-        for f in files:
-            try:
-                st = os.lstat(os.path.join(root, f))
-            except OSError:
-                continue
-            total += st.st_size
+    try:
+        with os.scandir(path) as it:
+            for entry in it:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        total += dir_size(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_size
+                except OSError:
+                    continue
+    except OSError:
+        pass
     return total

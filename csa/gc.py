@@ -11,7 +11,9 @@ and every ancestor of a kept session, so no kept child loses its parent.
 
 Sweep: each candidate is locked (non-blocking; a session that is being resumed is
 skipped), re-read under the lock (it may have been resumed meanwhile), optionally
-archived as `<DIR>/<ULID>.tar.gz`, then renamed out of `sessions/` and removed. A
+archived as `<DIR>/<ULID>.tar.gz`, then renamed out of `sessions/` into the trash,
+whose space is freed at the end (csa.trash: a detached process frees what takes
+more than half a second; `gc` frees what a killed one left). A
 resume that races the sweep either wins the lock (the session is kept) or finds
 the session locked, then gone; it never sees a half-deleted session.
 
@@ -33,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from csa import events, ids
+from csa import events, ids, trash
 from csa.errors import CsaError, UsageError
 from csa.fsutil import ensure_dir
 from csa.genealogy import ancestors
@@ -61,6 +63,7 @@ class Report:
     ephemeral_dirs: list[str] = field(default_factory=list)  # leaked --ephemeral temp dirs
     archive_dir: str | None = None
     budget: dict | None = None  # `gc --max-bytes`: csa.budget.enforce_budget's report
+    trash_freed: int = 0  # gc: trash entries a killed reclaimer had left (csa.trash)
 
     @property
     def bytes_freed(self) -> int:
@@ -71,7 +74,7 @@ class Report:
                 "retired": self.retired, "stale_locks": self.stale_locks,
                 "orphan_dirs": self.orphan_dirs, "stale_temps": self.stale_temps,
                 "ephemeral_dirs": self.ephemeral_dirs,
-                "archive_dir": self.archive_dir,
+                "archive_dir": self.archive_dir, "trash_freed": self.trash_freed,
                 "sessions_removed": len(self.removed), "bytes_freed": self.bytes_freed,
                 **({"budget": self.budget} if self.budget is not None else {})}
 
@@ -115,9 +118,14 @@ def _clean(store: Store, *, days: float, dry_run: bool, tools: list[str] | None,
     marked_ns = time.time_ns()
     rows = store.summaries(reconcile=False, write_cache=not dry_run)
     parent_of = {r["id"]: r.get("parent_session_id") for r in rows}
-    candidates, keep = _mark(store, rows, parent_of, cutoff, {t for t in (tools or []) if t})
+    # A real clean learns which candidates are live from their locks in the sweep (one
+    # lock attempt each instead of a probe, then a lock); a dry run, which takes no
+    # locks, probes them here.
+    candidates, keep = _mark(store, rows, parent_of, cutoff, {t for t in (tools or []) if t},
+                             probe=dry_run)
     report.kept += [{"id": sid, "reason": why} for sid, why in keep.items()
                     if why != "recently accessed"]
+    spared: set[str] = set()  # ancestors of sessions the sweep had to keep
     # Children before parents, so a crash midway never leaves a child without its parent.
     for sid in sorted(candidates, key=lambda s: -len(ancestors(s, parent_of))):
         r = candidates[sid]
@@ -127,9 +135,15 @@ def _clean(store: Store, *, days: float, dry_run: bool, tools: list[str] | None,
             entry["bytes"] = store.session(sid).size()
             report.removed.append(entry)
             continue
+        if sid in spared:
+            report.kept.append({"id": sid, "reason": "ancestor of a kept session"})
+            continue
         swept = _sweep_one(store.session(sid), cutoff, archive, marked_ns)
         if swept is None:
-            report.kept.append({"id": sid, "reason": "resumed or locked during clean"})
+            live = store.session(sid).is_alive()
+            report.kept.append({"id": sid, "reason": "live (locked)" if live
+                                else "resumed or locked during clean"})
+            spared.update(ancestors(sid, parent_of))
             continue
         entry["bytes"] = swept
         if archive is not None:
@@ -141,11 +155,13 @@ def _clean(store: Store, *, days: float, dry_run: bool, tools: list[str] | None,
         forget_sessions(store, [r["id"] for r in report.removed])
         events.emit(store, "clean", sessions=len(report.removed),
                     bytes=report.bytes_freed, days=days)
+    if not dry_run:
+        trash.empty(store)
     return report
 
 
 def _mark(store: Store, rows: list[dict], parent_of: dict, cutoff: datetime,
-          wanted: set[str]) -> tuple[dict[str, dict], dict[str, str]]:
+          wanted: set[str], probe: bool) -> tuple[dict[str, dict], dict[str, str]]:
     """(candidates by id, kept id -> why): the mark phase of clean (see module doc)."""
     candidates: dict[str, dict] = {}
     keep: dict[str, str] = {}
@@ -158,7 +174,7 @@ def _mark(store: Store, rows: list[dict], parent_of: dict, cutoff: datetime,
             keep[sid] = "recently accessed"
         elif wanted and not wanted.intersection(r.get("tools") or []):
             keep[sid] = "other tool"
-        elif store.session(sid).is_alive():
+        elif probe and store.session(sid).is_alive():
             keep[sid] = "live (locked)"
         elif (why := worktree_keep_reason(store, sid)) is not None:
             keep[sid] = why
@@ -188,10 +204,14 @@ def _sweep_one(session: Session, cutoff: datetime, archive: Path | None,
                 return None  # resumed between marking and locking
         if archive is not None:
             archive_session(session, archive / f"{session.id}.tar.gz")
+        # Only renamed into the trash here; clean frees the space of all of them at the
+        # end (csa.trash), most of it in a detached process when there are many.
         try:
-            return session.store.remove_dir(session)
+            freed = session.store.remove_dir(session, reclaim=False)
         except WorktreeHasWork:  # work appeared in its worktree since the mark
             return None
+        lock.release(clear=False)  # its file is in the trash: no need to empty it
+        return freed
 
 
 def _written_since(session: Session, marked_ns: int) -> bool:
@@ -276,6 +296,8 @@ def _gc(store: Store, *, dry_run: bool, retire_after_days: float, orphan_age_s: 
         from csa.forget import forget_sessions
 
         forget_sessions(store, [n for n in report.orphan_dirs if ids.is_ulid(n)])
+        report.trash_freed = len(trash.entries(store))
+        trash.reclaim(store)  # what a killed reclaimer left behind
         events.emit(store, "gc", stale_locks=len(report.stale_locks),
                     orphan_dirs=len(report.orphan_dirs), retired=len(report.retired))
     return report

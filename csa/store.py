@@ -337,22 +337,33 @@ class Store:
         finally:
             lock.release(clear=False)
 
-    def remove_dir(self, session: Session) -> int:
+    def remove_dir(self, session: Session, *, reclaim: bool = True) -> int:
         """Remove the session's dir (the caller holds its lock, or it is an orphan);
-        returns the bytes freed. Refuses anything not directly inside sessions/."""
+        returns the bytes freed. Refuses anything not directly inside sessions/.
+
+        The dir is renamed into the trash (csa.trash) first, so a half-removed session
+        is never visible under its id; with reclaim=False it stays there and the caller
+        frees the space later (clean does, for all its sessions at once)."""
         path = session.dir
-        real_container = os.path.realpath(self.sessions_dir)
-        if os.path.realpath(path.parent) != real_container or path.is_symlink():
+        # Compared as written, not resolved: a clean of thousands paid two realpath()
+        # walks (an lstat per path component) per session for a check this one makes too.
+        if path.parent != self.sessions_dir or path.name in ("", ".", "..") \
+                or path.is_symlink():
             raise CsaError(f"refusing to delete {path}: not a session directory inside "
                            f"{self.sessions_dir}")
         from csa.worktree import remove as remove_worktree
 
         remove_worktree(self, session.id)  # refuses (WorktreeHasWork) a worktree with work
         freed = session.size()
-        # Rename first so a half-removed session is never visible under its id.
-        trash = path.with_name(f"{TRASH_PREFIX}{path.name}-{os.getpid()}")
-        os.rename(path, trash)
-        shutil.rmtree(trash, ignore_errors=True)
+        from csa import trash
+
+        entry = trash.move(self, path)
+        if entry is None:  # the trash is on another filesystem: rename in place
+            entry = path.with_name(f"{TRASH_PREFIX}{path.name}-{os.getpid()}")
+            os.rename(path, entry)
+            reclaim = True
+        if reclaim:
+            trash.remove(entry)
         return freed
 
 
@@ -371,5 +382,5 @@ def iter_project_dirs(base: Path) -> Iterator[tuple[Path, Path]]:
                 root = Path("/" + os.path.relpath(dirpath, base))
             yield Path(dirpath), root
             # Never descend into a project's own sessions or caches.
-            dirnames[:] = [d for d in dirnames if d not in ("sessions", "cache")]
+            dirnames[:] = [d for d in dirnames if d not in ("sessions", "cache", "trash")]
         dirnames.sort()

@@ -135,14 +135,16 @@ def bench_relay(tmp: Path, env: dict, mb: int, runs: int) -> None:
         f"{mbs / tool:.0f} MB/s", f"{gen / tool:.2f}x bare", ">= 50 MB/s")
 
 
-def _synth_project(tmp: Path, env: dict, name: str, sessions: int, age_s: float) -> Path:
-    """A project with `sessions` realistic sessions, state files `age_s` old."""
+def _synth_project(tmp: Path, env: dict, name: str, sessions: int, age_s: float,
+                   full: bool = False) -> Path:
+    """A project with `sessions` realistic sessions, state files `age_s` old (with `full`,
+    each with a transcript, a result and lock files, as csa leaves them)."""
     from bench_sessions import synth_sessions
 
     project = tmp / name
     project.mkdir()
     pdir = Path(env["CSA_STATE_DIR"]) / str(project).lstrip("/")
-    synth_sessions(pdir / "sessions", sessions, str(project))
+    synth_sessions(pdir / "sessions", sessions, str(project), full=full)
     (pdir / "project.toml").write_text(f'project_path = "{project}"\n')
     old = time.time() - age_s
     for d in (pdir / "sessions").iterdir():
@@ -261,7 +263,7 @@ def _bench_reader(path: Path, runs: int) -> None:
 
 
 def bench_clean(tmp: Path, env: dict, sessions: int) -> None:
-    project = _synth_project(tmp, env, "clean-proj", sessions, 40 * 86400)
+    project = _synth_project(tmp, env, "clean-proj", sessions, 40 * 86400, full=True)
     pdir = Path(env["CSA_STATE_DIR"]) / str(project).lstrip("/")
     # Sessions csa wrote are in the summary index already; these synthetic ones are not.
     cold = wall([*csa_cmd(), "session", "list", "--limit", "1"], env, project)

@@ -33,10 +33,15 @@ from csa import ids  # noqa: E402
 from csa.state import SessionState, ToolState  # noqa: E402
 
 CSA = [sys.executable, "-m", "csa"]
+TRANSCRIPT = b"".join(
+    b'{"v":1,"seq":%d,"ts":"2026-11-21T10:00:00.000Z","type":"stdout","text":"line %d of '
+    b'a synthetic turn"}\n' % (i, i) for i in range(40))
 
 
-def synth_sessions(sessions_dir: Path, n: int, project: str) -> list[str]:
-    """Write n realistic state.toml files quickly (one template, no fsync)."""
+def synth_sessions(sessions_dir: Path, n: int, project: str, full: bool = False) -> list[str]:
+    """Write n realistic state.toml files quickly (one template, no fsync); with `full`,
+    also what a session csa ran has beside it: a transcript, output/result.toml and the
+    lock files (clean and delete free all of them)."""
     sessions_dir.mkdir(parents=True, exist_ok=True)
     base = datetime.now(UTC) - timedelta(days=30)
     made: list[str] = []
@@ -65,6 +70,12 @@ def synth_sessions(sessions_dir: Path, n: int, project: str) -> list[str]:
         d = sessions_dir / sid
         (d / "locks").mkdir(parents=True)
         (d / "state.toml").write_text(text)
+        if full:
+            (d / "locks" / "session.lock").touch()
+            (d / "locks" / "codex.lock").touch()
+            (d / "output").mkdir()
+            (d / "output" / "result.toml").write_text('exit_code = 0\nfinal_text = "done"\n')
+            (d / "transcript.jsonl").write_bytes(TRANSCRIPT)
         made.append(sid)
     return made
 
