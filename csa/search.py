@@ -19,6 +19,7 @@ import os
 import re
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -26,6 +27,7 @@ import orjson
 from csa import catalogue
 from csa.errors import disk_full, is_disk_full
 from csa.jsonl import JsonlReader
+from csa.search_build import AHEAD_BYTES, ahead
 from csa.session import Session
 from csa.store import Store, iter_project_dirs
 
@@ -36,6 +38,11 @@ SCHEMA_VERSION = 2
 # Ranking every match of a near-universal term is slow; past this, newest first.
 RANK_BUDGET_S = 0.04
 REBUILD_WAIT_S = 600.0  # a rebuild of 1 GB of transcripts takes minutes
+
+# A rebuild writes a new file nobody else reads until it is renamed into place: the
+# journal in memory, fsync once at the end, nothing deleted yet (csa.search_build).
+BULK_PRAGMAS = ("PRAGMA journal_mode=MEMORY", "PRAGMA synchronous=OFF",
+                "PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -78,14 +85,11 @@ class Index:
                        "process; retry when it has finished"):
             conn = None if rebuild else self._sound()  # rebuilt while we waited?
             if conn is None:
-                self._discard()
-                conn = self._connect()
-                conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
-                             (SCHEMA_VERSION,))
-                conn.commit()
+                from csa.search_build import rebuild as rebuild_index
+
+                rebuild_index(self)
                 self.rebuilt = True
-                self.conn = conn
-                self._fill_all()
+                conn = self._connect()
         return conn
 
     def _sound(self) -> sqlite3.Connection | None:
@@ -104,29 +108,30 @@ class Index:
             conn.close()
         return None
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, path: Path | None = None, *, bulk: bool = False) -> sqlite3.Connection:
+        """A connection to the index at `path` (default: its place). `bulk`: for a
+        rebuild into a new file (csa.search_build): no journal, no fsync, a big cache."""
         self.base.mkdir(parents=True, exist_ok=True, mode=0o700)
-        new = not self.path.exists()
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        path = path or self.path
+        new = not path.exists()
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
         if new:
-            os.chmod(self.path, 0o600)
+            os.chmod(path, 0o600)
             # Must precede the first table; lets forget() hand freed pages back to the OS.
             conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
-        # Freed pages are zeroed, so a forgotten session's text is not left in the file.
-        conn.execute("PRAGMA secure_delete=ON")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        if bulk:
+            for pragma in BULK_PRAGMAS:
+                conn.execute(pragma)
+        else:
+            # Freed pages are zeroed, so a forgotten session's text is not left in the file.
+            conn.execute("PRAGMA secure_delete=ON")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(SCHEMA)
         return conn
 
-    def _discard(self) -> None:
-        for suffix in ("", "-wal", "-shm"):
-            try:
-                os.unlink(f"{self.path}{suffix}")
-            except FileNotFoundError:
-                pass
-
-    def _fill_all(self) -> None:
+    def fill_all(self) -> None:
+        """Index every session of every project under the state base."""
         for project_dir, root in iter_project_dirs(self.base):
             store = Store.for_project_dir(self.base, project_dir, root)
             for session in store.sessions():
@@ -169,10 +174,16 @@ class Index:
                                  (old_desc, old_tools))
             added = 0
             if st is not None and st.st_size > offset:
-                rows, offset, last_seq, last_tool = _read_new(
-                    tpath, offset, last_seq, last_tool or state.last_tool(), sid, project)
-                conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?)", rows)
-                added = len(rows)
+                scan = _NewEvents(tpath, offset, last_seq, last_tool or state.last_tool(), sid,
+                                  project)
+                # Much to read (a rebuild, an import): parse in a thread while SQLite
+                # tokenizes and inserts (it lets go of the GIL meanwhile).
+                batches = ahead(scan.batches()) if st.st_size - offset > AHEAD_BYTES \
+                    else scan.batches()
+                for rows in batches:
+                    conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?)", rows)
+                    added += len(rows)
+                offset, last_seq, last_tool = scan.offset, scan.last_seq, scan.last_tool
             conn.execute("UPDATE sessions SET indexed_offset=?, indexed_seq=?, last_tool=?, "
                          "file_id=? WHERE id=?", (offset, last_seq, last_tool, current_id, sid))
             conn.execute("COMMIT")
@@ -324,22 +335,37 @@ def _quote_terms(query: str) -> str:
     return " ".join(f'"{w}"' for w in words) or '""'
 
 
-def _read_new(path: Path, offset: int, last_seq: int, last_tool: str | None, sid: str,
-              project: str) -> tuple[list[tuple], int, int, str | None]:
-    """Index rows for the events after byte `offset`, and where reading stopped."""
-    rows = []
-    reader = JsonlReader(path, offset=offset)
-    for ev in reader:
-        seq = ev.get("seq")
-        if isinstance(seq, int):
-            last_seq = max(last_seq, seq)
-        if ev.get("type") == "prompt" and isinstance(ev.get("tool"), str):
-            last_tool = ev["tool"]
-        found = catalogue.text(ev)
-        if found.strip():
-            rows.append((found, sid, project, ev.get("tool") or last_tool, ev.get("type"),
-                         ev.get("ts"), seq if isinstance(seq, int) else 0))
-    return rows, reader.offset, last_seq, last_tool
+class _NewEvents:
+    """Index rows for the events after byte `offset`, in batches; afterwards `offset`,
+    `last_seq` and `last_tool` say where reading stopped."""
+
+    BATCH = 2000
+
+    def __init__(self, path: Path, offset: int, last_seq: int, last_tool: str | None,
+                 sid: str, project: str):
+        self.path, self.offset, self.last_seq, self.last_tool = path, offset, last_seq, last_tool
+        self.sid, self.project = sid, project
+
+    def batches(self) -> Iterator[list[tuple]]:
+        rows: list[tuple] = []
+        reader = JsonlReader(self.path, offset=self.offset)
+        last_seq, last_tool, sid, project = self.last_seq, self.last_tool, self.sid, self.project
+        for ev in reader:
+            seq = ev.get("seq")
+            if isinstance(seq, int):
+                last_seq = max(last_seq, seq)
+            if ev.get("type") == "prompt" and isinstance(ev.get("tool"), str):
+                last_tool = ev["tool"]
+            found = catalogue.text(ev)
+            if found.strip():
+                rows.append((found, sid, project, ev.get("tool") or last_tool, ev.get("type"),
+                             ev.get("ts"), seq if isinstance(seq, int) else 0))
+                if len(rows) >= self.BATCH:
+                    yield rows
+                    rows = []
+        if rows:
+            yield rows
+        self.offset, self.last_seq, self.last_tool = reader.offset, last_seq, last_tool
 
 
 # -- library entry points ----------------------------------------------------------------

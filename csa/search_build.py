@@ -1,0 +1,108 @@
+"""Rebuilding the search index: into a new file with bulk-load settings, then renamed into place.
+
+    >>> rebuild(index)     # called by csa.search.Index under its rebuild lock
+
+The new file keeps its journal in memory and is not fsynced until it is complete (a rebuild is
+most of the time spent indexing a large history): a crash midway leaves only a
+`index.sqlite3.new` the next rebuild overwrites, never a half-built index in place.
+When every transcript is in, the segments are merged into one (queries read one
+b-tree per term instead of dozens), the file is switched to WAL, marked with the
+schema version, fsynced and renamed over the old index.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, TypeVar
+
+from csa.fsutil import fsync_dir
+
+if TYPE_CHECKING:
+    from csa.search import Index
+
+T = TypeVar("T")
+AHEAD_BYTES = 1 << 20  # new transcript bytes past which indexing parses in a thread
+_END = object()
+
+
+def rebuild(index: Index) -> None:
+    """Build `index` from every transcript under its state base (see module doc)."""
+    from csa.search import INDEX_FILE, SCHEMA_VERSION
+
+    tmp = index.path.with_name(f"{INDEX_FILE}.new")
+    _unlink(tmp)
+    conn = index._connect(tmp, bulk=True)
+    index.conn = conn
+    try:
+        index.fill_all()
+        conn.execute("INSERT INTO events(events) VALUES ('optimize')")
+        conn.execute("PRAGMA incremental_vacuum")  # no free pages from the merges
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+    finally:
+        conn.close()
+    fd = os.open(tmp, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        _unlink(index.path.with_name(index.path.name + suffix))
+    os.replace(tmp, index.path)
+    fsync_dir(index.path.parent)
+
+
+def _unlink(path) -> None:
+    for p in (str(path), f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+        try:
+            os.unlink(p)
+        except FileNotFoundError:
+            pass
+
+
+def ahead(items: Iterable[T], depth: int = 4) -> Iterator[T]:
+    """`items`, produced by a thread up to `depth` ahead of the consumer.
+
+    >>> list(ahead(iter(range(3))))
+    [0, 1, 2]
+
+    The producer's exception is raised in the consumer; a consumer that stops early
+    stops the producer at its next item.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False  # the consumer is gone
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_END, None))
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            put((_END, e))
+
+    worker = threading.Thread(target=produce, name="csa-index-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = q.get()
+            if item is _END:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
