@@ -37,6 +37,7 @@ INDEX_FILE = "index.sqlite3"
 SCHEMA_VERSION = 2
 # Ranking every match of a near-universal term is slow; past this, newest first.
 RANK_BUDGET_S = 0.04
+RANK_MAX_MATCHES = 3000  # a word in more events than this: newest first (Index._rankable)
 REBUILD_WAIT_S = 600.0  # a rebuild of 1 GB of transcripts takes minutes
 
 # A rebuild writes a new file nobody else reads until it is renamed into place: the
@@ -284,18 +285,22 @@ class Index:
             where.append("ts <= ?")
             args.append(until)
         cols = ("SELECT session_id, project, tool, type, ts, seq, "
-                "snippet(events, 0, '[', ']', '…', 16), bm25(events) AS score FROM events "
+                "snippet(events, 0, '[', ']', '…', 16), {score} AS score FROM events "
                 f"WHERE {' AND '.join(where)} ")
-        ranked = True
+        # A word in thousands of events: relevance says little, and bm25 reads every match
+        # of every word (its IDF) before the first row, hundreds of ms at 1 GB, so such a
+        # query is answered newest first; the budget catches what this check misses.
+        ranked = self._rankable(query)
         rows = None
         for q in (query, _quote_terms(query)):
             try:
-                rows = self._within_budget(cols + "ORDER BY score LIMIT ?", [q, *args, limit])
+                if ranked:
+                    rows = self._within_budget(cols.format(score="bm25(events)")
+                                               + "ORDER BY score LIMIT ?", [q, *args, limit])
                 if rows is None:
-                    # A term in most of the corpus: relevance says little and ranking every
-                    # match costs hundreds of ms, so answer newest first instead.
                     ranked = False
-                    rows = self.conn.execute(cols + "ORDER BY rowid DESC LIMIT ?",
+                    rows = self.conn.execute(cols.format(score="0.0")
+                                             + "ORDER BY rowid DESC LIMIT ?",
                                              [q, *args, limit]).fetchall()
                 break
             except sqlite3.OperationalError:
@@ -308,6 +313,19 @@ class Index:
                          "ts": ts, "seq": seq, "snippet": snippet, "score": round(-score, 4),
                          "ranked": ranked})
         return hits
+
+    def _rankable(self, query: str) -> bool:
+        """False when a word of `query` occurs in more than RANK_MAX_MATCHES events (a
+        look at the newest matches only: well under a millisecond)."""
+        for word in list(dict.fromkeys(re.findall(r"\w+", query.lower())))[:8]:
+            try:
+                if self.conn.execute("SELECT rowid FROM events WHERE events MATCH ? ORDER BY "
+                                     "rowid DESC LIMIT 1 OFFSET ?",
+                                     (f'"{word}"', RANK_MAX_MATCHES)).fetchone():
+                    return False
+            except sqlite3.OperationalError:
+                return True  # the query itself will say what is wrong with it
+        return True
 
     def _within_budget(self, sql: str, args: list) -> list | None:
         """Run `sql`, or give up after RANK_BUDGET_S (None) so a query stays interactive."""

@@ -107,3 +107,23 @@ def test_ahead_passes_items_errors_and_stops_with_the_consumer():
     assert next(gen) == 0
     gen.close()  # the consumer stops: the producer stops too
     assert threading.active_count() == before and len(produced) < 10
+
+
+def test_a_word_in_too_many_events_is_answered_newest_first_without_ranking(project, state_dir,
+                                                                           monkeypatch):
+    """bm25 reads every match of every word before its first row: a query with a word in
+    more than RANK_MAX_MATCHES events skips it (no budget spent) and says so."""
+    store = Store.open()
+    _session(store, ["common", "common rare"], n=300)
+    monkeypatch.setattr(search, "RANK_MAX_MATCHES", 100)
+    tried = []
+    real = Index._within_budget
+    monkeypatch.setattr(Index, "_within_budget", lambda self, *a: tried.append(a) or real(self, *a))
+    newest = search.search(store, "common", limit=3)
+    assert [h["ranked"] for h in newest] == [False] * 3 and tried == []
+    assert [h["seq"] for h in newest] == [299, 298, 297] and newest[0]["score"] == 0
+    rare = search.search(store, "rare", limit=3)  # 150 matches: still over 100
+    assert not rare[0]["ranked"]
+    monkeypatch.setattr(search, "RANK_MAX_MATCHES", 1000)
+    ranked = search.search(store, "rare", limit=3)
+    assert ranked[0]["ranked"] and tried
