@@ -256,6 +256,16 @@ class Redactor:
         bad = self.suspects(*_joined(strings)) if strings else set()
         return _Rebuild(self, bad).walk(obj)
 
+    def objs(self, objs: list[Any]) -> list[Any]:
+        """`[self.obj(o) for o in objs]`, with one gate pass over all of their strings
+        (an import redacts thousands of events: one scan of a batch instead of one per
+        event, which made the gate's per-call cost most of an import's time)."""
+        strings: list[str] = []
+        _collect(objs, strings)
+        bad = self.suspects(*_joined(strings)) if strings else set()
+        rebuild = _Rebuild(self, bad)  # walks them in the order _collect visited them
+        return [rebuild.walk(o) for o in objs]
+
     def env(self, env: Mapping[str, str]) -> dict[str, str]:
         """Copy of an environment with secret-named variables' values replaced.
 

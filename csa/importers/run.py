@@ -16,6 +16,15 @@ from csa.importers.project import Project, depth_of, project_of, seen_ids, sessi
 from csa.importers.records import Report, import_digest, merge_digest, state_record
 from csa.tools.base import Tool
 
+WRITE_BATCH = 256  # events redacted together (one gate pass per batch)
+
+
+def write_events(tw, events: list[dict]) -> int:
+    """Write the events to the transcript writer `tw` in batches; the last seq written."""
+    for i in range(0, len(events), WRITE_BATCH):
+        tw.write_many(events[i:i + WRITE_BATCH])
+    return tw.next_seq - 1
+
 
 class ImportRun:
     def __init__(self, tool: Tool, reader: Reader, *, cd, paths, since, dry_run, all_projects):
@@ -300,9 +309,7 @@ class ImportRun:
         def build(hidden, state) -> None:
             # Filled before the session appears: it is never seen half-imported.
             with hidden.transcript_writer(self.redactor) as tw:
-                for ev in parsed.events:
-                    tw.write(ev)
-                last_seq = tw.next_seq - 1
+                last_seq = write_events(tw, parsed.events)
             digest = import_digest(list(hidden.read_transcript()), parsed.cost_usd)
             state.created_at = started
             state.last_accessed = parsed.last or started
@@ -348,9 +355,7 @@ class ImportRun:
                 self.skip(src, f"continued with csa run in session {sid}")
                 return
             with session.transcript_writer(self.redactor) as tw:
-                for ev in parsed.events:
-                    tw.write(ev)
-                last_seq = tw.next_seq - 1
+                last_seq = write_events(tw, parsed.events)
             ts = state.tools.setdefault(self.reader.tool, ToolState())
             old = state.extra.get("digest") if isinstance(state.extra.get("digest"), dict) \
                 else {}
