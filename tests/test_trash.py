@@ -40,6 +40,15 @@ def _bytes_under(root) -> list[str]:
     return hits
 
 
+def _clean_leaving_the_trash(store: Store, n: int, monkeypatch) -> list[str]:
+    """n old sessions cleaned as if the background reclaimer never ran (killed)."""
+    sids = _old_sessions(store, n)
+    monkeypatch.setattr(trash, "RECLAIM_BUDGET_S", 0.0)
+    monkeypatch.setattr(trash, "reclaim_later", lambda s: None)
+    clean(store, days=30)
+    return sids
+
+
 def test_small_clean_frees_everything_before_it_returns(project, state_dir):
     store = Store.open()
     sids = _old_sessions(store, 3)
@@ -72,10 +81,7 @@ def test_large_clean_detaches_the_rest_and_it_is_freed_soon(project, state_dir, 
 
 def test_gc_frees_what_a_killed_reclaimer_left(project, state_dir, monkeypatch):
     store = Store.open()
-    _old_sessions(store, 4)
-    monkeypatch.setattr(trash, "RECLAIM_BUDGET_S", 0.0)
-    monkeypatch.setattr(trash, "reclaim_later", lambda s: None)  # never ran / was killed
-    clean(store, days=30)
+    _clean_leaving_the_trash(store, 4, monkeypatch)
     assert len(trash.entries(store)) == 4 and _bytes_under(state_dir)
     rep = gc(store)
     assert rep.trash_freed == 4 and rep.to_json()["trash_freed"] == 4
@@ -84,10 +90,7 @@ def test_gc_frees_what_a_killed_reclaimer_left(project, state_dir, monkeypatch):
 
 def test_next_clean_also_empties_the_trash(project, state_dir, monkeypatch):
     store = Store.open()
-    _old_sessions(store, 2)
-    monkeypatch.setattr(trash, "RECLAIM_BUDGET_S", 0.0)
-    monkeypatch.setattr(trash, "reclaim_later", lambda s: None)
-    clean(store, days=30)
+    _clean_leaving_the_trash(store, 2, monkeypatch)
     monkeypatch.undo()
     assert trash.entries(store)
     clean(store, days=30)  # nothing to sweep; the leftovers are freed
@@ -105,10 +108,7 @@ def test_trash_on_another_filesystem_removes_in_place(project, state_dir, monkey
 
 def test_project_walk_skips_the_trash(project, state_dir, monkeypatch):
     store = Store.open()
-    _old_sessions(store, 1)
-    monkeypatch.setattr(trash, "RECLAIM_BUDGET_S", 0.0)
-    monkeypatch.setattr(trash, "reclaim_later", lambda s: None)
-    clean(store, days=30)
+    _clean_leaving_the_trash(store, 1, monkeypatch)
     (trash.entries(store)[0] / "project.toml").write_text('project_path = "/nowhere"\n')
     assert [root for _d, root in iter_project_dirs(state_dir)] == [store.root]
 
