@@ -19,15 +19,13 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 
 from csa import catalogue
 from csa.errors import disk_full, is_disk_full
-from csa.jsonl import JsonlReader
-from csa.search_build import AHEAD_BYTES, ahead
+from csa.search_build import AHEAD_BYTES, NewEvents, ahead
 from csa.session import Session
 from csa.store import Store, iter_project_dirs
 
@@ -175,7 +173,7 @@ class Index:
                                  (old_desc, old_tools))
             added = 0
             if st is not None and st.st_size > offset:
-                scan = _NewEvents(tpath, offset, last_seq, last_tool or state.last_tool(), sid,
+                scan = NewEvents(tpath, offset, last_seq, last_tool or state.last_tool(), sid,
                                   project)
                 # Much to read (a rebuild, an import): parse in a thread while SQLite
                 # tokenizes and inserts (it lets go of the GIL meanwhile).
@@ -351,39 +349,6 @@ def _quote_terms(query: str) -> str:
     """Any user text as a safe FTS5 query: every word quoted, all required."""
     words = re.findall(r"\w+", query)
     return " ".join(f'"{w}"' for w in words) or '""'
-
-
-class _NewEvents:
-    """Index rows for the events after byte `offset`, in batches; afterwards `offset`,
-    `last_seq` and `last_tool` say where reading stopped."""
-
-    BATCH = 2000
-
-    def __init__(self, path: Path, offset: int, last_seq: int, last_tool: str | None,
-                 sid: str, project: str):
-        self.path, self.offset, self.last_seq, self.last_tool = path, offset, last_seq, last_tool
-        self.sid, self.project = sid, project
-
-    def batches(self) -> Iterator[list[tuple]]:
-        rows: list[tuple] = []
-        reader = JsonlReader(self.path, offset=self.offset)
-        last_seq, last_tool, sid, project = self.last_seq, self.last_tool, self.sid, self.project
-        for ev in reader:
-            seq = ev.get("seq")
-            if isinstance(seq, int):
-                last_seq = max(last_seq, seq)
-            if ev.get("type") == "prompt" and isinstance(ev.get("tool"), str):
-                last_tool = ev["tool"]
-            found = catalogue.text(ev)
-            if found.strip():
-                rows.append((found, sid, project, ev.get("tool") or last_tool, ev.get("type"),
-                             ev.get("ts"), seq if isinstance(seq, int) else 0))
-                if len(rows) >= self.BATCH:
-                    yield rows
-                    rows = []
-        if rows:
-            yield rows
-        self.offset, self.last_seq, self.last_tool = reader.offset, last_seq, last_tool
 
 
 # -- library entry points ----------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Rebuilding the search index: into a new file with bulk-load settings, then renamed into place.
+"""Building the search index: index rows from transcripts, read ahead in a thread, and a
+rebuild into a new file with bulk-load settings, then renamed into place.
 
     >>> rebuild(index)     # called by csa.search.Index under its rebuild lock
 
@@ -16,9 +17,12 @@ import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from csa import catalogue
 from csa.fsutil import fsync_dir
+from csa.jsonl import JsonlReader
 
 if TYPE_CHECKING:
     from csa.search import Index
@@ -26,6 +30,39 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 AHEAD_BYTES = 1 << 20  # new transcript bytes past which indexing parses in a thread
 _END = object()
+
+
+class NewEvents:
+    """Index rows for the events after byte `offset`, in batches; afterwards `offset`,
+    `last_seq` and `last_tool` say where reading stopped."""
+
+    BATCH = 2000
+
+    def __init__(self, path: Path, offset: int, last_seq: int, last_tool: str | None,
+                 sid: str, project: str):
+        self.path, self.offset, self.last_seq, self.last_tool = path, offset, last_seq, last_tool
+        self.sid, self.project = sid, project
+
+    def batches(self) -> Iterator[list[tuple]]:
+        rows: list[tuple] = []
+        reader = JsonlReader(self.path, offset=self.offset)
+        last_seq, last_tool, sid, project = self.last_seq, self.last_tool, self.sid, self.project
+        for ev in reader:
+            seq = ev.get("seq")
+            if isinstance(seq, int):
+                last_seq = max(last_seq, seq)
+            if ev.get("type") == "prompt" and isinstance(ev.get("tool"), str):
+                last_tool = ev["tool"]
+            found = catalogue.text(ev)
+            if found.strip():
+                rows.append((found, sid, project, ev.get("tool") or last_tool, ev.get("type"),
+                             ev.get("ts"), seq if isinstance(seq, int) else 0))
+                if len(rows) >= self.BATCH:
+                    yield rows
+                    rows = []
+        if rows:
+            yield rows
+        self.offset, self.last_seq, self.last_tool = reader.offset, last_seq, last_tool
 
 
 def rebuild(index: Index) -> None:

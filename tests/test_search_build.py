@@ -33,7 +33,7 @@ def test_rebuild_equals_incremental_and_leaves_no_temp_file(project, state_dir, 
     store = Store.open()
     sids = [_session(store, ["alpha", "beta", "gamma"]), _session(store, ["beta", "delta"])]
     monkeypatch.setattr(search_build, "AHEAD_BYTES", 0)  # the threaded path, on small files
-    monkeypatch.setattr(search._NewEvents, "BATCH", 7)
+    monkeypatch.setattr(search_build.NewEvents, "BATCH", 7)
     built = Index(store.base)
     assert built.rebuilt
     got = {q: _hits(built, store, q) for q in ("alpha", "beta", "delta", "line")}
@@ -56,7 +56,7 @@ def test_rebuild_merges_the_index_into_one_segment(project, state_dir, monkeypat
     store = Store.open()
     for _ in range(3):
         _session(store, ["merge"], n=200)
-    monkeypatch.setattr(search._NewEvents, "BATCH", 10)  # many small inserts
+    monkeypatch.setattr(search_build.NewEvents, "BATCH", 10)  # many small inserts
     idx = Index(store.base, rebuild=True)
     idx.conn.execute("INSERT INTO events(events) VALUES ('integrity-check')")
     assert idx.conn.execute("SELECT count(DISTINCT segid) FROM events_idx").fetchone()[0] == 1
