@@ -6,8 +6,7 @@ import time
 
 import pytest
 
-from tests.batchkit import (batch_rows, global_config, logging_tool, max_concurrent,
-                            write_tasks)
+from tests.batchkit import batch_rows, global_config, logging_tool, max_concurrent, write_tasks
 from tests.runkit import csa, fake_env, spawn, wait_for
 
 

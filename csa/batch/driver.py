@@ -15,21 +15,25 @@ a re-run continues with them.
 
 from __future__ import annotations
 
+import functools
 import os
+from datetime import datetime
 from pathlib import Path
 
 from csa.batch.executor import Completion, Executor, TaskSpec, make_executor
 from csa.batch.ledger import Ledger, task_done
 from csa.batch.report import Outcome, Progress, Report
 from csa.batch.tasks import Task, read_tasks
+from csa.errors import CsaError
 from csa.session import Session
 
 
-def run_batch(path: Path, *, tool: str | None = None, parallel: int = 4,
+def run_batch(path: Path, *, tool: str | None = None, parallel: int = 0,
               executor: str = "local", address: str | None = None,
               quiet: bool = False) -> Report:
     """Run (or continue) the batch in `path`; CsaError before anything runs when a line,
-    a tool or the batch session is wrong."""
+    a tool, the executor or the batch session is wrong. `parallel` 0: the executor's
+    default (local: 4; ray: as many as the cluster's resources allow)."""
     from csa import genealogy
     from csa.config import load_config
     from csa.store import Store
@@ -43,10 +47,16 @@ def run_batch(path: Path, *, tool: str | None = None, parallel: int = 4,
     genealogy.check_depth(depth + 1, int(cfg.get("max_recursion_depth", 5)))
     engine = make_executor(executor, parallel=parallel, address=address,
                            tool_limits={t: cfg.tool(t).max_concurrent or 0 for t in set(tools)})
-    ledger = Ledger.open(store, path, count=len(tasks), parent=parent, depth=depth)
+    try:
+        check_engine(engine, store, {t.cd for t in tasks if t.cd})
+        ledger = Ledger.open(store, path, count=len(tasks), parent=parent, depth=depth)
+    except BaseException:
+        engine.close()
+        raise
     report = Report(ledger.id)
     progress = Progress(ledger.id, len(tasks), quiet=quiet)
     submitted: dict[str, tuple[Task, Session]] = {}
+    stop_on_signals()
     try:
         submit_all(ledger, engine, tasks, tools, submitted, report, progress)
         progress.show(force=True)
@@ -60,6 +70,38 @@ def run_batch(path: Path, *, tool: str | None = None, parallel: int = 4,
         ledger.finish("interrupted" if report.interrupted else
                       "finished" if report.exit_code() == 0 else "failed", report.exit_code())
     return report
+
+
+def stop_on_signals() -> None:
+    """SIGTERM and SIGHUP stop a batch the way Ctrl-C does (tasks interrupted, recorded)."""
+    import signal
+    import threading
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, interrupt)
+
+
+def check_engine(engine: Executor, store, dirs: set[str]) -> None:
+    """Let the engine check, before any task, that where tasks run sees the state dir
+    (a token file written here must be read there) and the project."""
+    import secrets
+
+    from csa.batch.ray_worker import TOKEN_DIR
+    from csa.fsutil import ensure_dir
+
+    token = secrets.token_hex(8)
+    path = ensure_dir(store.base / TOKEN_DIR) / token
+    path.write_text(token)
+    try:
+        for cwd in [os.getcwd(), *sorted(dirs)]:
+            engine.check({"token": token, "base": str(store.base), "project": str(store.root),
+                          "cwd": cwd})
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def task_tools(tasks: list[Task], tool: str | None, cfg) -> list[str]:
@@ -80,10 +122,10 @@ def submit_all(ledger: Ledger, engine: Executor, tasks: list[Task], tools: list[
                progress: Progress) -> None:
     """Skip the tasks already done; make or reuse the others' children and submit them
     (into `submitted`, key -> (task, child))."""
-    for task, tool in zip(tasks, tools):
+    for task, tool in zip(tasks, tools, strict=True):
         child, store = ledger.child(task)
         if task_done(child):
-            report.outcomes.append(outcome_of(task, child, None, skipped=True))
+            report.outcomes.append(outcome_of(task, child, None))
             progress.ended(report.outcomes[-1])
             continue
         if child is None:
@@ -106,13 +148,26 @@ def task_spec(ledger: Ledger, task: Task, tool: str, child: Session) -> TaskSpec
     env = {"CSA_SESSION_ID": ledger.id, "CSA_DEPTH": str(ledger.state.depth + 1),
            "CSA_PROJECT_ROOT": str(ledger.store.root), "CSA_BIN": binary}
     return TaskSpec(key=task.key, tool=tool, argv=[*argv, "-"], prompt=task.prompt,
-                    cwd=os.getcwd(), env=env)
+                    cwd=os.getcwd(), env=env, memory=memory_hint(child, tool) or None,
+                    session_id=child.id, project=str(child.store.root))
+
+
+def memory_hint(child: Session, tool: str) -> int:
+    """The tool's P95 peak memory in this project (usage stats), 0 when unknown."""
+    return _p95(str(child.store.dir), tool)
+
+
+@functools.cache
+def _p95(project_dir: str, tool: str) -> int:
+    from csa.usage import load_stats, p95
+
+    return p95(load_stats(Path(project_dir)).get(tool, []))
 
 
 def collect(engine: Executor, submitted: dict, report: Report, progress: Progress) -> None:
     for done in engine.completions():
         task, child = submitted[done.key]
-        report.outcomes.append(outcome_of(task, child, done))
+        report.outcomes.append(outcome_of(task, child, done, since=report.started))
         progress.ended(report.outcomes[-1])
 
 
@@ -128,37 +183,35 @@ def cancel(engine: Executor, submitted: dict, report: Report, progress: Progress
     for key, (task, child) in submitted.items():
         if key not in seen:
             report.outcomes.append(outcome_of(task, child, Completion(key, None,
-                                                                      error="interrupted")))
+                                                                      error="interrupted"),
+                                              since=report.started))
 
 
 def outcome_of(task: Task, child: Session | None, done: Completion | None, *,
-               skipped: bool = False) -> Outcome:
-    """A task's outcome from its child's run record (what csa run recorded), else from
-    the process's end."""
+               since: datetime | None = None) -> Outcome:
+    """A task's outcome: its child's run record when that is from this batch (ended after
+    `since`; a skipped task: `since` None), else how its process ended."""
     name = task.name or " ".join(task.prompt.split())[:40]
     out = Outcome(line=task.line, key=task.key, name=name, status="error",
-                  session_id=child.id if child else None,
-                  node=done.node if done else None)
+                  session_id=child.id if child else None, node=done.node if done else None)
     run = None
     if child is not None:
-        from csa.errors import CsaError
-
         try:
             run = child.load().run
         except CsaError as e:
             out.error = e.message
-    if run is not None and run.status != "running":
+    ended = run.finished_at if run is not None and run.status != "running" else None
+    if ended is not None and (since is None or ended >= since):
         out.status = "ok" if run.status == "finished" and run.exit_code == 0 else run.status
         out.exit_code = run.exit_code
-        if run.started_at and run.finished_at:
-            out.duration_s = round((run.finished_at - run.started_at).total_seconds(), 3)
-        out.error = run.error if out.status != "ok" else None
-    if skipped:
-        out.status = "skipped"
-    elif done is not None and (run is None or done.exit_code is None):
+        if run.started_at:
+            out.duration_s = round((ended - run.started_at).total_seconds(), 3)
+        if out.status != "ok":
+            out.error = run.error or (done.stderr_tail if done else None) or None
+        if since is None:
+            out.status = "skipped"
+    elif done is not None:
         out.status = "not run" if done.error in ("cancelled", "interrupted") else "error"
         out.exit_code = done.exit_code
         out.error = done.error or done.stderr_tail or out.error
-    if out.status == "failed" and not out.error and done is not None:
-        out.error = done.stderr_tail or None
     return out

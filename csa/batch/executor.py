@@ -33,6 +33,8 @@ class TaskSpec:
     cwd: str
     env: dict[str, str] = field(default_factory=dict)  # added to the worker's environment
     memory: int | None = None  # bytes the task is expected to need (a scheduling hint)
+    session_id: str = ""  # the child session the task runs in
+    project: str = ""  # the child's project root
 
 
 @dataclass
@@ -52,6 +54,11 @@ class Completion:
 
 class Executor(Protocol):
     """What the batch driver needs of an engine."""
+
+    def check(self, probe: dict) -> None:
+        """Before any task: raise CsaError unless every place a task may run sees the
+        state dir (`probe["base"]`, holding the file `probe["token"]`), the project and
+        the working directory. (Nothing to check for local processes.)"""
 
     def submit(self, spec: TaskSpec) -> None:
         """Queue a task; it starts when the engine's limits allow."""
@@ -77,11 +84,15 @@ def stderr_tail(text: str) -> str:
 
 def make_executor(name: str, *, parallel: int, tool_limits: dict[str, int],
                   address: str | None = None) -> Executor:
-    """The executor called `name` ("local")."""
+    """The executor called `name` ("local" or "ray"); `parallel` 0: no cap of its own."""
+    if name == "ray":
+        from csa.batch.ray_executor import RayExecutor
+
+        return RayExecutor(parallel=parallel, tool_limits=tool_limits, address=address)
     if name != "local":
         from csa.errors import UsageError
 
-        raise UsageError(f"unknown executor {name!r}: choose local")
+        raise UsageError(f"unknown executor {name!r}: choose local or ray")
     from csa.batch.local import LocalExecutor
 
-    return LocalExecutor(parallel=parallel, tool_limits=tool_limits)
+    return LocalExecutor(parallel=parallel or 4, tool_limits=tool_limits)

@@ -28,7 +28,6 @@ from collections.abc import Iterator
 from csa.batch.executor import Completion, TaskSpec, stderr_tail
 
 
-
 class LocalExecutor:
     """Runs TaskSpecs as child processes, bounded by `parallel` and per-tool limits."""
 
@@ -42,6 +41,9 @@ class LocalExecutor:
         self.cancelled = False
         self.done: queue.Queue[Completion] = queue.Queue()
         self.mutex = threading.Lock()
+
+    def check(self, probe: dict) -> None:
+        """Local processes see what this process sees."""
 
     def submit(self, spec: TaskSpec) -> None:
         with self.mutex:

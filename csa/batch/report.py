@@ -17,6 +17,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 
 SUCCESS = ("ok", "skipped")
 
@@ -42,6 +43,7 @@ class Report:
     batch_id: str
     outcomes: list[Outcome] = field(default_factory=list)
     interrupted: bool = False
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -8,19 +8,25 @@ from pathlib import Path
 import click
 
 from csa.cli.output import ToolName
+from csa.errors import UsageError
 
 
 @click.command("batch")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--tool", type=ToolName(), metavar="TOOL",
               help="Tool for the tasks that name none (default: config, else claude-code).")
-@click.option("--parallel", "-j", type=click.IntRange(min=1), default=4, show_default=True,
-              help="Tasks running at once (each tool also stays within its max_concurrent).")
-@click.option("--executor", type=click.Choice(["local"]), default="local", show_default=True,
-              help="Where tasks run: local processes.")
+@click.option("--parallel", "-j", type=click.IntRange(min=1), metavar="N",
+              help="Tasks running at once (default: 4 local; ray: as the cluster allows); "
+                   "each tool also stays within its max_concurrent.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True,
+              help="Where tasks run: local processes, or Ray tasks on a cluster (csa[ray]).")
+@click.option("--ray-address", metavar="ADDR",
+              help="Ray cluster to use with --executor ray (default: RAY_ADDRESS, else a "
+                   "local Ray instance).")
 @click.option("-q", "--quiet", is_flag=True, help="No live count on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every task's outcome.")
-def batch(file, tool, parallel, executor, quiet, as_json):
+def batch(file, tool, parallel, executor, ray_address, quiet, as_json):
     """Run every task of FILE (JSONL) as a child session of one batch session.
 
     Each line is a JSON object: "prompt" (required), and optional "tool",
@@ -35,6 +41,7 @@ def batch(file, tool, parallel, executor, quiet, as_json):
     Examples:
       csa batch tasks.jsonl --tool codex --parallel 8
       csa batch tasks.jsonl --json | jq '.tasks[] | select(.status != "ok")'
+      csa batch tasks.jsonl --executor ray --ray-address 10.0.0.5:6379
       csa session list --tree                      # the batch session and its tasks
     \b
     tasks.jsonl:
@@ -43,7 +50,10 @@ def batch(file, tool, parallel, executor, quiet, as_json):
     """
     from csa.batch.driver import run_batch
 
-    report = run_batch(file, tool=tool, parallel=parallel, executor=executor, quiet=quiet)
+    if ray_address and executor != "ray":
+        raise UsageError("--ray-address goes with --executor ray")
+    report = run_batch(file, tool=tool, parallel=parallel or 0, executor=executor,
+                       address=ray_address, quiet=quiet)
     if as_json:
         from csa.cli.output import emit_json
 
