@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,31 @@ def test_a_state_dir_the_workers_do_not_see_fails_early(world, tmp_path):
     assert last.startswith("Ray node ") and "Traceback" not in res.stderr
     assert "is not the one csa batch uses" in last and last.endswith("see docs/ray.md")
     assert json.loads(csa("session", "list", "--json", env=elsewhere, cwd=proj).stdout) == []
+
+
+def test_ctrl_c_cancels_the_ray_tasks_and_a_rerun_continues(world):
+    cluster, env, root = world
+    config(root, "")
+    proj = project(root, "cancel")
+    tasks = write_tasks(proj / "tasks.jsonl", 8)
+    proc = spawn("batch", str(tasks), "--tool", "claude", "--executor", "ray", "--json",
+                 env={**env, "FAKE_SLEEP": "5"}, cwd=proj)
+
+    def a_turn_running():
+        rows = json.loads(csa("session", "list", "--json", env=env, cwd=proj).stdout)
+        return [r for r in rows if r.get("parent_session_id") and r["status"] == "running"]
+
+    wait_for(a_turn_running, timeout=120, every=0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    report = json.loads(out)
+    assert report["interrupted"] and sum(report["counts"].values()) == 8
+    assert report["counts"].get("interrupted", 0) >= 1, report["counts"]
+    rows = json.loads(csa("session", "list", "--json", env=env, cwd=proj).stdout)
+    assert all(r["status"] != "running" for r in rows)
+    res = batch(str(tasks), "--tool", "claude", env=env, cwd=proj)
+    assert res.returncode == 0, res.stderr
+    again = json.loads(res.stdout)
+    assert again["counts"].get("ok", 0) + again["counts"].get("skipped", 0) == 8
+    assert len(children(env, proj, report["batch_session_id"])) == 8
