@@ -63,6 +63,7 @@ def run_batch(path: Path, *, tool: str | None = None, parallel: int = 0,
         collect(engine, submitted, report, progress)
     except KeyboardInterrupt:
         report.interrupted = True
+        ledger.request_cancel()
         cancel(engine, submitted, report, progress)
     finally:
         engine.close()
@@ -149,7 +150,8 @@ def task_spec(ledger: Ledger, task: Task, tool: str, child: Session) -> TaskSpec
            "CSA_PROJECT_ROOT": str(ledger.store.root), "CSA_BIN": binary}
     return TaskSpec(key=task.key, tool=tool, argv=[*argv, "-"], prompt=task.prompt,
                     cwd=os.getcwd(), env=env, memory=memory_hint(child, tool) or None,
-                    session_id=child.id, project=str(child.store.root))
+                    session_id=child.id, project=str(child.store.root),
+                    cancel_file=str(ledger.cancel_path))
 
 
 def memory_hint(child: Session, tool: str) -> int:

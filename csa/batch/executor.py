@@ -35,6 +35,7 @@ class TaskSpec:
     memory: int | None = None  # bytes the task is expected to need (a scheduling hint)
     session_id: str = ""  # the child session the task runs in
     project: str = ""  # the child's project root
+    cancel_file: str = ""  # appears on Ctrl-C (shared state dir): the task interrupts its run
 
 
 @dataclass

@@ -26,6 +26,7 @@ from csa.store import Store
 
 KIND = "batch"
 MAPPING = "tasks.jsonl"  # in the batch session's output/
+CANCEL = "cancel"  # in output/ while a Ctrl-C'd batch stops its tasks (remote ones read it)
 
 
 class Ledger:
@@ -37,6 +38,13 @@ class Ledger:
         self.state = state
         self.lock = lock
         self.mapping = read_mapping(session)  # key -> {"session": sid, "project": root}
+        self.cancel_path = session.output_file(CANCEL)
+        self.cancel_path.unlink(missing_ok=True)  # from an earlier, interrupted run
+
+    def request_cancel(self) -> None:
+        """Tell the running tasks, wherever they run, to interrupt their turns."""
+        self.session.ensure_output_dir()
+        self.cancel_path.write_text("cancel\n")
 
     @property
     def id(self) -> str:

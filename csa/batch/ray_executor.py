@@ -76,18 +76,20 @@ class RayExecutor:
         nodes = [n for n in self.ray.nodes() if n.get("Alive")]
         refs = [self.remote_check.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
             n["NodeID"], soft=False)).remote(probe) for n in nodes]
-        from ray.exceptions import GetTimeoutError, RayError
+        from ray.exceptions import GetTimeoutError, RayError, TaskUnschedulableError
 
-        try:
-            results = self.ray.get(refs, timeout=CHECK_TIMEOUT_S)
-        except GetTimeoutError:
-            raise CsaError(f"The Ray nodes did not all answer csa's check within "
-                           f"{CHECK_TIMEOUT_S} s (a node busy or unreachable?); retry, or see "
-                           "`ray status`") from None
-        except RayError as e:  # csa missing on a node, typically
-            raise CsaError(f"csa's check failed on a Ray node ({first_line(e)}); every node "
-                           "needs csa installed: pip install 'csa[ray]'") from None
-        for res in results:
+        for ref in refs:
+            try:
+                res = self.ray.get(ref, timeout=CHECK_TIMEOUT_S)
+            except TaskUnschedulableError:
+                continue  # a node that just died, still listed as alive: no task goes there
+            except GetTimeoutError:
+                raise CsaError(f"A Ray node did not answer csa's check within "
+                               f"{CHECK_TIMEOUT_S} s (busy or unreachable?); retry, or see "
+                               "`ray status`") from None
+            except RayError as e:  # csa missing on a node, typically
+                raise CsaError(f"csa's check failed on a Ray node ({first_line(e)}); every "
+                               "node needs csa installed: pip install 'csa[ray]'") from None
             if res["error"]:
                 raise CsaError(f"Ray node {res['hostname']} ({res['node_id'][:12]}): "
                                f"{res['error']}; see docs/ray.md")

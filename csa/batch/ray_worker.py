@@ -61,17 +61,35 @@ def run_task(spec: TaskSpec) -> Completion:
     """Run the task's `csa run` here; it dies with this worker (a dead node's task is
     retried by Ray and resumes the same session). Ray's cancel interrupts it cleanly."""
     where = node()
+    if cancelled(spec):
+        return Completion(spec.key, None, error="cancelled", node=where)
     record_node(spec, where)
     proc = subprocess.Popen(spec.argv, cwd=spec.cwd, env={**os.environ, **spec.env},
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, preexec_fn=die_with_parent)
-    try:
-        out, err = proc.communicate(spec.prompt.encode())
-    except KeyboardInterrupt:  # ray.cancel: csa run records the turn as interrupted
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate()
+    data: bytes | None = spec.prompt.encode()
+    interrupted = False
+    while True:
+        try:
+            # In slices, to see the batch's cancel file (and Ray's KeyboardInterrupt,
+            # raised only between bytecodes).
+            out, err = proc.communicate(data, timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            data = None  # sent already (communicate keeps what is left to write)
+            if not interrupted and cancelled(spec):
+                interrupted = True  # csa run records the turn as interrupted
+                proc.send_signal(signal.SIGINT)
+        except KeyboardInterrupt:  # ray.cancel
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate()
+            break
     return Completion(spec.key, proc.returncode, out.decode("utf-8", "replace"),
                       stderr_tail(err.decode("utf-8", "replace")), node=where)
+
+
+def cancelled(spec: TaskSpec) -> bool:
+    return bool(spec.cancel_file) and os.path.exists(spec.cancel_file)
 
 
 def die_with_parent() -> None:
