@@ -33,7 +33,7 @@ def _argv(req) -> list[str]:
     argv = [sys.executable, "-m", "csa", "run"]
     for flag, value in (("--tool", req.tool), ("--model", req.model),
                         ("--description", req.description), ("--cd", req.cd),
-                        ("--session", req.session), ("--timeout", req.timeout),
+                        ("--session", req.session), ("--name", req.name), ("--timeout", req.timeout),
                         ("--idle-timeout", req.idle_timeout)):
         if value is not None:
             argv += [flag, str(value)]

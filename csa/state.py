@@ -211,6 +211,8 @@ class SessionState:
     git_head: str | None = None
     parent_session_id: str | None = None
     depth: int = 0
+    forked_from: str | None = None  # [genealogy] forked_from: the session this one forks
+    name: str | None = None  # the user's name for the session (csa.names)
     is_compacted: bool = False
     last_compacted_at: datetime | None = None
     compaction_count: int = 0
@@ -220,8 +222,8 @@ class SessionState:
     extra: dict[str, Any] = field(default_factory=dict)
 
     _TOP = (
-        "schema_version", "meta_session_id", "description", "project_path", "created_at",
-        "last_accessed", "phase", "turn_count", "git_branch", "git_head", "genealogy",
+        "schema_version", "meta_session_id", "name", "description", "project_path",
+        "created_at", "last_accessed", "phase", "turn_count", "git_branch", "git_head", "genealogy",
         "context_status", "tools", "run",
     )
 
@@ -293,6 +295,8 @@ class SessionState:
             git_head=_get(d, "git_head", str, None),
             parent_session_id=_get(gen, "parent_session_id", str, None, "genealogy.") or None,
             depth=depth,
+            forked_from=_get(gen, "forked_from", str, None, "genealogy.") or None,
+            name=_get(d, "name", str, None) or None,
             is_compacted=_get(ctx, "is_compacted", bool, False, "context_status."),
             last_compacted_at=parse_ts(ctx.get("last_compacted_at"),
                                        "context_status.last_compacted_at"),
@@ -308,6 +312,10 @@ class SessionState:
         d: dict[str, Any] = {
             "schema_version": self.schema_version,
             "meta_session_id": self.meta_session_id,
+        }
+        if self.name:
+            d["name"] = self.name
+        d |= {
             "description": self.description,
             "project_path": self.project_path,
             "created_at": self.created_at,
@@ -323,6 +331,8 @@ class SessionState:
         gen: dict[str, Any] = {"depth": self.depth}
         if self.parent_session_id:
             gen = {"parent_session_id": self.parent_session_id, "depth": self.depth}
+        if self.forked_from:
+            gen["forked_from"] = self.forked_from
         d["genealogy"] = gen
         ctx: dict[str, Any] = {"is_compacted": self.is_compacted,
                                "compaction_count": self.compaction_count}
@@ -353,6 +363,15 @@ class SessionState:
                 best, best_at = name, t.updated_at
         return best or (next(iter(self.tools)) if self.tools else None)
 
+    def provider_ids(self) -> list[str]:
+        """Every provider conversation id this session holds or held (any tool)."""
+        out: list[str] = []
+        for t in self.tools.values():
+            for pid in (t.provider_session_id, *t.previous_provider_session_ids):
+                if pid and pid not in out:
+                    out.append(pid)
+        return out
+
     def total_tokens(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for t in self.tools.values():
@@ -364,6 +383,7 @@ class SessionState:
         """The flat, JSON-ready dict listings and the list cache use."""
         return {
             "id": self.meta_session_id,
+            "name": self.name,
             "description": self.description,
             "project_path": self.project_path,
             "created_at": iso_ms(self.created_at),
@@ -372,8 +392,10 @@ class SessionState:
             "turn_count": self.turn_count,
             "git_branch": self.git_branch,
             "parent_session_id": self.parent_session_id,
+            "forked_from": self.forked_from,
             "depth": self.depth,
             "tools": self.tool_names,
+            "provider_ids": self.provider_ids(),
             "last_tool": self.last_tool(),
             "is_compacted": self.is_compacted,
             "run_status": self.run.status if self.run else None,

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from csa import ids
-from csa.errors import AmbiguousPrefix, CsaError, SessionLocked, SessionNotFound
+from csa.errors import CsaError, SessionLocked, SessionNotFound
 from csa.fsutil import atomic_write, ensure_dir
 from csa.paths import project_root, project_state_dir, state_base
 from csa.session import Session
@@ -44,11 +44,11 @@ if TYPE_CHECKING:
 PROJECT_MARKER = "project.toml"
 NEW_PREFIX = ".new-"      # a session being created (renamed into place when complete)
 TRASH_PREFIX = ".trash-"  # a session being removed (renamed out of place first)
-AMBIGUOUS_SHOWN = 50
 
 
 def corrupt_summary(sid: str, reason: str) -> dict:
-    return {"id": sid, "corrupt": True, "error": reason, "description": "", "phase": "corrupt",
+    return {"id": sid, "name": None, "corrupt": True, "error": reason, "description": "",
+            "phase": "corrupt", "forked_from": None, "provider_ids": [],
             "created_at": iso_ms(_ulid_time(sid)), "last_accessed": None, "turn_count": 0,
             "git_branch": None, "parent_session_id": None, "depth": 0, "tools": [],
             "last_tool": None, "is_compacted": False, "run_status": None, "run_pid": None}
@@ -142,32 +142,16 @@ class Store:
 
     # -- resolution ----------------------------------------------------------------------
 
-    def resolve(self, prefix: str) -> Session:
-        """The one session whose id starts with `prefix` (case-insensitive).
+    def resolve(self, text: str) -> Session:
+        """The one session `text` names: an exact name, else a unique case-insensitive id
+        prefix, name prefix or provider conversation id (csa.names.find).
 
-        Raises SessionNotFound (also for input that is not base32, before any file
-        access) or AmbiguousPrefix listing every match with its description.
+        Raises SessionNotFound (also for input that can be none of these, before any
+        file access) or AmbiguousPrefix listing every candidate with its description.
         """
-        p = ids.normalize_prefix(prefix)
-        if len(p) == ids.ULID_LEN:
-            if self.session(p).exists():
-                return self.session(p)
-            raise SessionNotFound(f"No session matches '{prefix}'")
-        found, total = self.index.prefix(p, AMBIGUOUS_SHOWN + 1)
-        matches = [m for m in found if self.session(m).exists()]
-        if len(matches) < len(found):  # removed since the index was checked
-            total -= len(found) - len(matches)
-        if not matches:
-            raise SessionNotFound(f"No session matches '{prefix}'")
-        if len(matches) > 1:
-            described = [(m, self.session(m).description()) for m in matches[:AMBIGUOUS_SHOWN]]
-            lines = [f"Session prefix '{prefix}' is ambiguous: {total} sessions match; "
-                     "use a longer prefix"]
-            lines += [f"  {m}  {d}" for m, d in described]
-            if total > AMBIGUOUS_SHOWN:
-                lines.append(f"  ... and {total - AMBIGUOUS_SHOWN} more")
-            raise AmbiguousPrefix("\n".join(lines), described)
-        return self.session(matches[0])
+        from csa.names import find
+
+        return find(self, text)
 
     # -- creation ------------------------------------------------------------------------
 
@@ -176,6 +160,7 @@ class Store:
                git_branch: str | None = None, git_head: str | None = None,
                now_ms: int | None = None,
                build: Callable[[Session, SessionState], None] | None = None,
+               name: str | None = None,
                ) -> tuple[Session, SessionState, SessionLock | None]:
         """Create a session; it appears in sessions/ only once state.toml is durable.
 
@@ -184,8 +169,21 @@ class Store:
         session unlocked while its run record says it is running). `now_ms` dates the
         ULID (imports keep their source's time); `build(hidden, state)` fills the hidden
         session (a Session on the build dir) and adjusts the state before the session
-        appears (an import's transcript).
+        appears (an import's transcript). `name` must be free in the project (csa.names).
         """
+        if name is not None:
+            from csa.names import check_name, names_locked, refuse_taken
+
+            check_name(name)
+            with names_locked(self):
+                refuse_taken(self, name)
+                return self._create(description, parent_session_id, depth, lock_tool, run,
+                                    git_branch, git_head, now_ms, build, name)
+        return self._create(description, parent_session_id, depth, lock_tool, run,
+                            git_branch, git_head, now_ms, build, name)
+
+    def _create(self, description, parent_session_id, depth, lock_tool, run, git_branch,
+                git_head, now_ms, build, name):
         self.ensure()
         sid = ids.new_ulid(now_ms)
         hidden = Session(self, sid, dir=self.sessions_dir / f"{NEW_PREFIX}{sid}")
@@ -197,6 +195,7 @@ class Store:
                 lock = hidden.lock(tool=lock_tool, reason="run")
             state = self._new_state(sid, description, parent_session_id, depth, git_branch,
                                     git_head, run)
+            state.name = name
             if build is not None:
                 build(hidden, state)
             hidden.save(state)
@@ -293,6 +292,7 @@ class Store:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany("DELETE FROM s WHERE id = ?", [(sid,) for sid in sids])
+                db.executemany("DELETE FROM p WHERE id = ?", [(sid,) for sid in sids])
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from csa.store import Store
 
 DB_NAME = "summaries.db"
-SCHEMA_VERSION = 2  # 2: a failed, timed-out or interrupted last run shows in `status`
+SCHEMA_VERSION = 3  # 2: a failed, timed-out or interrupted last run shows in `status`;
+#                     3: session names and provider ids (issue 16)
 RACY_WINDOW_NS = 2_000_000_000
 REFRESH_CHUNK = 2000
 MAX_LIMIT = 2**62  # SQLite integers are 64-bit; a larger --limit means "all"
@@ -43,15 +44,20 @@ UNVERIFIED = -1  # mtime_ns of a row whose file was too fresh to trust its times
 SCHEMA = """
 CREATE TABLE s (id TEXT PRIMARY KEY, sort_key TEXT NOT NULL, last_accessed TEXT,
     phase TEXT, status TEXT, corrupt INTEGER NOT NULL, branch TEXT, parent TEXT,
-    tools TEXT NOT NULL, ino INTEGER, mtime_ns INTEGER, size INTEGER, data BLOB NOT NULL)
-    WITHOUT ROWID;
+    tools TEXT NOT NULL, ino INTEGER, mtime_ns INTEGER, size INTEGER, data BLOB NOT NULL,
+    name TEXT) WITHOUT ROWID;
+CREATE INDEX s_name ON s (name) WHERE name IS NOT NULL;
+CREATE TABLE p (pid TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (pid, id)) WITHOUT ROWID;
+CREATE INDEX p_id ON p (id);
 CREATE INDEX s_sort ON s (sort_key, id);
 CREATE INDEX s_access ON s (last_accessed, id);
 CREATE INDEX s_parent ON s (parent);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER);
 """
 COLS = "id, data, ino, mtime_ns, size"
-PUT = "INSERT OR REPLACE INTO s VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+PUT = "INSERT OR REPLACE INTO s VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+DROP_PIDS = "DELETE FROM p WHERE id = ?"
+PUT_PID = "INSERT OR IGNORE INTO p VALUES (?, ?)"
 
 
 class SummaryIndex:
@@ -108,8 +114,8 @@ class SummaryIndex:
         """Create the tables when the file is new or of another schema version."""
         if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             db.execute("BEGIN IMMEDIATE")
-            db.execute("DROP TABLE IF EXISTS s")
-            db.execute("DROP TABLE IF EXISTS meta")
+            for table in ("s", "p", "meta"):
+                db.execute(f"DROP TABLE IF EXISTS {table}")
             for stmt in SCHEMA.split(";"):
                 if stmt.strip():
                     db.execute(stmt)
@@ -158,7 +164,7 @@ class SummaryIndex:
             return  # the next listing builds the whole index
         try:
             st = os.stat(session.state_path)
-            self.db().execute(PUT, _row(state.summary(), st))
+            _write_rows(self.db(), [_row(state.summary(), st)], [])
         except (sqlite3.Error, OSError):
             pass
 
@@ -194,15 +200,7 @@ class SummaryIndex:
             for sid in sids[at:at + REFRESH_CHUNK]:
                 row = self._reread(sid)
                 (gone.append((sid,)) if row is None else rows.append(row))
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.executemany("DELETE FROM s WHERE id = ?", gone)
-                db.executemany(PUT, rows)
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:  # a failed COMMIT (disk full) has rolled back already
-                    db.execute("ROLLBACK")
-                raise
+            _write_rows(db, rows, gone)
 
     # -- validation ----------------------------------------------------------------------
 
@@ -320,6 +318,20 @@ class SummaryIndex:
         return found, db.execute("SELECT count(*) FROM s WHERE id >= ? AND id < ?",
                                  (p, hi)).fetchone()[0]
 
+    def named(self, name: str) -> list[str]:
+        """Ids of the sessions named exactly `name` (one, unless state.toml was hand-edited)."""
+        return [r["id"] for r in self.query("name = ?", (name,), order="id")]
+
+    def name_prefix(self, p: str, limit: int) -> list[dict]:
+        """Rows whose name starts with `p` (at most `limit`)."""
+        hi = p[:-1] + chr(ord(p[-1]) + 1)
+        return self.query("name >= ? AND name < ?", (p, hi), order="name", limit=limit)
+
+    def holding(self, pid: str) -> list[str]:
+        """Ids of the sessions holding provider conversation id `pid`."""
+        return [r["id"] for r in self.query("id IN (SELECT id FROM p WHERE pid = ?)", (pid,),
+                                            order="id")]
+
     def all_ids(self) -> set[str]:
         return {r[0] for r in self.db().execute("SELECT id FROM s")}
 
@@ -355,6 +367,24 @@ def shown_status(summary: dict) -> str:
     return summary.get("phase") or "active"
 
 
+def _write_rows(db: sqlite3.Connection, rows: list[tuple], gone: list[tuple]) -> None:
+    """Replace `rows` (with their provider ids) and delete the `gone` ids, in one
+    transaction."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.executemany("DELETE FROM s WHERE id = ?", gone)
+        db.executemany(DROP_PIDS, gone + [(r[0],) for r in rows])
+        db.executemany(PUT, rows)
+        db.executemany(PUT_PID, [(pid, r[0]) for r in rows
+                                 for pid in orjson.loads(r[12]).get("provider_ids") or []
+                                 if isinstance(pid, str)])
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:  # a failed COMMIT (disk full) has rolled back already
+            db.execute("ROLLBACK")
+        raise
+
+
 def _row(summary: dict, st: os.stat_result | None) -> tuple:
     corrupt = bool(summary.get("corrupt"))
     status = shown_status(summary)
@@ -364,7 +394,7 @@ def _row(summary: dict, st: os.stat_result | None) -> tuple:
             status, int(corrupt), summary.get("git_branch"), summary.get("parent_session_id"),
             "," + ",".join(summary.get("tools") or []) + ",",
             st.st_ino if st else 0, UNVERIFIED if racy else st.st_mtime_ns,
-            st.st_size if st else 0, orjson.dumps(summary))
+            st.st_size if st else 0, orjson.dumps(summary), summary.get("name") or None)
 
 
 def _unlink(path: str) -> None:

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from csa.cli.output import emit_json, human_bytes, json_option, key_values, nonblank, write_text
+from csa.cli.output import emit_json, human_bytes, json_option, key_values, write_text
 from csa.cli.session import cd_option, open_session, open_store, session_option
 
 
@@ -383,8 +383,7 @@ def kill(session, grace, as_json, cd):
 @click.command("events")
 @click.option("--since", metavar="WHEN", help="Only events since a duration ago (2d) or a date.")
 @click.option("--type", "types", metavar="a,b", help="Only these event types.")
-@click.option("-s", "--session", metavar="ID_OR_PREFIX", callback=nonblank,
-              help="Only events of this session.")
+@session_option(required=False)
 @click.option("--limit", type=int, metavar="N", help="Only the last N events.")
 @json_option
 @cd_option

@@ -40,6 +40,12 @@ def valid_text(value: str | None) -> str | None:
     return data.decode("utf-8", "replace")
 
 
+def _complete(ctx, param, incomplete):
+    from csa.cli.session import complete_session
+
+    return complete_session(ctx, param, incomplete)
+
+
 @click.command("run")
 @click.argument("prompt", required=False)
 @click.option("-p", "--prompt", "prompt_opt", metavar="TEXT",
@@ -60,9 +66,14 @@ def valid_text(value: str | None) -> str | None:
               help="Session description (default: the prompt, cut to 80 chars).")
 @click.option("--cd", "cd", metavar="DIR", type=click.Path(file_okay=False, exists=True),
               callback=nonblank, help="Run in DIR (its git top-level is the project).")
-@click.option("-s", "--session", metavar="ID_OR_PREFIX", callback=nonblank,
-              help="Resume this session (unique prefix).")
+@click.option("-s", "--session", metavar="NAME_OR_ID", callback=nonblank,
+              shell_complete=lambda c, p, i: _complete(c, p, i),
+              help="Resume this session: its name, a unique id prefix, or the tool's own "
+                   "conversation id.")
 @click.option("--last", is_flag=True, help="Resume the most recently used session of the project.")
+@click.option("--name", metavar="NAME", callback=nonblank,
+              help="Name the new session (unique in the project; a-z 0-9 . _ -, with one "
+                   "character that is not in an id, e.g. '-'); resume it with -s NAME.")
 @click.option("--ephemeral", is_flag=True,
               help="Leave no session behind; the project config is not read, the tool's "
                    "own persistence is off (claude, codex).")
@@ -80,7 +91,8 @@ def valid_text(value: str | None) -> str | None:
               help="Start in the background, print the session id and return at once.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the outcome.")
-def run(prompt, prompt_opt, tool, failover, worktree, model, description, cd, session, last, ephemeral, timeout,
+def run(prompt, prompt_opt, tool, failover, worktree, model, description, cd, session, last,
+        name, ephemeral, timeout,
         idle_timeout, wait_slot, wait_timeout, with_journal, detach, quiet, as_json):
     """Run an AI tool on PROMPT in a new session, or resume one.
 
@@ -99,6 +111,7 @@ def run(prompt, prompt_opt, tool, failover, worktree, model, description, cd, se
       csa run "try the refactor" --worktree           # own worktree, branch csa/<id>
       csa run --worktree=spike/parser "rewrite the parser"
       csa run --session 01JH4Q "continue"
+      csa run --name auth-fix "fix the login bug"; csa run -s auth-fix "add a test"
       csa run --last "and now the docs"
       git diff | csa run --tool gemini-cli -
       csa run --json --timeout 600 "review this branch" | jq .final_text
@@ -117,7 +130,8 @@ def run(prompt, prompt_opt, tool, failover, worktree, model, description, cd, se
         wait_slot = wait_timeout  # RunRequest.wait_slot: False, True (forever) or seconds
     model, description = valid_text(model), valid_text(description)
     req = RunRequest(prompt=text, tool=tool, model=model, description=description, cd=cd,
-                     session=session, last=last, ephemeral=ephemeral, timeout=timeout,
+                     session=session, last=last, name=name, ephemeral=ephemeral,
+                     timeout=timeout,
                      idle_timeout=idle_timeout, wait_slot=wait_slot, with_journal=with_journal,
                      quiet=quiet,
                      failover=[t for t in failover.split(",") if t] if failover else None,
@@ -135,7 +149,11 @@ def run(prompt, prompt_opt, tool, failover, worktree, model, description, cd, se
         return
     from csa.turn import run as run_request
 
-    result = run_request(req)
+    print_result(run_request(req), as_json)
+
+
+def print_result(result, as_json: bool) -> None:
+    """The turn's answer on stdout (or its JSON), then exit with the tool's code."""
     if as_json:
         from csa.cli.output import emit_json
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 import click
@@ -39,6 +40,9 @@ SESSION_LAZY = {
     "reindex": ("csa.cli.searching", "reindex", "Rebuild the search index from transcripts."),
     "scrub": ("csa.cli.scrubbing", "scrub", "Re-apply the current redaction rules to stored sessions."),
     "note": ("csa.cli.journaling", "note", "Append an entry to the session journal."),
+    "rename": ("csa.cli.forking", "rename", "Name a session (or --clear its name)."),
+    "fork": ("csa.cli.forking", "fork", "Start a new session from a session's conversation."),
+    "export": ("csa.cli.forking", "export", "Print a session's transcript as md, html or jsonl."),
     "journal": ("csa.cli.journaling", "journal", "Show the session journal."),
     "diff": ("csa.cli.orchestration", "diff", "Show a session's changes (its worktree, or its commits)."),
 }
@@ -50,11 +54,40 @@ def cd_option(f):
 
 
 def session_option(required: bool = True, env_fallback: bool = False):
-    help_text = "Session id or unique prefix (case-insensitive)."
+    """`-s/--session NAME_OR_ID` and `--last` (the newest last_accessed), which the
+    command receives as `session` (the newest session's full id for --last)."""
+    help_text = "Session name, id prefix (case-insensitive) or the tool's own conversation id."
     if env_fallback:
         help_text += " Default: $CSA_SESSION_ID (the session you run inside)."
-    return click.option("-s", "--session", "session", metavar="ID_OR_PREFIX", help=help_text,
-                        required=required and not env_fallback, callback=nonblank)
+
+    def decorate(f):
+        @functools.wraps(f)
+        def command(*args, last: bool = False, **kw):
+            if last:
+                if kw.get("session") is not None:
+                    raise UsageError("-s/--session and --last cannot be combined")
+                kw["session"] = Store.open(kw.get("cd")).newest().id
+            elif required and not env_fallback and kw.get("session") is None:
+                raise UsageError("Missing option -s/--session NAME_OR_ID (or --last)")
+            return f(*args, **kw)
+
+        command = click.option("--last", is_flag=True,
+                               help="The session used most recently (newest last_accessed)."
+                               )(command)
+        return click.option("-s", "--session", "session", metavar="NAME_OR_ID",
+                            help=help_text, callback=nonblank,
+                            shell_complete=complete_session)(command)
+    return decorate
+
+
+def complete_session(ctx, param, incomplete):
+    """Shell completion of `-s`: the project's session names and ids."""
+    from click.shell_completion import CompletionItem
+
+    from csa.names import completions
+
+    cd = ctx.params.get("cd") if ctx is not None else None
+    return [CompletionItem(value, help=help_) for value, help_ in completions(cd, incomplete)]
 
 
 def open_store(cd: str | None) -> Store:
@@ -66,7 +99,7 @@ def open_session(cd: str | None, session: str | None, *, env_fallback: bool = Fa
     if session is None and env_fallback:
         session = os.environ.get("CSA_SESSION_ID")
     if session is None:
-        raise UsageError("Missing option -s/--session ID_OR_PREFIX")
+        raise UsageError("Missing option -s/--session NAME_OR_ID (or --last)")
     return Store.open(cd).resolve(session)
 
 
@@ -152,6 +185,9 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
         headers.insert(6, "PROJECT")
     if tree:
         headers.insert(4, "COST")
+    named = any(r.get("name") for r in rows)
+    if named:
+        headers.insert(1, "NAME")
     body = []
     prefixes = tree_prefixes(ordered) if tree else []
     now = datetime.now(UTC)
@@ -162,12 +198,16 @@ def list_(tree, tools, branch, status, since, limit, all_projects, as_json, cd):
         desc = r.get("error") if r.get("corrupt") else r.get("description", "")
         if orphan:
             desc = f"(orphan: parent {r['parent_session_id'][:SHORT_ID]} is gone) {desc}"
+        if r.get("forked_from"):
+            desc = f"(fork of {short.get(r['forked_from'], r['forked_from'][:SHORT_ID])}) {desc}"
         line = [sid, status_cell(r), ",".join(r.get("tools") or []) or "-", r.get("turn_count", 0),
                 ago(r.get("last_accessed"), now), r.get("git_branch") or "-", _one_line(desc)]
         if all_projects:
             line.insert(6, r.get("project", ""))
         if tree:  # the row's cost with its descendants'
             line.insert(4, money(costs[r["id"]][1]))
+        if named:
+            line.insert(1, r.get("name") or "-")
         body.append(line)
     from csa import colour
 
@@ -229,12 +269,14 @@ def show(session, as_json, cd):
         return
     from csa.state import iso_ms
 
-    pairs = [("id", st.meta_session_id), ("description", st.description),
+    pairs = [("id", st.meta_session_id), ("name", st.name or "-"),
+             ("description", st.description),
              ("project", st.project_path), ("dir", handle.dir),
              ("phase", st.phase), ("turns", st.turn_count),
              ("created", iso_ms(st.created_at)), ("last accessed", iso_ms(st.last_accessed)),
              ("git", f"{st.git_branch or '-'} {(st.git_head or '')[:12]}".strip()),
              ("parent", st.parent_session_id or "-"), ("depth", st.depth),
+             *([("forked from", st.forked_from)] if st.forked_from else []),
              ("compacted", f"{st.compaction_count} times" if st.is_compacted else "no")]
     usage = st.usage()
     if usage:

@@ -48,6 +48,7 @@ class TurnSpec:
     provider_session_id: str | None = None  # set when resuming
     prompt_via_stdin: bool = False
     ephemeral: bool = False  # --ephemeral: the tool's own persistence off, where it has a switch
+    fork_from: str | None = None  # start a copy of this conversation (Tool.fork_argv)
 
 
 @dataclass
@@ -126,6 +127,9 @@ class Tool:
         raise NotImplementedError
 
     def argv(self, t: TurnSpec) -> list[str]:
+        if t.fork_from is not None:
+            self.check_id(t.fork_from)
+            return self.fork_argv(t)
         if t.provider_session_id is None:
             return self.new_argv(t)
         self.check_id(t.provider_session_id)
@@ -133,6 +137,13 @@ class Tool:
 
     def compact_argv(self, t: TurnSpec) -> list[str]:
         raise NotImplementedError(f"{self.name} has no non-interactive compaction")
+
+    # True: fork_argv starts a copy of conversation `t.fork_from` under a new id, which the
+    # tool prints like a new one (csa session fork); False: csa seeds a new conversation.
+    native_fork: bool = False
+
+    def fork_argv(self, t: TurnSpec) -> list[str]:
+        raise NotImplementedError(f"{self.name} cannot fork a conversation")
 
     def env(self) -> dict[str, str]:
         """Extra environment the tool needs from csa (config env comes on top)."""

@@ -41,7 +41,8 @@ class Choice:
                  wait_slot: bool | float = False, reason: str = "run",
                  failover: list[str] | None = None, tool_reason: str | None = None,
                  parent_tool: str | None = None, worktree: str | None = None,
-                 inherited_worktree: str | None = None, say=None):
+                 inherited_worktree: str | None = None, say=None,
+                 name: str | None = None):
         self.store = store
         self.cfg = cfg
         self.tool = tool
@@ -60,6 +61,7 @@ class Choice:
         self.worktree = worktree  # --worktree: "" or a branch (csa.worktree makes it)
         self.inherited_worktree = inherited_worktree  # the parent's (CSA_WORKTREE)
         self.say = say  # progress lines for the user (None: quiet)
+        self.name = name  # a new session's name
 
 
 def choose(req: RunRequest) -> Choice:
@@ -98,7 +100,8 @@ def choose(req: RunRequest) -> Choice:
                   wait_slot=req.wait_slot, failover=failover,
                   tool_reason=auto.reason if auto else None,
                   parent_tool=auto.parent_tool if auto else None, worktree=worktree,
-                  inherited_worktree=inherited, say=None if req.quiet else req.announce)
+                  inherited_worktree=inherited, say=None if req.quiet else req.announce,
+                  name=req.name)
 
 
 def _worktree_choice(req: RunRequest, store: Store,

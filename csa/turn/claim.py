@@ -106,7 +106,8 @@ def _take_new(choice: Choice, hooks: Hooks) -> Claim:
     branch, head = branch_and_head(choice.store.root)
     session, state, lock = choice.store.create(
         description=choice.description, parent_session_id=choice.parent, depth=choice.depth,
-        lock_tool=choice.tool.name, run=_running(choice), git_branch=branch, git_head=head)
+        lock_tool=choice.tool.name, run=_running(choice), git_branch=branch, git_head=head,
+        name=choice.name)
     return Claim(choice, hooks, session, state, lock, is_new=True, running=True)
 
 

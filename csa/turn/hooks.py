@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from csa import events
 from csa.errors import CsaError
+from csa.fork import ForkStart
 
 if TYPE_CHECKING:
     from csa.turn.choose import Choice
@@ -240,8 +241,8 @@ def _status_line() -> object:
     return StatusLine()
 
 
-BUILTIN: list = [Slots, _worktrees, DetachHandshake, JournalPreamble, MemoryGuard, BackgroundIndex,
-                 UsageStats, Events, _attribution, Checkpoint, _status_line]
+BUILTIN: list = [Slots, _worktrees, DetachHandshake, ForkStart, JournalPreamble, MemoryGuard,
+                 BackgroundIndex, UsageStats, Events, _attribution, Checkpoint, _status_line]
 
 
 def builtin_hooks() -> Hooks:

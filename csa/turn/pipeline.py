@@ -48,6 +48,7 @@ class Turn:
         self.warnings: list[str] = []  # recorded in the transcript after the prompt
         self.tool_state: ToolState | None = None  # the tool's state before this turn
         self.provider_id: str | None = None  # the tool's conversation this turn resumes
+        self.fork_from: str | None = None  # a conversation this turn copies (csa.fork)
         self.spec: TurnSpec | None = None
         self.argv: list[str] = []
         self.proc: subprocess.Popen | None = None

@@ -73,6 +73,7 @@ class RunRequest:
     cd: str | None = None
     session: str | None = None
     last: bool = False
+    name: str | None = None  # a new session's name (csa.names)
     ephemeral: bool = False
     timeout: float | None = None
     idle_timeout: float | None = None
@@ -89,6 +90,13 @@ class RunRequest:
             raise UsageError("--ephemeral cannot be combined with --session or --last")
         if self.session and self.last:
             raise UsageError("--session and --last cannot be combined")
+        if self.name is not None:
+            from csa.names import check_name
+
+            if self.session or self.last or self.ephemeral:
+                raise UsageError("--name names a new session; to rename one use: "
+                                 "csa session rename -s ID NAME")
+            check_name(self.name)
 
     def check_for(self, tool: Tool) -> None:
         """Refuse a prompt or model the chosen tool cannot be given (exit 2)."""

@@ -50,7 +50,7 @@ def plan(turn: Turn) -> None:
     turn.spec = TurnSpec(binary=turn.claim.choice.binary, prompt=prompt,
                          model=opts.model or tcfg.model, extra_args=tcfg.args,
                          provider_session_id=turn.provider_id, prompt_via_stdin=via_stdin,
-                         ephemeral=turn.ephemeral)
+                         ephemeral=turn.ephemeral, fork_from=turn.fork_from)
     turn.argv = tool.compact_argv(turn.spec) if opts.native_compact \
         else tool.argv(turn.spec)
 

@@ -17,6 +17,8 @@ their sources in tools/REALCLI_NOTES.md ("Failure messages").
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from csa.tools.base import UUID_RE, Tool, TurnOutcome, TurnSpec
 
 
@@ -62,6 +64,13 @@ class ClaudeCode(Tool):
 
     def resume_argv(self, t: TurnSpec) -> list[str]:
         return self._argv(t, t.prompt)
+
+    native_fork = True
+
+    def fork_argv(self, t: TurnSpec) -> list[str]:
+        # claude -p P --resume X --fork-session: X's history under a new session id.
+        return [*self._argv(replace(t, provider_session_id=t.fork_from), t.prompt),
+                "--fork-session"]
 
     def compact_argv(self, t: TurnSpec) -> list[str]:
         self.check_id(t.provider_session_id)

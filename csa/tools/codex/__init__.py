@@ -71,6 +71,13 @@ class Codex(Tool):
         return [t.binary, "exec", "resume", *self._tail(t),
                 self.check_id(t.provider_session_id), self._prompt(t)]
 
+    native_fork = True
+
+    def fork_argv(self, t: TurnSpec) -> list[str]:
+        # codex exec fork ... THREAD_ID PROMPT: a new thread starting from THREAD_ID's.
+        return [t.binary, "exec", "fork", *self._tail(t), self.check_id(t.fork_from),
+                self._prompt(t)]
+
     def observe(self, event: dict, turn: TurnOutcome) -> None:
         kind = event.get("type")
         if kind == "thread.started":

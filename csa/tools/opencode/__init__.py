@@ -17,6 +17,8 @@ the texts matched below are listed with their sources in tools/REALCLI_NOTES.md.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from csa.tools.base import Tool, TurnOutcome, TurnSpec
 
 
@@ -52,6 +54,13 @@ class OpenCode(Tool):
         return argv if t.prompt_via_stdin else argv + [self.safe_prompt(t.prompt)]
 
     resume_argv = new_argv
+    native_fork = True
+
+    def fork_argv(self, t: TurnSpec) -> list[str]:
+        # opencode run -s ID --fork: a copy of session ID under a new ses_ id.
+        argv = self.new_argv(replace(t, provider_session_id=t.fork_from, prompt_via_stdin=True))
+        argv.append("--fork")
+        return argv if t.prompt_via_stdin else argv + [self.safe_prompt(t.prompt)]
 
     def observe(self, event: dict, turn: TurnOutcome) -> None:
         if event.get("sessionID"):

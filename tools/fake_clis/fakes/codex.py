@@ -7,6 +7,7 @@
     {"type":"turn.completed","usage":{"input_tokens":10,…,"output_tokens":5,…}}
 
 `codex exec resume [flags] THREAD_ID PROMPT` (or `--last`) continues a thread;
+`codex exec fork [flags] THREAD_ID PROMPT` starts a new thread holding a copy of it.
 `--ephemeral` runs without writing the thread (no rollout file, nothing to resume).  Without
 --json the reply goes to stdout and a banner to stderr.  Own transcript (the "rollout"):
 $CODEX_HOME/sessions/YYYY/MM/DD/rollout-<local time>-<thread_id>.jsonl.
@@ -44,11 +45,14 @@ RESUME_SPEC = Spec(
 
 EXEC_USAGE = "codex exec [OPTIONS] [PROMPT]"
 RESUME_USAGE = "codex exec resume [OPTIONS] [SESSION_ID] [PROMPT]"
+FORK_USAGE = "codex exec fork [OPTIONS] <SESSION_ID> [PROMPT]"
+FORK_SPEC = Spec(flags=_EXEC_FLAGS, values=_EXEC_VALUES, lists=_COMMON + " -i|--image")
 
 HELP = """Run Codex non-interactively (fake)
 
 Usage: codex exec [OPTIONS] [PROMPT]
        codex exec resume [OPTIONS] [SESSION_ID] [PROMPT]
+       codex exec fork [OPTIONS] <SESSION_ID> [PROMPT]
 
 Options:
   -c, --config <key=value>                       Override a configuration value (repeatable)
@@ -111,7 +115,9 @@ def main(run):
     run.prompt = read_prompt(prompt_arg)
     if not run.prompt.strip():
         raise Exit(1, "No prompt provided via stdin.")
-    if resume:
+    if resume == "fork":
+        run.rec = fork_thread(run, sid)
+    elif resume:
         run.rec = choose_thread(run, sid)
     else:
         run.rec = store.new_record(NAME, uuid7(), run.cwd, run.model)
@@ -119,10 +125,20 @@ def main(run):
 
 
 def parse_exec(args):
-    """`exec [flags] PROMPT [flags]` or `exec [flags] resume [flags] ID PROMPT`."""
+    """`exec [flags] PROMPT [flags]`, `exec [flags] resume [flags] ID PROMPT` or
+    `exec [flags] fork [flags] ID PROMPT`; the middle value is "resume", "fork" or False."""
     opts, pos, rest = parse(args, EXEC_SPEC, unknown, missing, stop_at_first_positional=True)
-    resume = bool(pos) and pos[0] == "resume"
-    if resume:
+    resume = pos[0] if pos and pos[0] in ("resume", "fork") else False
+    if resume == "fork":
+        more, pos, _ = parse(rest, FORK_SPEC, lambda a: unknown(a, FORK_USAGE),
+                             lambda n: missing(n, FORK_USAGE))
+        merge_opts(opts, more)
+        if not pos:
+            usage_error("the following required arguments were not provided:\n  <SESSION_ID>",
+                        FORK_USAGE)
+        if len(pos) > 2:
+            unknown(pos[2], FORK_USAGE)
+    elif resume:
         more, pos, _ = parse(rest, RESUME_SPEC, resume_unknown, resume_missing)
         merge_opts(opts, more)
     elif pos:
@@ -169,6 +185,8 @@ def enter_workdir(run, opts):
 
 def split_positionals(resume, opts, pos):
     """(thread id or None, prompt argument or None)."""
+    if resume == "fork":
+        return pos[0], (pos[1] if len(pos) > 1 else None)
     if resume and not opts.get("last"):
         if len(pos) > 2:
             usage_error(f"unexpected argument '{pos[2]}' found", RESUME_USAGE)
@@ -196,6 +214,18 @@ def choose_thread(run, sid):
                 f"id {sid} (code -32600)"
             )
     return run.resume(rec)
+
+
+def fork_thread(run, sid):
+    """`exec fork ID`: a new thread (new id, own rollout) starting with ID's history."""
+    rec = store.load(NAME, sid)
+    if rec is None:
+        run.fail(
+            "Error: thread/fork: thread/fork failed: no rollout found for thread "
+            f"id {sid} (code -32600)"
+        )
+    run.resume(rec)  # the history goes on (turns seen), under a new thread
+    return store.fork(rec, uuid7(), run.cwd, run.model)
 
 
 def codex_home():
