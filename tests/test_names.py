@@ -148,3 +148,32 @@ def test_no_sessions_last_is_one_line(env, project):
     res = csa("session", "show", "--last", env=env, cwd=project)
     assert res.returncode == 1 and "No sessions yet" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_of_names_and_ids(shell, env, project):
+    sid = session_id_from(csa("run", "--tool", "codex", "--name", "auth-fix", "p", env=env,
+                              cwd=project).stderr)
+
+    def complete(words: str, cword: int) -> str:
+        # fish passes the word being completed itself, bash and zsh its index
+        current = words.split(" ")[-1] if shell == "fish" else str(cword)
+        cenv = {**env, "_CSA_COMPLETE": f"{shell}_complete", "COMP_WORDS": words,
+                "COMP_CWORD": current}
+        res = csa(env=cenv, cwd=project)
+        assert res.returncode == 0, res.stderr
+        return res.stdout
+
+    assert "auth-fix" in complete("csa session show -s au", 4)
+    assert sid in complete(f"csa run -s {sid[:6].lower()}", 3)
+    assert sid in complete("csa session export -s ", 4)
+    assert "auth-fix" not in complete("csa session show -s zz", 4)
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_contrib_completion_scripts_are_clicks(shell, env, project):
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "contrib" / "completion" / f"csa.{shell}"
+    res = csa(env={**env, "_CSA_COMPLETE": f"{shell}_source"}, cwd=project)
+    assert res.returncode == 0 and res.stdout == script.read_text()
