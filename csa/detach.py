@@ -33,8 +33,8 @@ def _argv(req) -> list[str]:
     argv = [sys.executable, "-m", "csa", "run"]
     for flag, value in (("--tool", req.tool), ("--model", req.model),
                         ("--description", req.description), ("--cd", req.cd),
-                        ("--session", req.session), ("--name", req.name), ("--timeout", req.timeout),
-                        ("--idle-timeout", req.idle_timeout)):
+                        ("--session", req.session), ("--name", req.name),
+                        ("--timeout", req.timeout), ("--idle-timeout", req.idle_timeout)):
         if value is not None:
             argv += [flag, str(value)]
     if req.last:

@@ -106,7 +106,8 @@ def find(store: Store, text: str) -> Session:
     base32 = bool(raw) and len(raw) <= ids.ULID_LEN and \
         all(c in ids.CROCKFORD for c in raw.upper())
     name_like = NAME_RE.fullmatch(key) is not None
-    provider_like = PROVIDER_ID_RE.fullmatch(raw) is not None
+    # The four tools' conversation ids hold '-' or '_': never all base32 (one lookup less).
+    provider_like = not base32 and PROVIDER_ID_RE.fullmatch(raw) is not None
     if not (base32 or name_like or provider_like):
         raise SessionNotFound(f"No session matches '{text}'")
     if base32 and len(raw) == ids.ULID_LEN:
