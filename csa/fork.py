@@ -17,8 +17,10 @@ and provider ids stay as they were. What the fork's first turn does is kept in i
   `source_seq` (its transcript as it was when forked), cut to SEED_CHARS.
 
 The ForkStart hook (csa.turn.hooks) applies this to the fork's first turn, whether
-it is run by `csa session fork ... PROMPT` or by a later `csa run -s FORK PROMPT`;
-after that the fork resumes its own conversation like any session.
+it is run by `csa session fork ... PROMPT` or by a later `csa run -s FORK PROMPT`,
+until a tool has given the fork a conversation id of its own (a first turn that
+failed earlier is forked again); after that the fork resumes its own conversation
+like any session.
 """
 
 from __future__ import annotations
@@ -79,10 +81,11 @@ class ForkStart:
 
     def before_turn(self, turn: Turn) -> None:
         plan = turn.state.extra.get("fork")
-        if not isinstance(plan, dict) or turn.state.turn_count or turn.options.purpose != "run":
+        if not isinstance(plan, dict) or turn.options.purpose != "run":
             return
-        own = turn.state.tools.get(turn.tool.name)
-        if own is not None and own.provider_session_id:
+        # Until a tool has printed a conversation id the fork has not started (a first
+        # turn that failed before that is tried again); after it, it resumes its own.
+        if any(t.provider_session_id for t in turn.state.tools.values()):
             return
         pid = plan.get("provider_session_id")
         if plan.get("mode") == "native" and plan.get("tool") == turn.tool.name and \

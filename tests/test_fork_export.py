@@ -177,3 +177,18 @@ def test_export_folds_tool_calls(events):
     md = "\n".join(_md_turn(1, turn, 2))
     assert "<details><summary>Tool calls (1)</summary>" in md and "a.txt" in md
     assert "one file" in md and "input_tokens 3" in md
+
+
+def test_fork_first_turn_failing_forks_again(env, project, state_dir):
+    import os
+    from pathlib import Path
+
+    run_ok("run", "--tool", "claude-code", "--name", "src-1", "one", env=env, project=project)
+    cfg = Path(os.environ["XDG_CONFIG_HOME"]) / "csa" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text('[tools.claude-code]\nargs = ["--no-such-flag"]\n')  # fails before an id
+    res = csa("session", "fork", "-s", "src-1", "--name", "fk-1", "two", env=env, cwd=project)
+    assert res.returncode == 1 and "unknown option" in res.stderr
+    cfg.unlink()
+    res = run_ok("run", "-s", "fk-1", "three", env=env, project=project)
+    assert "user turns seen: 2" in res.stdout  # forked from src-1's conversation after all
