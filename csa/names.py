@@ -113,6 +113,12 @@ def find(store: Store, text: str) -> Session:
     if base32 and len(raw) == ids.ULID_LEN:
         if store.session(raw.upper()).exists():
             return store.session(raw.upper())
+    with store.index.once():
+        return _find(store, text, raw, key, base32, name_like, provider_like)
+
+
+def _find(store: Store, text: str, raw: str, key: str, base32: bool, name_like: bool,
+          provider_like: bool) -> Session:
     if name_like and is_name(key):
         exact = [s for s in store.index.named(key) if store.session(s).exists()]
         if len(exact) == 1:

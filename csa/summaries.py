@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import orjson
@@ -68,6 +69,7 @@ class SummaryIndex:
         self.path = store.cache_dir / DB_NAME
         self.readonly = readonly  # work on a copy in memory; the file is never written
         self._db: sqlite3.Connection | None = None
+        self._synced = False  # inside once(): sessions/ was already checked
 
     # -- connection ----------------------------------------------------------------------
 
@@ -149,6 +151,7 @@ class SummaryIndex:
             _unlink(f"{self.path}{suffix}")
 
     def close(self) -> None:
+        self._synced = False  # a new connection (or one in memory) must be checked again
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -204,8 +207,25 @@ class SummaryIndex:
 
     # -- validation ----------------------------------------------------------------------
 
+    @contextmanager
+    def once(self) -> Iterator[None]:
+        """Queries inside share one check of sessions/ (a resolution runs several; the
+        check counts the rows, which costs tens of ms at 100,000 sessions)."""
+        if self._synced:
+            yield
+            return
+        if self.store.sessions_dir.is_dir():
+            self._guarded(self.sync)
+        self._synced = True
+        try:
+            yield
+        finally:
+            self._synced = False
+
     def sync(self) -> None:
         """Bring the rows in line with sessions/ when its mtime or the row count moved."""
+        if self._synced:
+            return
         db = self.db()
         try:
             dir_mtime = os.stat(self.store.sessions_dir).st_mtime_ns
