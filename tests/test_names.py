@@ -102,7 +102,7 @@ COMMANDS = [
     ("session", "export", "--format", "jsonl"), ("session", "wait", "--timeout", "1"),
     ("session", "kill"), ("session", "scrub", "--dry-run", "--json"),
     ("session", "compress"), ("session", "delete"), ("session", "fork"),
-    ("session", "rename", "last-one"),
+    ("session", "rename", "last-one"), ("session", "diff", "--stat"),
 ]
 
 
@@ -113,15 +113,23 @@ def test_every_session_command_takes_last(env, project):
     old = session_id_from(csa("run", "--tool", "claude-code", "old", env=env, cwd=project).stderr)
     new = session_id_from(csa("run", "--tool", "claude-code", "new", env=env, cwd=project).stderr)
     assert show(env, project, "--last")["meta_session_id"] == new
-    group = cli.commands.get("session") or cli.get_command(None, "session")
     with_s = []
-    for name in group.list_commands(None):
-        cmd = group.get_command(None, name)
-        opts = {o for p in cmd.params for o in getattr(p, "opts", [])}
-        if "-s" in opts:
-            with_s.append(name)
-            assert "--last" in opts, f"csa session {name} takes -s but not --last"
-    assert {c[1] for c in COMMANDS} >= set(with_s), set(with_s) - {c[1] for c in COMMANDS}
+
+    def walk(group, path):
+        for name in group.list_commands(None):
+            cmd = group.get_command(None, name)
+            if hasattr(cmd, "list_commands"):
+                walk(cmd, [*path, name])
+                continue
+            opts = {o for p in cmd.params for o in getattr(p, "opts", [])}
+            if "-s" in opts:
+                with_s.append(" ".join([*path, name]))
+                assert "--last" in opts, f"csa {' '.join([*path, name])} takes -s, not --last"
+
+    walk(cli, [])
+    assert {"run", "events", "session show", "session export"} <= set(with_s)
+    tested = {" ".join(c[:2]) for c in COMMANDS} | {"run", "events"}
+    assert tested >= set(with_s), set(with_s) - tested
     for args in COMMANDS:
         res = csa(*args, "--last", env=env, cwd=project)
         assert "No such option" not in res.stderr and res.returncode in (0, 1), (args, res.stderr)
