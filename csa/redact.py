@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from typing import Any, NamedTuple
 
+from csa.redact_entropy import near_spans
 from csa.redact_gate import Gate
 from csa.redact_names import REDACTED_PREFIX, assignment_spans, is_secret_name
 from csa.secret_rules import COMMAND_FLAGS, SHAPES, TOKENS, Token
@@ -224,6 +225,7 @@ class Redactor:
             if _starts_word(low, m.start()) and _bearer_ok(text[s:e]) and not text.startswith(REDACTED_PREFIX, s):
                 found.append((s, e, 1, "[REDACTED:bearer]"))
         found += [(s, e, 2, SECRET_VALUE) for s, e in assignment_spans(text)]
+        found += [(s, e, 2, SECRET_VALUE) for s, e in near_spans(text)]
         return _merge(found)
 
     def text(self, s: str) -> str:

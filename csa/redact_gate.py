@@ -31,6 +31,8 @@ from bisect import bisect_right
 from collections.abc import Iterable
 
 from csa.recache import compile_all
+from csa.redact_entropy import WORDS as NEAR_GATE_WORDS
+from csa.redact_entropy import near_hit
 from csa.redact_names import is_secret_name
 
 __all__ = ["Gate", "name_hit"]
@@ -50,6 +52,11 @@ _ASSIGNED = (
     rb"""(?=[a-z0-9_.-]{0,64}[\\"'`\]]{0,8}[ \t]{0,8}(?::=|=>|=(?![=~])|:(?!:)|>[^<\s]"""
     rb"""|[ \t]+value[ \t]*=|[\\"']{0,4}[ \t]*(?:,|\\n|\n)[ \t-]{0,12}[\\"']{0,2}value))"""
 )
+# After a secret word or provider name: a run of token characters starts soon on
+# the same line (csa.redact_entropy.near_hit then judges whether it looks random).
+# Or on the next line, when only punctuation follows on this one (YAML "|", XML).
+_NEAR_AHEAD = (rb"(?=(?:[^\n\\]|\\[^nr]){0,40}?[a-z0-9_+/=.~-]{14}"
+               rb"|[^a-z0-9\n\\]{0,8}(?:\n|\\[nr])[ \t]{0,16}[a-z0-9_+/=.~-]{14})")
 _FLAG_VALUE = rb"(?=[a-z0-9_-]{0,40}[ \t]+[^\s-])"
 
 
@@ -71,8 +78,9 @@ _NAME_WORDS: list[tuple[str, bytes, bytes]] = [
 # Multi-character anchors (cheaper than a frequent single one): secret, credential(s),
 # creds; the Notion-style "secret_" token; curl (its -u user:password).
 _EXTRA = [
-    rb"cr(?:et_(?<=secret_)(?=[a-z0-9]{30})|(?P<n0>(?:(?<=secr)et|ed)" + _assigned(b"secret", b"cred") + b"))",
-    rb"auth(?P<n00>" + _assigned(b"auth") + b")",
+    rb"cr(?:et_(?<=secret_)(?=[a-z0-9]{30})|(?P<n0>(?:(?<=secr)et|ed)" + _assigned(b"secret", b"cred")
+    + rb")|(?:(?<=secr)et|ed)" + _NEAR_AHEAD + b"(?P<a0>))",
+    rb"auth(?:(?P<n00>" + _assigned(b"auth") + rb")|" + _NEAR_AHEAD + b"(?P<a00>))",
     rb"curl\b",
     rb"cli(?:(?<=redis-cli)|(?<=keydb-cli)|ent(?<=smbclient)|ent(?<=rpcclient))",
     rb"bearer[ \t]+[a-z0-9._~+/-]{8}",  # a bare "Bearer <token>" (gitleaks curl-auth-header)
@@ -156,10 +164,20 @@ def _patterns(keywords: tuple[tuple[str, int], ...]) -> list[bytes]:
         if alt is not None:
             by_anchor.setdefault(alt[0], []).append(alt[1:])
     for n, (anchor, lit, cond) in enumerate(_NAME_WORDS, 1):
-        # the empty named group tells a secret name (to be confirmed) from a token
-        by_anchor.setdefault(anchor, []).append((lit, b"(?P<n%d>)" % n + cond))
-    low = [re.escape(a.encode()) + b"(?:" + _trie(items) + b")"
-           for a, items in sorted(by_anchor.items())]
+        # the empty named group, closed when the condition held, tells a secret name
+        # (to be confirmed) from a token
+        by_anchor.setdefault(anchor, []).append((lit, cond + b"(?P<n%d>)" % n))
+    near: dict[str, list[tuple[bytes, bytes]]] = {}
+    for n, word in enumerate(NEAR_GATE_WORDS, 1):
+        # a secret word or provider name: confirmed when a random-looking token follows
+        alt = _keyword_alt(word, 0)
+        if alt is not None:
+            tail = b"(?!s|iz)" if word == "token" else b""
+            near.setdefault(alt[0], []).append((alt[1], alt[2] + tail + _NEAR_AHEAD + b"(?P<a%d>)" % n))
+    # tokens and assigned names first; the near words only where neither matched
+    low = [re.escape(a.encode()) + b"(?:" + b"|".join(
+               _trie(part) for part in (by_anchor.get(a, []), near.get(a, [])) if part) + b")"
+           for a in sorted(set(by_anchor) | set(near))]
     return [*low, *_EXTRA, *_RAW_PATTERNS]
 
 
@@ -179,7 +197,7 @@ class Gate:
         # compiled once per machine, not per process (csa.recache): a new session pays
         # this before its tool starts. The key: the keywords and this module's version.
         me = os.stat(__file__)
-        inputs = (keywords, me.st_mtime_ns, me.st_size)
+        inputs = (keywords, NEAR_GATE_WORDS, me.st_mtime_ns, me.st_size)
         compiled = compile_all(inputs, lambda: _patterns(keywords))
         n_raw = len(_RAW_PATTERNS)
         return cls(compiled[:-n_raw], compiled[-n_raw:], tuple(known))
@@ -209,7 +227,8 @@ class Gate:
         for rx in self._low:
             for m in rx.finditer(low):
                 g = m.lastgroup
-                if g is None or g[0] != "n" or name_hit(buf, m.start()):
+                # each condition's group closes at its end: lastgroup names the branch that matched
+                if g is None or (g[0] == "n" and name_hit(buf, m.start())) or near_hit(buf, m.start()):
                     hits.append(m.start())
                     if first:
                         return hits

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-RULESET_VERSION = "2026-12-03.1"
+RULESET_VERSION = "2026-12-03.2"
 UPSTREAM = {
     "gitleaks": "gitleaks/gitleaks@009e025ad4106ab333aa0b9dc4f2a884390d134c",
     "detect-secrets": "Yelp/detect-secrets@6cf2d66013b4575d6c56646b903e2934f92d279f",
@@ -86,7 +86,7 @@ TOKENS: tuple[Token, ...] = (
     _t("gitlab-tokens", "gitlab",
        "gldt-{16} glrt-{16} glptt-{16} glcbt-{8} glft-{16} glimt-{16} glagent-{16} gloas-{16} glsoat-{16} glffct-{16}",
        rf"gl(?:dt|rt|ptt|cbt|ft|imt|agent|oas|soat|ffct)-[{W}.-]{{20,300}}",
-       "gitleaks:gitlab-deploy-token,gitlab-runner-authentication-token,gitlab-ptt,gitlab-cicd-job-token,"
+       "gitleaks:gitlab-deploy-token,gitlab-runner-authentication-token,gitlab-runner-authentication-token-routable,gitlab-ptt,gitlab-cicd-job-token,"
        "gitlab-feed-token,gitlab-incoming-mail-token,gitlab-kubernetes-agent-token,gitlab-oauth-app-secret,"
        "gitlab-scim-token,gitlab-feature-flag-client-token"),
     _t("gitlab-rrt", "gitlab", "gr1348941{16}", rf"GR1348941[{W}-]{{20,}}"),
@@ -168,7 +168,8 @@ TOKENS: tuple[Token, ...] = (
     _t("defined-networking-api-token", "definednet", "dnkey-{16}", r"dnkey-[\w=-]{26}-[\w=-]{52}"),
     _t("frameio-api-token", "frameio", "fio-u-{16}", r"fio-u-[\w=-]{64}"),
     _t("maxmind-license-key", "maxmind", "_mmk", rf"[{AN}]{{6}}_[{AN}]{{29}}_mmk"),
-    _t("settlemint-token", "settlemint", "sm_aat_{16} sm_pat_{16} sm_sat_{16}", rf"sm_[aps]at_[{AN}]{{16}}"),
+    _t("settlemint-token", "settlemint", "sm_aat_{16} sm_pat_{16} sm_sat_{16}", rf"sm_[aps]at_[{AN}]{{16}}",
+       "gitleaks:settlemint-application-access-token,settlemint-personal-access-token,settlemint-service-access-token"),
     # -- payments, commerce ---------------------------------------------------
     _t("stripe-access-token", "stripe", "sk_live_{8} sk_test_{8} sk_prod_{8} rk_live_{8} rk_test_{8} rk_prod_{8}",
        rf"[sr]k_(?:live|test|prod)_[{AN}]{{10,}}"),
@@ -191,7 +192,8 @@ TOKENS: tuple[Token, ...] = (
     # -- messaging, mail, SaaS --------------------------------------------------
     _t("slack-tokens", "slack", "xoxb-{8} xoxp-{8} xoxa-{8} xoxr-{8} xoxo-{8} xoxs-{8} xoxe-{8} xoxe.xox{8}",
        rf"xox(?:e\.xox)?[abposre]-[{AN}-]{{10,}}",
-       "gitleaks:slack-bot-token,slack-user-token,slack-legacy-*,slack-config-*"),
+       "gitleaks:slack-bot-token,slack-user-token,slack-legacy-token,slack-legacy-bot-token,"
+       "slack-legacy-workspace-token,slack-config-access-token,slack-config-refresh-token"),
     _t("slack-app-token", "slack", "xapp-{8}", rf"xapp-\d-[{AN}-]{{10,}}"),
     _t("slack-webhook-url", "slack-webhook", "hooks.slack.com/{8}",
        r"(?<=hooks\.slack\.com/)(?:services|workflows|triggers)/[\w+/-]{16,}"),
@@ -224,6 +226,12 @@ TOKENS: tuple[Token, ...] = (
     _t("azure-storage-account-key", "azure", "accountkey={16}", rf"(?i:AccountKey)=(?P<secret>[{B64}]{{86}}==)",
        "detect-secrets:azure_storage_key.py"),
     _t("azure-sas-signature", "azure", "sig={16}", r"(?<=[?&;]sig=)[\w%+/=-]{30,}", "csa:azure SAS sig="),
+    _t("jwt-base64", "jwt", "zxlk{16}", r"ZXlK[A-Za-z0-9/\\_+-]{40,}={0,2}"),
+    _t("authress-service-client-access-key", "authress", "scauth_{5} authress_{5} .acc_{10} .acc-{10}",
+       r"(?i:sc|ext|scauth|authress)_[A-Za-z0-9]{5,30}\.[A-Za-z0-9]{4,6}\.acc[_-][A-Za-z0-9-]{10,32}\.[\w+/=-]{30,120}"),
+    _t("sidekiq-secret", "sidekiq", "contribsys__com",
+       r"(?i:BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM)[^\n]{0,8}?(?P<secret>[a-f0-9]{8}:[a-f0-9]{8})",
+       "gitleaks:sidekiq-secret (sidekiq-sensitive-url: csa's URL credentials)"),
 )
 
 
@@ -372,4 +380,54 @@ SHAPES: tuple[Token, ...] = (
        r"(?i)(?<=[?&;])(?:key|sig|signature|x-amz-signature|x-goog-signature|x-amz-security-token|x-amz-credential"
        r"|code|apikey|api-key|access_token|id_token|refresh_token)=(?P<secret>[^&#\s\"'\\<>]{8,})",
        "csa:secret-named URL query parameters"),
+    _t("kubernetes-secret-data", "secret-value", ("kind: secret", 'kind: "secret"', "kind: 'secret'"),
+       r"(?m)(?:^|(?<=\\n))[ \t]+[\w.-]+:[ \t]*[\"']?(?P<secret>[A-Za-z0-9+/]{12,}={0,3})[\"']?[ \t]*(?=$|\\n|\r)",
+       "gitleaks:kubernetes-secret-yaml (every data entry of a kind: Secret document)"),
 )
+
+# Anchorless kinds: a random-looking token (csa.redact_entropy.looks_random) close
+# after one of these words is a secret. NEAR_WORDS: secret words (gitleaks
+# generic-api-key keywords; detect-secrets keyword.py and high_entropy_strings.py).
+NEAR_WORDS = ("token", "key", "secret", "password", "passwd", "passphrase", "pass", "pwd",
+              "cred", "auth", "bearer", "access", "private", "license")
+# Provider names from gitleaks' keyword rules ("<provider>... = <value>"): the
+# rule ids each word stands for, checked against the gitleaks commit in UPSTREAM.
+PROVIDER_WORDS: dict[str, str] = {
+    "adafruit": "adafruit-api-key", "adobe": "adobe-client-id", "airtable": "airtable-api-key",
+    "algolia": "algolia-api-key", "alibaba": "alibaba-secret-key", "asana": "asana-client-id,asana-client-secret",
+    "atlassian": "atlassian-api-token", "confluence": "atlassian-api-token", "jira": "atlassian-api-token",
+    "beamer": "beamer-api-token", "bitbucket": "bitbucket-client-id,bitbucket-client-secret",
+    "bittrex": "bittrex-access-key,bittrex-secret-key", "meraki": "cisco-meraki-api-key",
+    "cloudflare": "cloudflare-api-key,cloudflare-global-api-key", "codecov": "codecov-access-token",
+    "cohere": "cohere-api-token", "co_api_key": "cohere-api-token", "coinbase": "coinbase-access-token",
+    "confluent": "confluent-access-token,confluent-secret-key", "contentful": "contentful-delivery-api-token",
+    "datadog": "datadog-access-token", "discord": "discord-api-token,discord-client-id,discord-client-secret",
+    "droneci": "droneci-access-token", "dropbox": "dropbox-api-token,dropbox-long-lived-api-token",
+    "etsy": "etsy-access-token", "facebook": "facebook-access-token,facebook-secret", "fastly": "fastly-api-token",
+    "finicity": "finicity-api-token,finicity-client-secret", "finnhub": "finnhub-access-token",
+    "flickr": "flickr-access-token", "freemius": "freemius-secret-key", "freshbooks": "freshbooks-access-token",
+    "gitter": "gitter-access-token", "gocardless": "gocardless-api-token", "heroku": "heroku-api-key",
+    "hubspot": "hubspot-api-key", "intercom": "intercom-api-key", "jfrog": "jfrog-identity-token",
+    "artifactory": "jfrog-identity-token", "bintray": "jfrog-identity-token", "kraken": "kraken-access-token",
+    "kucoin": "kucoin-access-token,kucoin-secret-key", "launchdarkly": "launchdarkly-access-token",
+    "linear": "linear-client-secret", "linkedin": "linkedin-client-id,linkedin-client-secret",
+    "linked_in": "linkedin-client-id", "lob": "lob-api-key,lob-pub-api-key",
+    "mailgun": "mailgun-pub-key,mailgun-signing-key", "mapbox": "mapbox-api-token",
+    "mattermost": "mattermost-access-token", "messagebird": "messagebird-api-token,messagebird-client-id",
+    "message_bird": "messagebird-api-token", "netlify": "netlify-access-token", "newrelic": "new-relic-user-api-id",
+    "new_relic": "new-relic-user-api-id", "nytimes": "nytimes-access-token", "plaid": "plaid-api-token,plaid-client-id,plaid-secret-key",
+    "privateai": "privateai-api-token", "private_ai": "privateai-api-token", "rapidapi": "rapidapi-access-token",
+    "sendbird": "sendbird-access-id,sendbird-access-token", "sentry": "sentry-access-token", "snyk": "snyk-api-token",
+    "sonar": "sonar-api-token", "squarespace": "squarespace-access-token", "sumo": "sumologic-access-id,sumologic-access-token",
+    "telegr": "telegram-bot-api-token", "travis": "travisci-access-token", "twitch": "twitch-api-token",
+    "twitter": "twitter-access-secret,twitter-access-token,twitter-api-key,twitter-api-secret,twitter-bearer-token",
+    "yandex": "yandex-access-token,yandex-api-key,yandex-aws-access-token", "zendesk": "zendesk-secret-key",
+}
+# Upstream rules csa covers by a mechanism rather than a rule of the same name.
+UPSTREAM_COVERED: dict[str, str] = {
+    "generic-api-key": "csa.redact_names (secret-named assignments) and csa.redact_entropy (near a secret word)",
+    "database-password": "csa.redact_names: db_password / pwd names", "hashicorp-tf-password": "csa.redact_names",
+    "nuget-config-password": "csa.redact_names: <add key=\"Password\" value=\"...\">",
+    "curl-auth-header": "csa.redact_names: header names (any scheme)", "curl-auth-user": "cmdline-curl",
+    "sidekiq-sensitive-url": "csa.redact: URL credentials", "pkcs12-file": "not applicable: a file-path rule",
+}

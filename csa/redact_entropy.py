@@ -1,0 +1,143 @@
+"""Anchorless secrets: a random-looking token close after a secret word or a provider's name.
+
+Most provider formats have a prefix (``ghp_``, ``xoxb-``) that the token rules
+find anywhere. Many do not: a Datadog key is 32 hex characters, a Heroku key a
+UUID, a generic "API key" whatever the provider chose. Those are told from hashes
+and ids only by what stands before them: a secret word (``token``, ``key``,
+``password``...) or a provider's name (``datadog``, ``heroku``...), then, within a
+few characters on the same line (or the next line, for YAML block scalars and
+XML elements), a token that looks generated: at least 14 characters, letters
+mixed with digits (or upper with lower case), no dictionary-like parts, and a
+Shannon entropy of at least 3 bits per character (2.8 below 20 characters). This is gitleaks'
+``generic-api-key`` and keyword rules, and detect-secrets' high-entropy plugins,
+applied to prose as well as to assignments.
+
+Example::
+
+    >>> from csa.redact_entropy import near_spans, looks_random
+    >>> text = "the Datadog key is 3f9a1c0b7e5d42a8b6c1f0e9d8a7b6c5 for prod"
+    >>> [text[s:e] for s, e in near_spans(text)]
+    ['3f9a1c0b7e5d42a8b6c1f0e9d8a7b6c5']
+    >>> looks_random("get_access_token_for_user"), looks_random("python3.11-dev")
+    (False, False)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+from csa.secret_rules import NEAR_WORDS, PROVIDER_WORDS
+
+__all__ = ["looks_random", "near_hit", "near_spans"]
+
+WORDS = tuple(sorted(set(NEAR_WORDS) | set(PROVIDER_WORDS), key=len, reverse=True))
+_WORD_RE = re.compile("(?i)(?:" + "|".join(re.escape(w) for w in WORDS) + ")")
+_RUN = re.compile(r"[A-Za-z0-9_+/=.~-]{14,}")
+_RUN_B = re.compile(rb"[A-Za-z0-9_+/=.~-]{14,}")
+_NAME_B = re.compile(rb"[A-Za-z0-9_.-]*")
+_PARTS = re.compile(r"[_./+=~-]+")
+# A part of a name, path or version, not of a generated token: "python3", "x86",
+# "getAccessToken", "11", "2fa", "64bit", "b64encode", "utf8mb4".
+_WORDY = re.compile(r"[A-Za-z]+[0-9]{0,4}|[0-9]+|[0-9]{1,4}[a-z]{1,4}|[A-Za-z]+[0-9]{1,3}[a-z]+[0-9]{0,2}")
+WINDOW = 64  # characters after the word in which the token must start
+MIN_LEN = 14
+
+
+def looks_random(tok: str) -> bool:
+    """Whether tok (a run of token characters) looks generated rather than written."""
+    n = len(tok)
+    if n < MIN_LEN or n > 512 or tok[0] in "/.~=+-" or tok.startswith("[REDACTED"):
+        return False
+    digits = upper = lower = 0
+    for c in tok:
+        if c.isdigit():
+            digits += 1
+        elif c.isupper():
+            upper += 1
+        elif c.islower():
+            lower += 1
+    if upper + lower < 2 or (digits < 2 and (n < 20 or upper < 3 or lower < 3)):
+        return False
+    if all(_WORDY.fullmatch(p) for p in _PARTS.split(tok) if p):
+        return False
+    counts = Counter(tok).values()
+    entropy = -sum(k / n * math.log2(k / n) for k in counts)
+    return entropy >= (2.8 if n < 20 else 3.0)
+
+
+# What may stand between the word and its token: a short gap on the way to a
+# value, never the end of one JSON field and the start of another.
+_FIELD_SEP = re.compile(r",[ \t]*\\{0,3}[\"']")
+_FIELD_SEP_B = re.compile(_FIELD_SEP.pattern.encode())
+GAP = 40
+
+
+def _close(gap: str) -> bool:
+    return len(gap) <= GAP and _FIELD_SEP.search(gap) is None
+
+
+def _close_b(gap: bytes) -> bool:
+    return len(gap) <= GAP and _FIELD_SEP_B.search(gap) is None
+
+
+def _is_word_start(text: str, i: int) -> bool:
+    if i == 0:
+        return True
+    prev = text[i - 1]
+    return not prev.isalpha() or (prev.islower() and text[i].isupper())
+
+
+def _window_end(text: str, start: int) -> int:
+    """End of the window after a word: the line's end, or the next line's when nothing
+    but punctuation follows the word on its line (``token: |``, ``<apiToken>``)."""
+    end = min(len(text), start + WINDOW)
+    for brk in ("\n", "\\n", "\\r"):
+        j = text.find(brk, start, end)
+        if j >= 0:
+            if not _RUN.search(text[start:j].replace("[REDACTED", " ")) and not re.search(r"[A-Za-z0-9]{3}", text[start:j]):
+                nxt = j + len(brk)
+                line2 = min(len(text), nxt + WINDOW)
+                for brk2 in ("\n", "\\n", "\\r"):
+                    k = text.find(brk2, nxt, line2)
+                    if k >= 0:
+                        line2 = k
+                return line2
+            end = min(end, j)
+    return end
+
+
+def near_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of random-looking tokens close after a secret word or provider name."""
+    spans: list[tuple[int, int]] = []
+    done = 0
+    for m in _WORD_RE.finditer(text):
+        if m.start() < done or not _is_word_start(text, m.start()) or text.endswith("[REDACTED:", 0, m.start()):
+            continue  # inside a value already found, inside a word, or the kind in our own tag
+        word_end = m.end()
+        if text[m.start():word_end].lower() == "token" and text[word_end:word_end + 1] in ("s", "S"):
+            continue  # "tokens": a count
+        for r in _RUN.finditer(text, word_end, _window_end(text, word_end)):
+            s, e = r.span()
+            s += len(r.group()) - len(r.group().lstrip("=+-./~"))  # "=value": the value
+            if not _close(text[word_end:s]) or "[REDACTED" in text[word_end:s]:
+                break  # too far, another field, or this word's value is already taken
+            tok = text[s:e].rstrip(".-=") if not text[s:e].endswith("==") else text[s:e]
+            if looks_random(tok) and not text.startswith("[REDACTED", s):
+                spans.append((s, s + len(tok)))
+                done = s + len(tok)
+                break
+    return spans
+
+
+def near_hit(buf: bytes, pos: int) -> bool:
+    """The byte gate's check at pos (inside a secret word or provider name in buf):
+    whether a random-looking token follows closely."""
+    end = _NAME_B.match(buf, pos).end()
+    for r in _RUN_B.finditer(buf, end, end + 2 * WINDOW):
+        if not _close_b(buf[end:r.start()]):
+            return False
+        if looks_random(r.group().decode("ascii").lstrip("=+-./~")):
+            return True
+    return False
