@@ -49,7 +49,7 @@ _BODY = rb"[a-z0-9_\-]"
 # := => = : or '>' (XML) or ' value=' (XML add key=...), or a command-line flag
 # followed by a value, or a name/value pair's "value".
 _ASSIGNED = (
-    rb"""(?=[a-z0-9_.-]{0,64}[\\"'`\]]{0,8}[ \t]{0,8}(?::=|=>|=(?![=~])|:(?!:)|>[^<\s]"""
+    rb"""(?=[a-z0-9_.-]{0,64}[\\"'`\]]{0,8}[ \t]{0,8}(?::{1,3}=|=>|(?:\?\?|[?+.])?=(?![=~])|:(?!:)|>[^<\s]"""
     rb"""|[ \t]+value[ \t]*=|[\\"']{0,4}[ \t]*(?:,|\\n|\n)[ \t-]{0,12}[\\"']{0,2}value))"""
 )
 # After a secret word or provider name: a run of token characters starts soon on

@@ -67,7 +67,8 @@ def is_secret_name(name: str) -> bool:
 _NAME_KEYWORDS = ("token", "key", "cookie", "pass", "pw", "secret", "cred", "auth", "dsn", "sess", "contrase")
 _NAME_RUN = re.compile(r"[A-Za-z0-9_.\-]*")
 _SEP = re.compile(
-    r"""(?P<q1>[\\"'`\]]{0,8})[ \t]{0,8}(?P<op>:=|=>|=(?![=~>])|:(?![:=])|>(?=[^<\s])|(?<=["'])[ \t]+value[ \t]*=)"""
+    r"""(?P<q1>[\\"'`\]]{0,8})[ \t]{0,8}(?P<op>:{1,3}=|=>|(?:\?\?|[?+.])?=(?![=~>])|:(?![:=])|>(?=[^<\s])"""
+    r"""|(?<=["'])[ \t]+value[ \t]*=)"""
     r"""[ \t]{0,8}(?P<q2>\\{0,3}["'`])?"""
 )
 _FLAG_SEP = re.compile(r"""(?P<op>=|[ \t]+)(?P<q2>\\{0,3}["'`])?""")
@@ -200,7 +201,7 @@ def _value_span(text: str, name_start: int, name_end: int, name: str, flag: bool
         rest = rest.rstrip()
         if len(rest) > len(value) and not _CODE_EXPR.search(rest):
             return vs, vs + len(rest)
-    spaced_eq = m.group("op") == "=" and " " in m.group(0)
+    spaced_eq = m.group("op").endswith("=") and " " in m.group(0)  # code: x = y, x += y
     if m.group("op") == "=" and not spaced_eq and name.isupper():
         # NAME=value (.env, shell, docker -e): always a literal, never code
         ok = len(value) >= 3 and value[0] not in "$%<{*#" and len(set(value)) > 1

@@ -116,3 +116,11 @@ def test_only_a_close_value_of_the_same_field_counts():
 def test_near_words_inside_our_own_tags_do_not_count():
     once = R.text("password00001123456AB/:4567AB00001123")
     assert R.text(once) == once
+
+
+@pytest.mark.parametrize("op", ["?=", "+=", "::=", ":::=", ".=", "??="])
+def test_make_and_php_assignment_operators(op):
+    # a password that does not look random: only the secret-named name gives it away
+    for name in ("DB_PASSWORD", "$dbPassword", "api_token"):
+        assert "hunter2!x" not in R.text(f'{name} {op} "hunter2!x"'), (name, op)
+    assert R.text(f"password {op} char") == f"password {op} char"  # code
