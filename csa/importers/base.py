@@ -47,15 +47,44 @@ _CONTEXT_RE = re.compile(
 # Small helpers
 # ---------------------------------------------------------------------------------------
 
-def cut_text(text: str, limit: int) -> str:
-    # The writer redacts later; the cut never leaves the head of a token or value
-    # that the rules would no longer recognise (see csa.redact.safe_cut).
+def cut_text(text: str, limit: int, redactor: Any = None) -> str:
+    """text cut to limit characters, with a note of how much was cut.
+
+    With a redactor: redacted first, then cut (a secret across the cut is gone whole).
+    Without one (the writer redacts later) the cut never leaves the head of a token or
+    value that the rules would no longer recognise (see csa.redact.safe_cut).
+
+    >>> cut_text("abc def", 4)
+    'abc … [cut 3 chars]'
+    """
+    if redactor is not None:
+        red = redactor.text(text)
+        if len(red) <= limit:
+            return red
+        head = redactor.cut(red, limit)
+        return head + f"… [cut {len(red) - len(head)} chars]"
     if len(text) <= limit:
         return text
     from csa.redact import safe_cut
 
     head = safe_cut(text, limit)
     return head + f"… [cut {len(text) - len(head)} chars]"
+
+
+def final_event(ev: dict, redactor: Any) -> dict:
+    """An `imported` event as written: its text redacted, then cut to the role's limit.
+
+    :meth:`Parsed.add` keeps up to ``SLACK`` times the limit (a memory bound); the
+    real cut happens here, after redaction, so no secret straddles it.
+    """
+    limit = ev.pop("_limit", None)
+    text = ev.get("text")
+    if limit is None or not isinstance(text, str) or len(text) <= limit:
+        return ev  # nothing to cut: the writer redacts it (in batches)
+    return {**ev, "text": cut_text(text, limit, redactor)}
+
+
+SLACK = 4
 
 
 def is_context(text: str) -> bool:
@@ -217,8 +246,9 @@ class Parsed:
         dt = self.touch(ts)
         limit = MAX_TEXT if role in ("user", "assistant") else MAX_TOOL_TEXT
         source_ts = None if dt is None else ts if isinstance(ts, str) else iso_ts(dt)
-        ev = catalogue.imported(role, cut_text(text or "", limit), source=source,
+        ev = catalogue.imported(role, cut_text(text or "", SLACK * limit), source=source,
                                 source_ts=source_ts, **extra)
+        ev["_limit"] = limit  # cut after redaction, when written (final_event)
         self.events.append(ev)
         return ev
 

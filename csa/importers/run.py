@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from csa.errors import CsaError, SessionLocked, SessionNotFound
-from csa.importers.base import MAX_BAD_SHOWN, Parsed, Reader, Source, iso_ts
+from csa.importers.base import MAX_BAD_SHOWN, Parsed, Reader, Source, final_event, iso_ts
 from csa.importers.project import Project, depth_of, project_of, seen_ids, session_exists
 from csa.importers.records import Report, import_digest, merge_digest, state_record
 from csa.tools.base import Tool
@@ -309,7 +309,7 @@ class ImportRun:
         def build(hidden, state) -> None:
             # Filled before the session appears: it is never seen half-imported.
             with hidden.transcript_writer(self.redactor) as tw:
-                last_seq = write_events(tw, parsed.events)
+                last_seq = write_events(tw, [final_event(ev, self.redactor) for ev in parsed.events])
             digest = import_digest(list(hidden.read_transcript()), parsed.cost_usd)
             state.created_at = started
             state.last_accessed = parsed.last or started
@@ -355,7 +355,7 @@ class ImportRun:
                 self.skip(src, f"continued with csa run in session {sid}")
                 return
             with session.transcript_writer(self.redactor) as tw:
-                last_seq = write_events(tw, parsed.events)
+                last_seq = write_events(tw, [final_event(ev, self.redactor) for ev in parsed.events])
             ts = state.tools.setdefault(self.reader.tool, ToolState())
             old = state.extra.get("digest") if isinstance(state.extra.get("digest"), dict) \
                 else {}
