@@ -103,6 +103,8 @@ class SummaryIndex:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # a cache: no fsync per commit
+            # rows hold descriptions: a deleted or replaced row's text is zeroed, not freed
+            db.execute("PRAGMA secure_delete=ON")
             self._ensure_schema(db)
         except BaseException:
             db.close()
@@ -198,12 +200,16 @@ class SummaryIndex:
         # never holds the write lock long enough to time out a concurrent Session.save.
         sids = list(sids)
         db = self.db()
+        removed = False
         for at in range(0, len(sids), REFRESH_CHUNK):
             rows, gone = [], []
             for sid in sids[at:at + REFRESH_CHUNK]:
                 row = self._reread(sid)
                 (gone.append((sid,)) if row is None else rows.append(row))
             _write_rows(db, rows, gone)
+            removed = removed or bool(gone)
+        if removed:  # sessions went without csa (rm -rf): their rows' old pages leave the WAL
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     # -- validation ----------------------------------------------------------------------
 

@@ -132,3 +132,34 @@ def test_an_old_layout_repository_is_migrated_and_pruned(env, project, state_dir
                                   f"refs/notes/csa/{kept}"])
     git_hits = [h for h in where(state_dir, *needles(tok)) if ".git" in h]
     assert git_hits == []
+
+
+
+def test_a_session_removed_by_hand_leaves_the_summary_index_on_resync(env, project, state_dir,
+                                                                     monkeypatch):
+    import shutil
+    import sqlite3
+
+    # SQLite built without SQLITE_SECURE_DELETE (the default upstream): freed cells keep
+    # their bytes unless csa asks for secure deletion itself
+    connect = sqlite3.connect
+
+    def plain_connect(*a, **kw):
+        db = connect(*a, **kw)
+        db.execute("PRAGMA secure_delete=OFF")
+        return db
+
+    tok = token()
+    run(env, project, "--tool", "codex", "a session that stays")  # its row shares the page
+    sid = run(env, project, "--tool", "codex", f"look into {tok.decode()} please")
+    run(env, project, "--tool", "codex", "another session that stays")
+    monkeypatch.setattr(sqlite3, "connect", plain_connect)
+    store = Store.open(cd=str(project))
+    store.index.sync()  # its description in the summary index
+    assert [h for h in where(state_dir, tok) if "summaries" in h]
+    shutil.rmtree(store.session(sid).dir)  # not through csa
+    store = Store.open(cd=str(project))
+    store.index.sync()  # the resync drops its row
+    assert sid not in store.index.all_ids()
+    store.index.close()
+    assert [h for h in where(state_dir, *needles(tok)) if "summaries" in h] == []
