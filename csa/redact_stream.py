@@ -191,3 +191,63 @@ def delta_path(event: dict) -> tuple[str, ...] | None:
                     if isinstance(delta.get(key), str):
                         return ("event", "delta", key)
     return None
+
+
+def _stream_of(ev: dict) -> tuple[str, tuple[str, ...]] | None:
+    """(stream, path to its text) of a stored transcript event, or None (not a stream record)."""
+    kind = ev.get("type")
+    if kind in ("stderr", "stdout") and isinstance(ev.get("text"), str):
+        return kind, ("text",)
+    if kind == "event" and isinstance(ev.get("event"), dict):
+        path = delta_path(ev["event"])
+        if path is not None:
+            return "delta:" + ".".join(path), ("event", *path)
+    return None
+
+
+def redact_stored_streams(events: list, redactor: Redactor, chunk: int = 256) -> set[int]:
+    """Redact, in place, what spans consecutive records of one stream in stored events
+    (a key printed on stderr one line per record, a password cut across deltas), as the
+    writer does when they arrive; the indices of the events that changed.
+
+    `events` are parsed transcript lines (anything not a dict is skipped). A message's
+    deltas end where the tool printed anything else on stdout.
+    """
+    runs: dict[str, list[list[tuple[int, tuple[str, ...]]]]] = {}
+    for i, ev in enumerate(events):
+        if not isinstance(ev, dict):
+            continue
+        found = _stream_of(ev)
+        if found is None:
+            if ev.get("type") == "event":  # another stdout event: open deltas end here
+                for name, rs in runs.items():
+                    if name.startswith("delta") and rs[-1]:
+                        rs.append([])
+            continue
+        name, path = found
+        runs.setdefault(name, [[]])[-1].append((i, path))
+    changed: set[int] = set()
+    for name, rs in runs.items():
+        for run in rs:
+            stream = StreamRedactor(redactor, sep="" if name.startswith("delta") else "\n")
+            for at in range(0, len(run), chunk):
+                part = run[at:at + chunk]
+                texts = [_get(events[i], path) for i, path in part]
+                for (i, path), old, new in zip(part, texts, stream.release(texts, len(texts)),
+                                               strict=True):
+                    if new != old:
+                        _set(events[i], path, new)
+                        changed.add(i)
+    return changed
+
+
+def _get(ev: dict, path: tuple[str, ...]) -> str:
+    for key in path:
+        ev = ev[key]
+    return ev  # type: ignore[return-value]
+
+
+def _set(ev: dict, path: tuple[str, ...], value: str) -> None:
+    for key in path[:-1]:
+        ev = ev[key]
+    ev[path[-1]] = value

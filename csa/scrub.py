@@ -73,20 +73,28 @@ def _fix_transcript(path, redactor) -> tuple[bytes | None, int]:
         data = path.read_bytes()
     except FileNotFoundError:
         return None, 0
-    out, changed = [], 0
-    for line in data.splitlines(keepends=True):
+    from csa.redact_stream import redact_stored_streams
+
+    lines = data.splitlines(keepends=True)
+    events: list = []
+    for line in lines:
         try:
-            ev = orjson.loads(line)
+            events.append(orjson.loads(line))
         except orjson.JSONDecodeError:
             # Rewritten byte for byte (csa.jsonl's reader decides what such a line means).
-            out.append(line)
-            continue
-        new = redact_obj(ev)
-        if new != ev:
-            changed += 1
-            line = orjson.dumps(new) + (b"\n" if line.endswith(b"\n") else b"")
-        out.append(line)
-    return (b"".join(out) if changed else None), changed
+            events.append(None)
+    # first what spans records of one stream (a key on stderr, a password across
+    # deltas), on the records as stored; then each event on its own
+    touched = redact_stored_streams(events, redactor)
+    for i, ev in enumerate(events):
+        if ev is not None:
+            new = redact_obj(ev)
+            if new != ev:
+                events[i] = new
+                touched.add(i)
+    for i in touched:
+        lines[i] = orjson.dumps(events[i]) + (b"\n" if lines[i].endswith(b"\n") else b"")
+    return (b"".join(lines) if touched else None), len(touched)
 
 
 def scrub(store: Store, *, sid: str | None = None, all_projects: bool = False,

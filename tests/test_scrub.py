@@ -104,3 +104,38 @@ def test_scrub_removes_a_secret_older_rules_missed(env, project, state_dir):
     assert other not in {s["id"] for s in done["sessions"]}
     again = json.loads(ok(csa("session", "scrub", "-s", sid, "--json", env=env, cwd=project)).stdout)
     assert again["sessions"] == [] and again["changed"] == 0
+
+
+def test_scrub_catches_a_secret_split_across_stored_records(env, project, state_dir):
+    """A key printed on stderr one line per record and a password cut across streamed
+    deltas, stored raw by an older csa: no record alone holds a secret."""
+    sid = session_id_from(ok(csa("run", "--tool", "codex", "plain words", env=env,
+                                 cwd=project)).stderr)
+    session = Store.open(cd=str(project)).session(sid)
+    body = ["".join(secrets.choice(string.ascii_letters + string.digits + "+/") for _ in range(64))
+            for _ in range(6)]
+    dashes = "-" * 5
+    key = [f"{dashes}BEGIN OPENSSH PRIVATE KEY{dashes}", *body, f"{dashes}END OPENSSH PRIVATE KEY{dashes}"]
+    password = "Zq" + secrets.token_hex(6) + "!x"
+    deltas = ["export DB_PASSWORD", "=" + password[:5], password[5:] + " and more", " words"]
+    path = session.transcript_path
+    last = orjson.loads(path.read_bytes().splitlines()[-1])
+    seq, ts = last["seq"], last["ts"]
+    with open(path, "ab") as f:
+        for line in key:
+            seq += 1
+            f.write(orjson.dumps({"v": 1, "seq": seq, "ts": ts, "type": "stderr", "text": line}) + b"\n")
+        for d in deltas:
+            seq += 1
+            ev = {"type": "message", "role": "assistant", "content": d, "delta": True}
+            f.write(orjson.dumps({"v": 1, "seq": seq, "ts": ts, "type": "event", "stream": "stdout",
+                                  "event": ev}) + b"\n")
+    seqs = [orjson.loads(x)["seq"] for x in path.read_bytes().splitlines()]
+    rep = json.loads(ok(csa("session", "scrub", "-s", sid, "--json", env=env, cwd=project)).stdout)
+    assert rep["changed"] >= len(body) + 2
+    data = path.read_bytes()
+    for line in body:
+        assert line.encode() not in data
+    assert password[:5].encode() not in data and password[5:].encode() not in data
+    assert [orjson.loads(x)["seq"] for x in data.splitlines()] == seqs
+    assert b"export DB_PASSWORD" in data and b" words" in data  # the rest stays
