@@ -119,10 +119,13 @@ def add_entry(session: Session, kind: str, note: str, *, rationale: str | None =
         raise ValueError(f"unknown journal entry kind {kind!r}")
     if title is None:
         title = session.load(reconcile=False).description
-    body = " ".join(note.split())
+    # redacted before the whitespace is collapsed: a rule may need the note's lines
+    # (a .pgpass line, a private key block, a YAML value)
+    redact = session.store.redactor.text
+    body = " ".join(redact(note).split())
     if rationale:
-        body += f"\nRationale: {' '.join(rationale.split())}"
-    entry = {"ts": iso_ms(utcnow()), "text": session.store.redactor.text(body)}
+        body += f"\nRationale: {' '.join(redact(rationale).split())}"
+    entry = {"ts": iso_ms(utcnow()), "text": redact(body)}
     with _locked(session):
         entries = read(session)
         entries[kind].append(entry)

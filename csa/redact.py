@@ -245,6 +245,16 @@ class Redactor:
             head = head[:k].rstrip()  # no half of our own tag at the very end
         return head
 
+    def line(self, s: str, n: int) -> str:
+        """Redact, then fold onto one line, then cut to n characters (summaries, descriptions).
+
+        Redaction sees the text's own lines: a rule may need them (a .pgpass line, a key block).
+
+        >>> Redactor().line("$ cat .pgpass\\ndb:5432:app:deploy:hunter2x", 80)
+        '$ cat .pgpass db:5432:app:deploy:[REDACTED:secret-value]'
+        """
+        return self.cut(" ".join(self.text(s).split()), n)
+
     def obj(self, obj: Any) -> Any:
         """A redacted copy of parsed JSON (dict/list/str/number/bool/None).
 

@@ -34,3 +34,11 @@ def test_cut_after_redaction_keeps_the_rest_verbatim():
     assert cut_text("token ghp_" + "a1B2" * 9 + " tail", 30, R) == "token [REDACTED:github] tail"
     red = cut_text("token ghp_" + "a1B2" * 9 + " tail", 12, R)
     assert "a1B2" not in red and "ghp_" not in red and red.startswith("token ")
+
+
+def test_one_line_summaries_are_redacted_before_the_lines_are_folded():
+    """A rule that needs the text's lines (.pgpass, a key block) still sees them."""
+    text = "$ cat ~/.pgpass\ndb.internal:5432:app:deploy:Zx9!qLw2vT\nthat was it"
+    assert "Zx9!qLw2vT" in R.text(" ".join(text.split()))  # folded first: the line rule misses it
+    assert "Zx9!qLw2vT" not in R.line(text, 200)
+    assert R.line(text, 200).endswith("that was it")

@@ -249,7 +249,7 @@ class ImportRun:
             first = parsed.agent_meta.get("description") or parsed.title or \
                 f"{self.reader.name} session {str(src.provider_id or '')[:8]}".strip()
         # Redact the whole text before cutting: a secret cut in half no longer matches.
-        text = self.redactor.cut(" ".join(str(first).split()), 80)
+        text = self.redactor.line(str(first), 80)
         return text if len(text) < 80 else text[:79] + "…"
 
     def tool_state(self, ts, src: Source, parsed: Parsed, digest: dict) -> None:
@@ -269,7 +269,7 @@ class ImportRun:
         last = next((e["text"] for e in reversed(parsed.events) if e["role"] == "assistant"
                      and e["text"].strip()), None)
         if last:
-            text = self.redactor.cut(" ".join(last.split()), 200)
+            text = self.redactor.line(last, 200)
             ts.last_action_summary = text if len(text) < 200 else text[:199] + "…"
 
     def plan(self, action: str, sid: str | None, src: Source, parsed: Parsed, proj: Project,

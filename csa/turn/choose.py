@@ -150,7 +150,7 @@ def resolve_binary(tool: Tool, cfg: Config) -> str:
 
 def default_description(redactor: Redactor, prompt: str) -> str:
     # Redact before cutting: a token cut in half no longer matches its pattern.
-    return redactor.cut(" ".join(prompt.split()), 80)
+    return redactor.line(prompt, 80)
 
 
 def project_cd(cd: str | None) -> str | None:

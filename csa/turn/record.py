@@ -179,7 +179,7 @@ def _add_to_tool(tstate: ToolState, result: RunResult, now, redactor) -> None:
     if new_id:
         tstate.provider_session_id = new_id
     tstate.last_exit_code = result.exit_code
-    tstate.last_action_summary = redactor.cut(" ".join(result.final_text.split()), SUMMARY_CHARS)
+    tstate.last_action_summary = redactor.line(result.final_text, SUMMARY_CHARS)
     tstate.updated_at = now
     if result.model:
         tstate.model = result.model
