@@ -87,7 +87,20 @@ def open_repo(store: Store, *, create: bool = True):
     except (CsaError, git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError, OSError) as e:
         raise damaged_repo(sdir) from e
     repo.git.update_environment(**_git_env())
+    if os.stat(sdir / ".git").st_mode & 0o077:
+        _make_repo_private(repo, sdir / ".git")
     return repo
+
+
+def _make_repo_private(repo, gitdir: Path) -> None:
+    """A repository an older csa made under a lax umask (before --shared=0600): set the
+    mode git keeps from now on, then drop the group/other bits it already has."""
+    from csa.perms import make_private
+
+    with repo.config_writer() as cw:
+        cw.set_value("core", "sharedRepository", "0600")
+    make_private(gitdir)
+    os.chmod(gitdir, 0o700)
 
 
 def damaged_repo(sdir: Path) -> CsaError:

@@ -109,3 +109,20 @@ def public_files(root: Path) -> list[tuple[Path, int]]:
             if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o077:
                 out.append((p, stat.S_IMODE(st.st_mode)))
     return out
+
+
+def make_private(root: Path) -> int:
+    """Drop every group/other permission bit under `root` (links untouched); returns how
+    many entries changed. For state an older csa (or git without --shared) left readable.
+
+        >>> make_private(store.sessions_dir / ".git")
+        412
+    """
+    changed = 0
+    for path, mode in public_files(root):
+        try:
+            os.chmod(path, mode & 0o700, follow_symlinks=False)
+            changed += 1
+        except (OSError, NotImplementedError):
+            continue
+    return changed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -149,3 +150,22 @@ def test_the_tool_gets_the_users_umask_not_csas(env, project, tmp_path):
         res = run_as(umask, "run", "--tool", "codex", "hi", env=env, cwd=project)
         assert res.returncode == 0, res.stderr
         assert seen.read_text().strip() == f"{umask:04o}"
+
+
+def test_an_older_world_readable_checkpoint_repository_is_made_private(env, project, state_dir):
+    """A repository an older csa made under umask 022 (no --shared) is fixed on next use."""
+    res = run_as(0o022, "run", "--tool", "codex", "first", env=env, cwd=project)
+    sid = session_id_from(res.stderr)
+    assert run_as(0o022, "session", "checkpoint", "-s", sid, env=env, cwd=project).returncode == 0
+    gitdir = state_dir / str(project).lstrip("/") / "sessions" / ".git"
+    subprocess.run(["chmod", "-R", "go+rX", str(gitdir)], check=True)
+    subprocess.run(["git", "config", "--file", str(gitdir / "config"), "core.sharedRepository",
+                    "umask"], check=True)
+    assert public_files(gitdir)
+    res = run_as(0o022, "session", "checkpoint", "-s", sid, env=env, cwd=project)
+    assert res.returncode == 0, res.stderr
+    assert public_files(gitdir) == []
+    assert stat.S_IMODE(os.stat(gitdir).st_mode) == 0o700
+    res = run_as(0o022, "run", "-s", sid, "again", env=env, cwd=project)
+    assert run_as(0o022, "session", "checkpoint", "-s", sid, env=env, cwd=project).returncode == 0
+    assert public_files(gitdir) == []

@@ -132,8 +132,8 @@ def outcome_ok(cmd: list[str], rc: int, stderr: str) -> str | None:
         return f"exit {rc}"
     chatter = ("csa: session ", "csa: resuming", "csa: ignoring", "[codex]", "csa: running in")
     errors = [ln for ln in stderr.strip().splitlines() if not ln.startswith(chatter)]
-    if cmd[0] == "doctor":
-        return None  # doctor reports problems on stdout and exits 1
+    if cmd[0] == "doctor":  # doctor reports problems on stdout and exits 1; stderr stays quiet
+        return None if len(errors) <= 1 else f"{len(errors)} stderr lines"
     if rc == 2:  # click usage errors: the usage lines, then one Error: line
         errors = [ln for ln in errors if ln.startswith("Error:")]
     return None if len(errors) == 1 else f"{len(errors)} error lines"
