@@ -83,5 +83,9 @@ def is_disk_full(e: BaseException) -> bool:
 
 def disk_full(what: str, path: object, needed: int | None = None) -> DiskFull:
     """`disk full writing the search index /s/index.sqlite (needs about 2.1 MB); ...`"""
-    need = f" (needs about {needed / 1e6:.1f} MB)" if needed else ""
+    need = ""
+    if needed and needed >= 100_000:
+        need = f" (needs about {needed / 1e6:.1f} MB)"
+    elif needed:
+        need = f" (needs about {max(1, round(needed / 1e3))} KB)"
     return DiskFull(f"csa: disk full writing {what} {path}{need}; free some space and retry")

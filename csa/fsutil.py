@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -43,6 +45,22 @@ def ensure_session_subdir(path: Path) -> Path:
     return path
 
 
+@contextmanager
+def naming(path: os.PathLike | str) -> Iterator[None]:
+    """An OSError raised by a write through a file descriptor names `path` (os.write and
+    os.pwrite leave `filename` empty, so "No space left on device" would not say where).
+
+        >>> with naming(path):
+        ...     os.write(fd, data)
+    """
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None:
+            e.filename = os.fspath(path)
+        raise
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -62,20 +80,18 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            if durable:
-                os.fsync(fd)
+            with naming(path):
+                view = memoryview(data)
+                while view:
+                    n = os.write(fd, view)
+                    view = view[n:]
+                if durable:
+                    os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _unlink_quietly(tmp)
         raise
     if durable:
         fsync_dir(path.parent)
@@ -87,9 +103,17 @@ def write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW,
                  FILE_MODE)
     try:
-        os.write(fd, data)
+        with naming(path):
+            os.write(fd, data)
     finally:
         os.close(fd)
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def dir_size(path: Path | str) -> int:

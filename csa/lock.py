@@ -34,7 +34,7 @@ from pathlib import Path
 import orjson
 
 from csa.errors import SessionLocked
-from csa.fsutil import FILE_MODE
+from csa.fsutil import FILE_MODE, naming
 from csa.procs import PID_MAX, is_pid  # noqa: F401 - re-exported for existing callers
 
 SESSION_LOCK = "session.lock"
@@ -282,9 +282,10 @@ class SessionLock:
         # Write, then cut to length: a reader never finds the held lock's file empty
         # (it may see a longer old record's tail for an instant, and retries on that).
         data = orjson.dumps(rec)
-        for fd, _path in self._fds:
-            os.pwrite(fd, data, 0)
-            os.ftruncate(fd, len(data))
+        for fd, path in self._fds:
+            with naming(path):
+                os.pwrite(fd, data, 0)
+                os.ftruncate(fd, len(data))
 
     def release(self, *, clear: bool = True) -> None:
         for fd, _path in reversed(self._fds):

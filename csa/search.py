@@ -394,15 +394,15 @@ def search(store: Store, query: str, *, all_projects: bool = False, tool: str | 
            types: list[str] | None = None, since: str | None = None, until: str | None = None,
            limit: int = 20) -> list[dict]:
     """Ranked hits; sessions deleted since they were indexed are dropped (and forgotten)."""
-    idx = Index(store.base)
+    try:
+        idx = Index(store.base)
+    except (sqlite3.OperationalError, OSError) as e:
+        if is_disk_full(e):
+            raise disk_full("the search index", index_path(store.base)) from e
+        raise
     try:
         if not idx.rebuilt:
-            try:
-                _catch_up(idx, store, all_projects)
-            except (sqlite3.OperationalError, OSError) as e:
-                if is_disk_full(e):
-                    raise disk_full("the search index", idx.path) from e
-                raise
+            _catch_up(idx, store, all_projects)
         # The same text is often stored several times (the description is the prompt, the
         # tool echoes it, the answer is an event and the turn's end): fetch more, keep one.
         hits = idx.search(query, project=None if all_projects else str(store.root), tool=tool,
@@ -416,6 +416,10 @@ def search(store: Store, query: str, *, all_projects: bool = False, tool: str | 
             idx.forget(gone)
             hits = [h for h in hits if h["session_id"] not in gone]
         return hits
+    except (sqlite3.OperationalError, OSError) as e:
+        if is_disk_full(e):
+            raise disk_full("the search index", idx.path) from e
+        raise
     finally:
         idx.close()
 
