@@ -579,8 +579,10 @@ def test_concurrent_imports_never_duplicate(project, home):
         new = str(uuid.uuid4())
         (dest.parent / dest.name.replace(tid, new)).write_text(text.replace(tid, new))
     cmd = [sys.executable, "-m", "csa", "import", "codex", "--json"]
-    procs = [subprocess.Popen(cmd, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for _ in range(3)]
+    # this checkout's csa, whatever (if anything) is pip-installed
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    procs = [subprocess.Popen(cmd, cwd=project, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(3)]
     reports = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
     assert sum(r["created"] for r in reports) == 16
     store = Store.open()
