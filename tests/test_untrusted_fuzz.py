@@ -78,6 +78,8 @@ class World:
         shutil.copytree(state_dir, self.pristine, symlinks=True)
         self.glob = Path(os.environ["XDG_CONFIG_HOME"]) / "csa"
         self.canary_sum = tree_digest(self.canary)
+        self.canary_pristine = tmp_path / "canary-pristine"
+        shutil.copytree(self.canary, self.canary_pristine, symlinks=True)
 
     def path(self, target: str) -> Path:
         pdir = self.state_dir / str(self.project).lstrip("/")
@@ -92,6 +94,10 @@ class World:
                 subprocess.run(["chmod", "-R", "u+rwX", str(p)], check=False)
                 shutil.rmtree(p)
         shutil.copytree(self.pristine, self.state_dir, symlinks=True)
+        # each example starts from an untouched canary, so a change is pinned on its damage
+        subprocess.run(["chmod", "-R", "u+rwX", str(self.canary)], check=False)
+        shutil.rmtree(self.canary)
+        shutil.copytree(self.canary_pristine, self.canary, symlinks=True)
 
     def damage(self, target: str, kind: str, mode: int) -> None:
         p = self.path(target)
