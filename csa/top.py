@@ -3,10 +3,11 @@
     >>> rows = snapshot(Store.open(), filter_text="parser")
     >>> [(r.label, r.state, r.cost) for r in rows]
 
-Read from the summary index (csa.summaries) and only for the newest MAX_TREES trees, so a
-refresh stays well under a second with 10,000 sessions; the transcript is opened only
-for running sessions (its last event, and its mtime as the heartbeat: a tool silent for
-STALLED_S is `stalled`). The Textual screen is csa.top_app.
+Read from the summary index (csa.summaries) and only for the newest MAX_TREES trees (plus
+any session running in an older tree), so a refresh stays well under a second with 10,000
+sessions; the transcript is opened only for running sessions (its last event); working or
+stalled is the listing's probe of the heartbeat against `stall_after` (csa.liveness).
+The Textual screen is csa.top_app.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from csa.status_line import STALLED_S, elapsed
+from csa.status_line import elapsed
 
 COLUMNS = ("SESSION", "TOOL", "STATE", "ELAPSED", "TURNS", "TOKENS", "COST", "LAST EVENT")
 MAX_TREES = 60  # a screenful and more; 10,000 sessions refresh in well under a second
@@ -84,8 +85,9 @@ def _row(store, r: dict, prefix: str, short: str, now: float) -> TopRow:
     usage = r.get("usage") or {}
     tokens = sum(sum(t.values()) for m in usage.values() for t in m.values())
     if status == "running":
-        event, beat = _last_event(store.session(r["id"]))
-        state = "stalled" if beat is not None and now - beat >= STALLED_S else "working"
+        event, _mtime = _last_event(store.session(r["id"]))
+        # the listing's probe of the lock and heartbeat, with the configured stall_after
+        state = r.get("liveness") if r.get("liveness") in ("working", "stalled") else "working"
         took = now - (last or now)
     else:
         state = STATES.get(status, status)
@@ -106,6 +108,13 @@ def snapshot(store, filter_text: str = "", max_trees: int = MAX_TREES) -> list[T
     from csa.listing import list_sessions, short_ids
 
     rows, known = list_sessions(store, tree=True, limit=max_trees)
+    # A session running in a tree older than the newest `max_trees` is shown all the same,
+    # on its own line (its tree is not): running sessions come first.
+    shown = {r["id"] for r in rows}
+    running, _ = list_sessions(store, status="running")
+    rows += [r for r in running if r["id"] not in shown]
+    known |= {r["id"] for r in running} | {r["parent_session_id"] for r in running
+                                           if r.get("parent_session_id")}
     ordered = build_tree(rows, known)
     prefixes = tree_prefixes(ordered)
     short = short_ids(known)

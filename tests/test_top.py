@@ -117,3 +117,28 @@ def test_top_once_prints_text(store, project):
     res = invoke("top", "--once")
     assert res.exit_code == 0 and res.stdout.startswith("SESSION")
     assert "gamma" in res.stdout
+
+
+def test_a_session_running_in_an_old_tree_is_shown_first(store, project, tmp_path):
+    """Only the newest trees are read, but a running session is never left out."""
+    from csa.top import snapshot
+
+    old = make_session(store, "an old tree", tools={"codex": "t1"})
+    for i in range(4):
+        make_session(store, f"newer {i}", created_offset_s=i + 1)
+    env = {**fake_env(tmp_path, FAKE_SLEEP="20"), "CSA_SESSION_ID": old.meta_session_id,
+           "CSA_DEPTH": "1"}
+    child = spawn("run", "--tool", "codex", "still working", env=env, cwd=project)
+    try:
+        deadline, rows = time.monotonic() + 30, []
+        while time.monotonic() < deadline:
+            rows = snapshot(store, max_trees=2)
+            if rows and rows[0].label.endswith("still working"):
+                break
+            time.sleep(0.2)
+        assert rows[0].label.endswith("still working"), [r.label for r in rows]
+        assert rows[0].state in ("working", "stalled")
+        assert "an old tree" not in " ".join(r.label for r in rows)  # its tree is not read
+    finally:
+        child.kill()
+        child.communicate()
