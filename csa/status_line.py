@@ -5,7 +5,8 @@
 Shown only when stderr is a terminal and the run is not --quiet; redrawn on every relay
 tick (0.5 s), cleared when the turn ends. Any other stderr write during the turn (the
 tool's own stderr lines, csa's messages) clears it first, so lines never mix; the next
-tick draws it again. A tool silent for STALLED_S is shown as stalled.
+tick draws it again. A tool silent for `stall_after` seconds (config, csa.liveness) is
+shown as stalled, as `is-alive` and `list` show it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from csa.turn.pipeline import Turn
 
-STALLED_S = 30.0
 CLEAR = "\r\033[K"
 
 
@@ -33,12 +33,12 @@ def elapsed(secs: float) -> str:
 
 
 def describe(tool: str, secs: float, tokens: int, last_tool: str | None,
-             silent_s: float) -> str:
+             silent_s: float, stall_after: float) -> str:
     """The line's text (ASCII only: any terminal can show it)."""
     parts = [f"csa: {tool}", elapsed(secs), f"{tokens:,} tokens" if tokens else "- tokens"]
     if last_tool:
         parts.append(f"last tool: {last_tool}")
-    parts.append(f"stalled (silent {elapsed(silent_s)})" if silent_s >= STALLED_S else "working")
+    parts.append(f"stalled (silent {elapsed(silent_s)})" if silent_s >= stall_after else "working")
     return "  ".join(parts)
 
 
@@ -80,8 +80,10 @@ class StatusLine:
             return
         relay, now = turn.relay, time.monotonic()
         outcome = relay.outcome
+        from csa.liveness import stall_after
+
         text = describe(turn.tool.name, now - turn.started, sum(outcome.tokens.values()),
-                        outcome.last_tool, now - relay.last_output)
+                        outcome.last_tool, now - relay.last_output, stall_after(turn.cfg))
         width = shutil.get_terminal_size((80, 24)).columns - 1
         try:
             self.real.write(CLEAR + text[:max(width, 10)])

@@ -70,6 +70,8 @@ def test_ctrl_c_says_how_to_resume(env, project):
 def test_the_line_says_tokens_last_tool_and_stalled():
     from csa.status_line import describe
 
-    assert describe("codex", 72, 3410, "command_execution", 1) == \
+    assert describe("codex", 72, 3410, "command_execution", 1, 300) == \
         "csa: codex  1m12s  3,410 tokens  last tool: command_execution  working"
-    assert describe("claude-code", 5, 0, None, 45).endswith("- tokens  stalled (silent 45s)")
+    assert describe("claude-code", 5, 0, None, 45, 30).endswith("- tokens  stalled (silent 45s)")
+    # the configured stall_after, the same clock as is-alive and list
+    assert describe("claude-code", 5, 0, None, 45, 300).endswith("- tokens  working")
