@@ -137,6 +137,7 @@ def kill_run(session: Session, grace: float = 5.0) -> dict:
     """
     holder = session.holder()
     if holder is None:
+        session.reconcile()  # a turn whose csa died: what is left of it is stopped
         raise CsaError(f"Session {session.id} is not running")
     pid, pgid = holder.get("pid"), holder.get("tool_pgid")
     csa_alive = pid_alive(pid, holder.get("pid_start"))

@@ -4,6 +4,7 @@
     >>> alive(pid, t)                       # False once pid is gone or reused by another process
     >>> tree_rss(tool_pid)                  # RSS of the tool and all its descendants, bytes
     >>> stop_tree(tool_pid, t, grace=5.0)   # TERM, then KILL, its group and its descendants
+    >>> with_env("CSA_SESSION_ID", sid, since=t)   # [(pid, start)]: a dead turn's strays
 
 A pid alone names a process only until it exits: the kernel hands the number out again.
 So every record csa keeps of a process holds its start time too, and nothing is signalled
@@ -145,17 +146,27 @@ def stop_tree(pid: int, start: float | None, *, grace: float = 5.0) -> None:
     signalled when `pid` no longer runs with that start time: its number may belong to
     someone else by now.
     """
+    stop_trees([(pid, start)], grace=grace)
+
+
+def stop_trees(roots: list[tuple[int, float | None]], *, grace: float = 5.0) -> int:
+    """stop_tree for several roots at once (one grace for all); returns how many
+    processes were found running."""
     import psutil
 
-    try:
-        root = _process(pid, start)
-    except psutil.AccessDenied:  # not ours to stop
-        return
-    if root is None:
-        return
-    procs = [root, *descendants(pid)]
+    leaders, procs = [], []
+    for pid, start in roots:
+        try:
+            root = _process(pid, start)
+        except psutil.AccessDenied:  # not ours to stop
+            continue
+        if root is not None:
+            leaders.append(pid)
+            procs += [root, *descendants(pid)]
+    found = len({p.pid for p in procs})
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        _signal_group(pid, sig)
+        for pgid in leaders:
+            _signal_group(pgid, sig)
         for p in procs:
             try:
                 p.send_signal(sig)  # psutil re-checks the start time before signalling
@@ -164,8 +175,34 @@ def stop_tree(pid: int, start: float | None, *, grace: float = 5.0) -> None:
         if sig == signal.SIGTERM:
             _gone, procs = psutil.wait_procs(procs, timeout=grace)
             if not procs:
-                _signal_group(pid, signal.SIGKILL)  # stragglers in the group it led
-                return
+                for pgid in leaders:
+                    _signal_group(pgid, signal.SIGKILL)  # stragglers in the groups they led
+                break
+    return found
+
+
+def with_env(name: str, value: str, *, since: float | None = None) -> list[tuple[int, float]]:
+    """(pid, start time) of this user's processes whose environment has `name=value`,
+    started at or after `since` (seconds since the epoch); never csa itself nor its
+    ancestors. Reads every process's environment: for recovery, not for a hot path."""
+    import psutil
+
+    mine = {os.getpid()}
+    try:
+        mine.update(p.pid for p in psutil.Process().parents())
+    except psutil.Error:
+        pass
+    found = []
+    for p in psutil.process_iter(["create_time"]):
+        created = p.info.get("create_time")
+        if created is None or p.pid in mine or (since is not None and created < since):
+            continue
+        try:
+            if p.environ().get(name) == value and p.status() != psutil.STATUS_ZOMBIE:
+                found.append((p.pid, created))
+        except psutil.Error:  # gone, or another user's
+            continue
+    return found
 
 
 def _signal_group(pgid: int, sig: int) -> None:

@@ -203,9 +203,8 @@ class Session:
             self.store.index.put(self, state)
 
     def reconcile(self) -> SessionState | None:
-        """Mark a run that died without finishing (csa killed) as `died`; None if live."""
-        from csa.state import utcnow
-
+        """Recover a run that died without finishing (csa killed): what is left of it is
+        stopped and it is marked `died` (csa.recover); None if live."""
         if self.is_alive():
             return None
         try:
@@ -213,15 +212,9 @@ class Session:
                 if lock is None:
                     return None  # live after all, or gone
                 state = self.read_state()
-                if state.run is None or state.run.status != "running":
-                    return state
-                state.run.status = "died"
-                state.run.finished_at = utcnow()
-                state.run.error = "csa stopped before the turn finished (killed or crashed)"
-                tool = state.tools.get(state.run.tool or "")
-                if tool is not None and tool.last_exit_code is None:
-                    tool.last_exit_code = -1
-                self.save(state)
+                from csa.recover import recover_dead_turn
+
+                recover_dead_turn(self, state, previous=lock.previous)
                 return state
         except (CsaError, OSError):
             # A broken session or a full disk: a reader (a listing) shows what it has

@@ -171,6 +171,12 @@ class RunRecord:
     finished_at: datetime | None = None
     exit_code: int | None = None
     error: str | None = None
+    # The turn's processes, each with its start time (a pid alone may be reused): csa's
+    # own, and the tool's (it leads its process group), so whoever finds the turn dead
+    # can stop what is left of it (csa.turn.recover).
+    pid_start: float | None = None
+    tool_pid: int | None = None
+    tool_start: float | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> RunRecord:
@@ -187,12 +193,16 @@ class RunRecord:
             finished_at=parse_ts(d.get("finished_at"), "run.finished_at"),
             exit_code=_get(d, "exit_code", int, None, "run."),
             error=_get(d, "error", str, None, "run."),
+            pid_start=_num(_get(d, "pid_start", (int, float), None, "run.")),
+            tool_pid=_get(d, "tool_pid", int, None, "run."),
+            tool_start=_num(_get(d, "tool_start", (int, float), None, "run.")),
         )
 
     def to_dict(self) -> dict:
         d = {"status": self.status, "tool": self.tool, "pid": self.pid,
-             "started_at": self.started_at, "finished_at": self.finished_at,
-             "exit_code": self.exit_code, "error": self.error}
+             "pid_start": self.pid_start, "started_at": self.started_at,
+             "finished_at": self.finished_at, "exit_code": self.exit_code,
+             "error": self.error, "tool_pid": self.tool_pid, "tool_start": self.tool_start}
         return {k: v for k, v in d.items() if v is not None}
 
 
@@ -356,11 +366,16 @@ class SessionState:
         return list(self.tools)
 
     def last_tool(self) -> str | None:
-        """The tool used most recently in this session."""
+        """The tool used most recently in this session: a turn that started (and may have
+        died before it finished) counts from its start, before the tool's totals exist."""
         best, best_at = None, None
         for name, t in self.tools.items():
             if t.updated_at is not None and (best_at is None or t.updated_at >= best_at):
                 best, best_at = name, t.updated_at
+        run = self.run
+        if run is not None and run.tool and run.status in ("running", "died") \
+                and run.started_at is not None and (best_at is None or run.started_at >= best_at):
+            return run.tool
         return best or (next(iter(self.tools)) if self.tools else None)
 
     def provider_ids(self) -> list[str]:

@@ -170,6 +170,8 @@ def is_alive(session, as_json, cd):
 
     handle = open_session(cd, session)
     holder = handle.holder()
+    if holder is None:
+        handle.reconcile()  # a turn whose csa died: what is left of it is stopped
     live = probe(handle, stall_after(load_config(handle.store.root)), holder=holder)
     if as_json:
         emit_json({"session_id": handle.id, **live.to_json(), "holder": holder})

@@ -33,6 +33,16 @@ FAILOVER_KINDS = FAILURE_KINDS[:3]
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
+def new_uuid4() -> str:
+    """A random (version 4) UUID string; not through `uuid`, whose import costs ~4 ms."""
+    import os
+
+    b = bytearray(os.urandom(16))
+    b[6], b[8] = (b[6] & 0x0F) | 0x40, (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 class InvalidProviderId(CsaError):
     """A conversation id that is not in the tool's own format (never put on argv)."""
 
@@ -49,6 +59,8 @@ class TurnSpec:
     prompt_via_stdin: bool = False
     ephemeral: bool = False  # --ephemeral: the tool's own persistence off, where it has a switch
     fork_from: str | None = None  # start a copy of this conversation (Tool.fork_argv)
+    # A new conversation's id chosen by csa (tools with `chosen_ids`), passed to the tool.
+    new_session_id: str | None = None
 
 
 @dataclass
@@ -117,6 +129,9 @@ class Tool:
     retry_line: str = ""
     # "module:Class" of the tool's importers.base.Reader (its own on-disk store), or "".
     importer: str = ""
+    # The tool takes a caller-chosen id for a new conversation (claude and gemini
+    # `--session-id UUID`): csa chooses it and records it before the spawn.
+    chosen_ids: bool = False
 
     # -- argv --------------------------------------------------------------------------
 
@@ -158,6 +173,19 @@ class Tool:
         return " " + prompt if prompt.startswith("-") else prompt
 
     # -- provider ids ------------------------------------------------------------------
+
+    def choose_id(self) -> str | None:
+        """A new conversation id for the tool to use (None: the tool picks its own)."""
+        if not self.chosen_ids:
+            return None
+        return new_uuid4()
+
+    def has_conversation(self, pid: str, cwd: str) -> bool | None:
+        """Whether the tool stored conversation `pid` (run in `cwd`); None: cannot tell.
+
+        Asked about a chosen id csa never saw the tool print (csa died first): a stored
+        one is resumed, else the id is passed again for a new conversation."""
+        return None
 
     def valid_id(self, pid: Any) -> bool:
         """True if `pid` has the exact shape of this tool's conversation ids."""

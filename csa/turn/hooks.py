@@ -7,7 +7,8 @@ A hook is any object with some of these methods (pluggy-style hook specs):
 
     before_claim(choice)          before the session is created or locked (may refuse)
     claim_refused(choice, error)  the session was locked by someone else
-    after_claim(claim)            the session is taken and announced
+    after_claim(claim)            the session is announced: taken, and (for `csa run`)
+                                  its turn's state and prompt are on disk
     after_release(choice)         the session was released (also after a refused claim)
     before_turn(turn)             before the spawn: may edit turn.prompt, add turn.warnings,
                                   or refuse (raise TurnRefused; the run is recorded failed)

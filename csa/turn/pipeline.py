@@ -7,11 +7,13 @@
     ... finally:
     ...     release(claim)
 
-`run` = choose → take (create or lock) → run_turn → release. `run_turn` runs one
+`run` = choose → take (create or lock) → run_turn (announcing the session once its
+turn is on disk) → release. `run_turn` runs one
 turn on a session that is already taken; a claim may run several (compaction):
 
-    prepare       state.toml says running; before_turn hooks; the tool's argv (spawn.plan)
-    launch        spawn the tool (spawn.start); record its start; during_turn hooks
+    prepare       before_turn hooks; the tool's argv (spawn.plan); state.toml says running
+                  and the prompt is in the transcript, fsynced; then the session is announced
+    launch        spawn the tool (spawn.start); record its process; during_turn hooks
     relay_output  pump its output until it is done (relay.Relay): timer flush, heartbeat,
                   tick hooks
     conclude      the result (outcome.result_of), recorded (record.finish); after_turn hooks
@@ -29,7 +31,7 @@ from csa.state import ToolState, utcnow
 from csa.tools.base import TurnSpec
 from csa.turn import record, spawn
 from csa.turn.choose import choose
-from csa.turn.claim import Claim, release, take
+from csa.turn.claim import Claim, announce_claim, release, take
 from csa.turn.hooks import Hooks, TurnRefused, builtin_hooks
 from csa.turn.request import RunRequest, TurnOptions
 
@@ -49,6 +51,7 @@ class Turn:
         self.tool_state: ToolState | None = None  # the tool's state before this turn
         self.provider_id: str | None = None  # the tool's conversation this turn resumes
         self.fork_from: str | None = None  # a conversation this turn copies (csa.fork)
+        self.chosen_id: str | None = None  # the id csa chose for a new conversation
         self.spec: TurnSpec | None = None
         self.argv: list[str] = []
         self.proc: subprocess.Popen | None = None
@@ -76,8 +79,10 @@ def run(req: RunRequest, hooks: Hooks | None = None) -> RunResult:
     `builtin_hooks().hooks`)."""
     choice = choose(req)
     options = req.turn_options()
-    claim = take(choice, hooks or builtin_hooks(), say=options.say)
+    claim = take(choice, hooks or builtin_hooks(), announce=False)
     try:
+        # Announced once the first turn is on disk (prepare), whichever tool runs it.
+        claim.announce = lambda: announce_claim(claim, options.say)
         if choice.tool_reason:  # --tool auto: the choice and why, on stderr and on record
             from csa import catalogue
             from csa.failover import note_event
@@ -97,7 +102,9 @@ def run(req: RunRequest, hooks: Hooks | None = None) -> RunResult:
 
 
 def run_turn(claim: Claim, options: TurnOptions) -> RunResult:
-    """Run one turn on a taken session and record it; returns the result."""
+    """Run one turn on a taken session and record it; returns the result. A session not
+    yet announced (`claim.announce`, set by `run`) is announced once the turn is on disk,
+    before the spawn."""
     turn = Turn(claim, options)
     prepare(turn)
     launch(turn)
@@ -106,18 +113,35 @@ def run_turn(claim: Claim, options: TurnOptions) -> RunResult:
 
 
 def prepare(turn: Turn) -> None:
-    """Mark the run started, let hooks shape or refuse it, plan the tool's argv."""
-    record.start(turn)
+    """Let hooks shape or refuse the turn and plan the tool's argv; then make it durable
+    (state.toml: this csa runs this tool, with the id csa chose for its conversation; the
+    transcript: the prompt, fsynced) and only then announce the session: a csa killed
+    from here on leaves a session that resumes in the same tool."""
+    announce, turn.claim.announce = turn.claim.announce, None
     try:
         turn.claim.hooks.call("before_turn", turn)
         spawn.plan(turn)
-    except CsaError as e:  # refused by a hook, a prompt too long, a bad provider id
-        record.fail(turn, e.reason if isinstance(e, TurnRefused) else e.message)
+        record.start(turn)
+        record.open_transcript(turn)
+    except (CsaError, OSError) as e:  # refused by a hook, a bad prompt or id, a full disk
+        why = e.reason if isinstance(e, TurnRefused) else \
+            e.message if isinstance(e, CsaError) else f"could not record the turn: {e}"
+        record.fail(turn, why)
+        if announce is not None:
+            announce()  # the session exists: say which one refused
+        if isinstance(e, OSError):
+            raise CsaError(f"Session {turn.sid}: {why}", exit_code=1) from e
         raise
+    if announce is not None:
+        try:
+            announce()
+        except BaseException as e:
+            record.fail(turn, f"could not announce the session: {e}")
+            raise
 
 
 def launch(turn: Turn) -> None:
-    """Start the tool and record its start; on a failure after the spawn the tool is
+    """Start the tool and record its process; on a failure after the spawn the tool is
     stopped and the run marked failed."""
     turn.started, turn.started_at = time.monotonic(), utcnow()
     spawn.start(turn)
@@ -127,7 +151,6 @@ def launch(turn: Turn) -> None:
         turn.claim.hooks.call("during_turn", turn)
     except BaseException as e:
         spawn.stop(turn.proc)
-        record.close_writer(turn)
         record.fail(turn, f"could not record the turn: {e}")
         raise
 
@@ -151,7 +174,8 @@ def relay_output(turn: Turn) -> Relay:
     relay = Relay(turn.proc, turn.tool, turn.writer, turn.options, turn.store.redactor,
                   on_tick=lambda: hooks.call("tick", turn), watch=watch,
                   heartbeat=Heartbeat(turn.session.heartbeat_path, interval),
-                  flush_interval=interval)
+                  flush_interval=interval,
+                  on_provider_id=lambda pid: record.provider_id_seen(turn, pid))
     turn.relay = relay
     relay.run()
     return relay

@@ -1,7 +1,9 @@
 """Record a turn: its start and outcome in state.toml, the transcript and output/result.toml.
 
-    >>> start(turn)                 # state.toml: the run is running (this csa, this tool)
-    >>> begin(turn)                 # lock record names the tool; transcript gets the prompt
+    >>> start(turn)                 # state.toml: running (this csa, this tool, chosen id)
+    >>> open_transcript(turn)       # the prompt, fsynced: all before the spawn
+    >>> begin(turn)                 # after it: lock and run record name the tool's process
+    >>> provider_id_seen(turn, pid) # the tool printed its id: state.toml has it at once
     >>> error = finish(turn, relay, result)   # turn_end, tool totals, digest, result.toml
     >>> fail(turn, "could not start codex")   # a turn that never started
 
@@ -25,21 +27,67 @@ if TYPE_CHECKING:
     from csa.turn.relay import Relay
 
 SUMMARY_CHARS = 200
+# tools.<tool>.provider_session_pending: the id is one csa chose and passed, but has not
+# seen the tool print yet (a crash before that: the tool may never have stored it).
+PENDING = "provider_session_pending"
 
 
 def start(turn: Turn) -> None:
-    """Mark the session's run as this csa's, running this tool (a new session already is)."""
-    claim = turn.claim
-    if claim.running:
-        return
-    state = claim.state
-    state.run = RunRecord(status="running", tool=turn.tool.name, pid=os.getpid(),
-                          started_at=utcnow())
-    if turn.options.purpose == "run":
-        transition(state, "active")
-    state.last_accessed = utcnow()
-    claim.session.save(state)
+    """Before the spawn: state.toml says this csa runs this tool, and holds the id csa
+    chose for the tool's new conversation (one save; a new session has both already)."""
+    claim, state = turn.claim, turn.state
+    changed = False
+    if turn.chosen_id is not None:
+        changed = choose_provider_id(state.tools.setdefault(turn.tool.name, ToolState()),
+                                     turn.chosen_id)
+    if not claim.running:
+        state.run = running_record(turn.tool.name)
+        if turn.options.purpose == "run":
+            transition(state, "active")
+        state.last_accessed = utcnow()
+        changed = True
+    if changed and not turn.ephemeral:
+        claim.session.save(state)
     claim.running = True
+
+
+def running_record(tool: str) -> RunRecord:
+    """The run record of a turn this csa is starting (its pid and that pid's start time)."""
+    from csa.procs import start_time
+
+    pid = os.getpid()
+    return RunRecord(status="running", tool=tool, pid=pid, pid_start=start_time(pid),
+                     started_at=utcnow())
+
+
+def choose_provider_id(tstate: ToolState, pid: str) -> bool:
+    """Record `pid`, chosen by csa for a new conversation, as not yet seen from the tool
+    (PENDING); False if it already is."""
+    if tstate.provider_session_id == pid and tstate.extra.get(PENDING):
+        return False
+    _set_provider_id(tstate, pid)
+    tstate.extra[PENDING] = True
+    return True
+
+
+def provider_id_seen(turn: Turn, pid: str) -> None:
+    """The tool printed its conversation id: persist it at once (a crash from here on
+    resumes that conversation). Nothing to write when it is the id csa chose."""
+    if turn.ephemeral:
+        return
+    tstate = turn.state.tools.setdefault(turn.tool.name, ToolState())
+    if tstate.provider_session_id == pid:
+        return
+    _set_provider_id(tstate, pid)
+    tstate.extra.pop(PENDING, None)
+    turn.session.save(turn.state)
+
+
+def _set_provider_id(tstate: ToolState, new_id: str) -> None:
+    old = tstate.provider_session_id
+    if old and new_id != old and old not in tstate.previous_provider_session_ids:
+        tstate.previous_provider_session_ids.append(old)
+    tstate.provider_session_id = new_id
 
 
 def fail(turn: Turn, error: str) -> None:
@@ -51,30 +99,57 @@ def fail(turn: Turn, error: str) -> None:
                           started_at=state.run.started_at if state.run else utcnow(),
                           finished_at=utcnow(), error=turn.store.redactor.text(error))
     turn.claim.running = False
+    if turn.writer is not None:  # the prompt is recorded: end the turn after it
+        try:
+            turn.writer.write(catalogue.turn_end(tool=turn.tool.name, exit_code=None,
+                                                 status="failed", errors=[error]))
+        except OSError:
+            pass
+        close_writer(turn)
     try:
         turn.session.save(state)
     except (CsaError, OSError):  # e.g. the disk is full: the failure itself is reported
         pass
 
 
-def begin(turn: Turn) -> None:
-    """While the tool starts up: the lock record names the tool, the transcript gets the
-    prompt and warnings (turn.writer; none for an ephemeral turn)."""
-    from csa.lock import proc_start_time
-
-    proc, spec, lock = turn.proc, turn.spec, turn.claim.lock
-    assert proc is not None and spec is not None
-    if lock is not None:
-        lock.update(tool_pid=proc.pid, tool_pgid=proc.pid, tool_start=proc_start_time(proc.pid))
+def open_transcript(turn: Turn) -> None:
+    """Before the spawn: the transcript holds the turn's prompt and warnings, fsynced
+    (and, when this created the file, its directory too); turn.writer stays open."""
+    spec = turn.spec
+    assert spec is not None
     if turn.ephemeral:
         return
-    turn.writer = writer = turn.session.transcript_writer(turn.store.redactor)
+    session = turn.session
+    created = not session.transcript_path.exists()
+    turn.writer = writer = session.transcript_writer(turn.store.redactor)
     writer.write(catalogue.prompt(
         tool=turn.tool.name, purpose=turn.options.purpose, text=spec.prompt,
         resume=turn.provider_id is not None, provider_session_id=turn.provider_id,
         model=spec.model, argv=_argv_for_record(turn.argv, spec.prompt)))
     for note in turn.warnings:
         writer.write(catalogue.warning(note))
+    writer.turn_end()  # flush + fsync
+    if created:
+        from csa.fsutil import fsync_dir
+
+        fsync_dir(session.dir)
+
+
+def begin(turn: Turn) -> None:
+    """While the tool starts up: the lock record and the run record name the tool's
+    process (pid and start time), so whoever finds this csa dead can stop it."""
+    from csa.procs import start_time
+
+    proc, lock = turn.proc, turn.claim.lock
+    assert proc is not None
+    tool_start = start_time(proc.pid)
+    if lock is not None:
+        lock.update(tool_pid=proc.pid, tool_pgid=proc.pid, tool_start=tool_start)
+    run = turn.state.run
+    if turn.ephemeral or run is None:
+        return
+    run.tool_pid, run.tool_start = proc.pid, tool_start
+    turn.session.save(turn.state)
 
 
 def close_writer(turn: Turn) -> None:
@@ -83,6 +158,7 @@ def close_writer(turn: Turn) -> None:
             turn.writer.close()
         except OSError:
             pass
+        turn.writer = None
 
 
 def _argv_for_record(argv: list[str], prompt: str) -> list[str]:
@@ -173,11 +249,9 @@ def _save_outcome(turn: Turn, result: RunResult) -> None:
 def _add_to_tool(tstate: ToolState, result: RunResult, now, redactor) -> None:
     """The tool's running totals, provider id history and last action after this turn."""
     new_id = result.provider_session_id
-    if new_id and tstate.provider_session_id and new_id != tstate.provider_session_id:
-        if tstate.provider_session_id not in tstate.previous_provider_session_ids:
-            tstate.previous_provider_session_ids.append(tstate.provider_session_id)
     if new_id:
-        tstate.provider_session_id = new_id
+        _set_provider_id(tstate, new_id)
+        tstate.extra.pop(PENDING, None)
     tstate.last_exit_code = result.exit_code
     tstate.last_action_summary = redactor.line(result.final_text, SUMMARY_CHARS)
     tstate.updated_at = now

@@ -20,6 +20,8 @@ output (csa.liveness), and a line the tool left unfinished for an interval is
 recorded as far as it goes: `{"type": "stdout"|"stderr", "text": ..., "partial":
 true}`; the rest of that line, once it ends, is the stream's next record (the tool
 still reads the whole line).
+`on_provider_id(pid)` runs once, right after the event that first carried the tool's
+conversation id (csa.turn.record persists it).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from collections.abc import Callable
 import orjson
 
 from csa import catalogue
+from csa.errors import CsaError
 from csa.liveness import FLUSH_INTERVAL_S, Heartbeat
 from csa.tools.base import Tool, TurnOutcome
 from csa.transcript import TIMER_SHARE
@@ -57,13 +60,15 @@ class Relay:
     def __init__(self, proc: subprocess.Popen, tool: Tool, writer,
                  options: TurnOptions, redactor, on_tick: Callable[[], None] = lambda: None,
                  watch=None, *, heartbeat: Heartbeat | None = None,
-                 flush_interval: float = FLUSH_INTERVAL_S):
+                 flush_interval: float = FLUSH_INTERVAL_S,
+                 on_provider_id: Callable[[str], None] | None = None):
         self.proc = proc
         self.redactor = redactor  # stderr echoed to the user is redacted too
         self.tool = tool
         self.writer = writer
         self.options = options
         self.on_tick = on_tick
+        self.on_provider_id = on_provider_id  # called once, at the first id the tool prints
         self.outcome = TurnOutcome()
         self.exit_code = 0
         self.status = "finished"
@@ -295,6 +300,15 @@ class Relay:
         if verdict is not None:
             self._give_up(*verdict)
 
+    def _provider_id_seen(self, pid: str) -> None:
+        """Persist the tool's conversation id the moment it is first seen (once)."""
+        callback, self.on_provider_id = self.on_provider_id, None
+        assert callback is not None
+        try:
+            callback(pid)
+        except (CsaError, OSError) as e:  # a full disk: the turn goes on, recorded at its end
+            self.outcome.errors.append(f"could not record the provider id: {e}")
+
     def _stdout_line(self, raw: bytes, skip: int = 0) -> None:
         if not raw.strip():
             return
@@ -311,6 +325,8 @@ class Relay:
                 tool.observe(event, outcome)
             except Exception as e:  # noqa: BLE001 - one odd event must not end the relay
                 outcome.errors.append(f"unreadable {tool.name} event: {e}")
+            if outcome.provider_session_id is not None and self.on_provider_id is not None:
+                self._provider_id_seen(outcome.provider_session_id)
             self.tail_events.append(event)
             if self.watch is not None:
                 self._watched(self.watch.event(event))

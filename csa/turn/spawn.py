@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from csa import genealogy
 from csa.errors import ToolMissing, UsageError
-from csa.lock import pid_alive
 from csa.perms import user_umask
 from csa.tools.base import ARGV_PROMPT_LIMIT, TurnSpec
 from csa.turn import record
@@ -40,6 +39,7 @@ def plan(turn: Turn) -> None:
     turn.tool_state = tool_state
     if tool_state is not None and not opts.fresh_provider_session:
         turn.provider_id = tool_state.provider_session_id
+    _choose_id(turn)
     prompt = turn.prompt
     # An argument cannot hold a NUL character; stdin can.
     via_stdin = tool.always_stdin or len(prompt.encode()) > ARGV_PROMPT_LIMIT \
@@ -50,9 +50,27 @@ def plan(turn: Turn) -> None:
     turn.spec = TurnSpec(binary=turn.claim.choice.binary, prompt=prompt,
                          model=opts.model or tcfg.model, extra_args=tcfg.args,
                          provider_session_id=turn.provider_id, prompt_via_stdin=via_stdin,
-                         ephemeral=turn.ephemeral, fork_from=turn.fork_from)
+                         ephemeral=turn.ephemeral, fork_from=turn.fork_from,
+                         new_session_id=turn.chosen_id)
     turn.argv = tool.compact_argv(turn.spec) if opts.native_compact \
         else tool.argv(turn.spec)
+
+
+def _choose_id(turn: Turn) -> None:
+    """A new conversation of a tool that takes a caller-chosen id gets one (turn.chosen_id,
+    recorded before the spawn). An id csa chose but never saw the tool print (csa died
+    before) is resumed if the tool stored it, else passed again for a new conversation."""
+    tool, tstate, claim = turn.tool, turn.tool_state, turn.claim
+    pid = turn.provider_id
+    pending = pid is not None and tstate is not None and tstate.extra.get(record.PENDING)
+    # Chosen when this session was created (in its first state.toml), or by a csa that died.
+    if pending and (claim.chosen_id == pid
+                    or tool.has_conversation(pid, tool_cwd(turn)) is False):
+        turn.provider_id, turn.chosen_id = None, pid
+    elif pid is None and not turn.ephemeral and not turn.options.fresh_provider_session:
+        # (A rollover's seed turn keeps the old id current until the tool prints its new
+        # one: a seed that fails before that leaves the session on its old conversation.)
+        turn.chosen_id = tool.choose_id()
 
 
 def start(turn: Turn) -> None:
@@ -145,23 +163,3 @@ def kill_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def reap_orphaned_tool(previous: dict) -> None:
-    """A csa killed with -9 can leave its tool running: stop it before resuming.
-
-    Only a record as csa writes it counts: the tool leads its own process group
-    (tool_pgid == tool_pid) and its start time is known, so a reused pid or a damaged
-    lock file never gets an unrelated process (group) killed.
-    """
-    from csa.lock import is_pid
-
-    tool_pid, tool_start = previous.get("tool_pid"), previous.get("tool_start")
-    if not is_pid(tool_pid) or previous.get("tool_pgid", tool_pid) != tool_pid \
-            or type(tool_start) not in (int, float):
-        return
-    if pid_alive(previous.get("pid"), previous.get("pid_start")):
-        return
-    from csa.procs import stop_tree
-
-    stop_tree(tool_pid, tool_start, grace=KILL_GRACE_S)  # its group and strayed descendants

@@ -102,6 +102,9 @@ def test_lifecycle_new_resume_compress(tool: str, realcli: RealCli) -> None:
     st = rc.state(sid)
     assert st["tools"][tool]["provider_session_id"] == provider
     assert st["turn_count"] == 1 and st["phase"] == "active"
+    if tool in ("claude-code", "gemini-cli"):  # the real CLI took csa's chosen id (issue 12)
+        prompt = next(e for e in rc.transcript(sid) if e["type"] == "prompt")
+        assert prompt["argv"][-2:] == ["--session-id", provider], prompt["argv"]
     assert own_transcript_files(rc, provider), \
         f"new: {tool}'s own transcript for {provider} not found under {rc.home}"
     if tool == "opencode":

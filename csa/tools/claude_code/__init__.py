@@ -3,6 +3,7 @@
     claude -p PROMPT --output-format stream-json --verbose --dangerously-skip-permissions
     claude -p PROMPT ... --resume 6e18d744-aa3e-4066-8a51-26240fe01126
     claude -p PROMPT ... --no-session-persistence            (csa run --ephemeral)
+    claude -p PROMPT ... --session-id 6e18d744-aa3e-4066-8a51-26240fe01126   (new, id chosen by csa)
 
 Every line carries `session_id`; the last line is `{"type":"result",...}` with the
 answer in `result`, cost and usage. `usage` is per turn but `total_cost_usd` is the
@@ -44,6 +45,16 @@ class ClaudeCode(Tool):
     compaction = "native"
     stdin_prompt = True
     cumulative_cost = True
+    chosen_ids = True
+
+    def has_conversation(self, pid: str, cwd: str) -> bool | None:
+        # claude keeps <config dir>/projects/<cwd, each non-alphanumeric char as '-'>/<id>.jsonl
+        import os
+        import re
+
+        base = os.environ.get("CLAUDE_CONFIG_DIR") or os.path.expanduser("~/.claude")
+        return os.path.isfile(os.path.join(base, "projects", re.sub(r"[^A-Za-z0-9]", "-", cwd),
+                                           f"{self.check_id(pid)}.jsonl"))
 
     def _argv(self, t: TurnSpec, prompt: str | None) -> list[str]:
         argv = [t.binary, "-p"]
@@ -57,6 +68,8 @@ class ClaudeCode(Tool):
         argv += t.extra_args
         if t.provider_session_id:
             argv += ["--resume", t.provider_session_id]
+        elif t.new_session_id:
+            argv += ["--session-id", self.check_id(t.new_session_id)]
         return argv
 
     def new_argv(self, t: TurnSpec) -> list[str]:

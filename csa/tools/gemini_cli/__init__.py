@@ -1,6 +1,6 @@
 """gemini-cli (`gemini`): stream-json output, `--resume UUID`, rollover compaction.
 
-    gemini -p PROMPT -o stream-json --yolo [-m MODEL] [--resume UUID]
+    gemini -p PROMPT -o stream-json --yolo [-m MODEL] [--resume UUID | --session-id UUID]
 
 `init` carries `session_id`; assistant `message` lines (often `delta: true`) carry
 the answer; `result` carries status and token stats. `/compress` in print mode is
@@ -40,6 +40,7 @@ class GeminiCli(Tool):
     )
     exit_codes = {41: "auth"}
     retry_line = r"^Attempt \d+ failed with status \d+\. Retrying"
+    chosen_ids = True  # gemini 0.61: `--session-id UUID` starts a new session with that id
 
     def new_argv(self, t: TurnSpec) -> list[str]:
         argv = [t.binary, "-p", self.safe_prompt(t.prompt), "-o", "stream-json", "--yolo"]
@@ -48,9 +49,21 @@ class GeminiCli(Tool):
         argv += t.extra_args
         if t.provider_session_id:
             argv += ["--resume", self.check_id(t.provider_session_id)]
+        elif t.new_session_id:
+            argv += ["--session-id", self.check_id(t.new_session_id)]
         return argv
 
     resume_argv = new_argv
+
+    def has_conversation(self, pid: str, cwd: str) -> bool | None:
+        # gemini 0.61 names a chat file session-<YYYY-MM-DDTHH-MM>-<id[:8]>.json[l] under
+        # ~/.gemini/tmp/<project>/chats/ and keeps the full id in its header.
+        import glob
+        import os
+
+        pattern = os.path.expanduser(
+            f"~/.gemini/tmp/*/chats/session-*-{self.check_id(pid)[:8]}.json*")
+        return any(pid.encode() in _head(f) for f in glob.glob(pattern))
 
     def observe(self, event: dict, turn: TurnOutcome) -> None:
         kind = event.get("type")
@@ -89,3 +102,11 @@ class GeminiCli(Tool):
             err = event.get("error")
             return str(err.get("message") if isinstance(err, dict) else err or "")
         return ""
+
+
+def _head(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4096)
+    except OSError:
+        return b""

@@ -154,7 +154,11 @@ def choose_session(run, opts):
     if not safe_id(sid):
         raise Exit(1, f'Invalid session ID "{sid}".')
     if opts.get("session_id") and store.load(NAME, sid) is not None:
-        raise Exit(1, f'Session ID "{sid}" already exists. Use --resume to continue it.')
+        raise Exit(  # gemini 0.61: ExitCodes.FATAL_INPUT_ERROR
+            42,
+            f'Error starting session: Session ID "{sid}" already exists. Use --resume to '
+            "resume it, or provide a different ID.",
+        )
     return store.new_record(NAME, sid, run.cwd, run.model)
 
 

@@ -3,7 +3,7 @@
     FAKE_NESTED="--tool codex 'do it' ||| --tool gemini next" claude -p hi ...
     # runs `csa run --tool codex 'do it'` with FAKE_NESTED="--tool gemini next" in its env
 
-Imported only when FAKE_NESTED or FAKE_CHILD_SLEEP is set (shlex and subprocess are slow
+Imported only when FAKE_NESTED, FAKE_CHILD_SLEEP or FAKE_GRANDCHILD is set (shlex and subprocess are slow
 to import).
 """
 
@@ -42,3 +42,12 @@ def sleeping_grandchild(secs):
         import subprocess
 
         subprocess.Popen(["sleep", secs])
+
+
+def detached_grandchild():
+    """Start `sleep 120` in a session of its own (it leaves our process group, as a daemon
+    or a server would); returns its pid. csa must still find and stop it."""
+    null = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+    return os.posix_spawnp(
+        "sleep", ["sleep", "120"], dict(os.environ), setsid=True, file_actions=null
+    )

@@ -62,7 +62,8 @@ def log_invocation(run, extra):
 
 
 def before_output(run, **log_extra):
-    """FAKE_IGNORE_TERM, FAKE_LOG, FAKE_STDERR: what happens before the first stdout line."""
+    """FAKE_IGNORE_TERM, FAKE_LOG, FAKE_STDERR, FAKE_PAUSE_AT=start: before the first
+    stdout line."""
     if on("FAKE_IGNORE_TERM"):
         import signal
 
@@ -71,6 +72,27 @@ def before_output(run, **log_extra):
     run.log(**log_extra)
     if text("FAKE_STDERR"):
         err_text(text("FAKE_STDERR"))
+    pause_at("start")
+
+
+def pause_at(point):
+    """FAKE_PAUSE_AT=POINT (start | after_id | mid): at that point of the turn, start a
+    grandchild that leaves the process group (FAKE_GRANDCHILD=1), append `pause POINT
+    PID` and `grandchild PID` to FAKE_MARK, then sleep FAKE_PAUSE_S (default 60) seconds.
+    A test kills csa at a known point of the tool's output this way."""
+    if text("FAKE_PAUSE_AT") != point:
+        return
+    lines = []
+    if on("FAKE_GRANDCHILD"):
+        from .spawn import detached_grandchild
+
+        lines.append(f"grandchild {detached_grandchild()}")
+    lines.insert(0, f"pause {point} {os.getpid()}")
+    mark = text("FAKE_MARK")
+    if mark:
+        with open(mark, "a") as f:
+            f.write("\n".join(lines) + "\n")
+    time.sleep(seconds("FAKE_PAUSE_S") or 60)
 
 
 def pause():
@@ -102,6 +124,7 @@ def after_first_line():
 
         subprocess.run(["/bin/sh", "-c", text("FAKE_SHELL")], stdin=subprocess.DEVNULL,
                        stdout=2, check=False)
+    pause_at("after_id")
     pause()
 
 

@@ -130,6 +130,7 @@ def play(run, turn):
         if mb > 0:
             huge_lines(turn.filler_event(), mb)
         out_line(turn.reply_event(reply))
+        switches.pause_at("mid")
     code = switches.exit_code()
     turn.final(reply, code)
     run.rec["replies"].append(reply)
