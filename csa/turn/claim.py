@@ -45,6 +45,9 @@ class Claim:
         self.running = running
         # The id csa chose for the tool's new conversation, already in state.toml.
         self.chosen_id: str | None = None
+        # The session's tools when taken (the greeting comes after the turn's tool and
+        # the id csa chose for it are recorded).
+        self.tools_at_claim = list(state.tools)
         # Says which session this is, once its first turn is on disk (`csa run`).
         self.announce: Callable[[], None] | None = None
 
@@ -58,8 +61,8 @@ class Claim:
         if self.choice.ephemeral:
             return None
         if not self.is_new:
-            others = [t for t in self.state.tools if t != name]
-            if others and name not in self.state.tools:  # a tool switch: nothing is carried
+            others = [t for t in self.tools_at_claim if t != name]
+            if others and name not in self.tools_at_claim:  # a tool switch: nothing carried
                 return (f"csa: resuming session {self.sid} ({name}); {name} starts a new "
                         f"conversation: the earlier one with {', '.join(others)} is not "
                         "carried over")
