@@ -60,7 +60,7 @@ def sweep_leaked(*, dry_run: bool = False, tmp: str | None = None) -> list[str]:
     """Remove the leaked ephemeral dirs (stopping a tool left running); their paths."""
     from csa.lock import SESSION_LOCK, read_holder
     from csa.session import LOCKS_DIR
-    from csa.turn.spawn import reap_orphaned_tool
+    from csa.recover import stop_recorded_tool as reap_orphaned_tool
 
     removed = []
     for path in leaked_dirs(tmp):

@@ -42,11 +42,7 @@ def recover_dead_turn(session: Session, state: SessionState,
     run = state.run
     if run is None or run.status != "running":
         # A csa killed after saving its outcome may still have left its lock record.
-        tool = _recorded_tool(previous or {})
-        if tool is not None:
-            from csa.procs import stop_trees
-
-            stop_trees([tool], grace=KILL_GRACE_S)
+        stop_recorded_tool(previous or {})
         return False
     stop_leftovers(session.id, run, previous or {})
     run.status, run.finished_at, run.error = "died", utcnow(), DIED
@@ -73,6 +69,15 @@ def stop_leftovers(sid: str, run: RunRecord, previous: dict) -> int:
     for pid, start in procs.with_env("CSA_SESSION_ID", sid, since=since):
         roots.setdefault(pid, start)
     return procs.stop_trees(list(roots.items()), grace=KILL_GRACE_S) if roots else 0
+
+
+def stop_recorded_tool(previous: dict) -> None:
+    """Stop the tool named in a lock record a dead csa left (see _recorded_tool)."""
+    tool = _recorded_tool(previous)
+    if tool is not None:
+        from csa.procs import stop_trees
+
+        stop_trees([tool], grace=KILL_GRACE_S)
 
 
 def _recorded_tool(previous: dict) -> tuple[int, float] | None:
