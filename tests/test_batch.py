@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.batchkit import batch_rows, global_config, logging_tool, max_concurrent, write_tasks
-from tests.runkit import csa, fake_env, spawn, wait_for
+from tests.runkit import csa, fake_env, sessions, spawn, wait_for
 
 
 @pytest.fixture
@@ -132,3 +132,19 @@ def test_a_task_cd_runs_there(env, project):
     entry = json.loads(log.read_text().splitlines()[0])
     assert entry["cwd"] == str(project / "sub") and "gpt-test" in entry["argv"]
     assert entry["env"]["CSA_PARENT_SESSION"] == json.loads(res.stdout)["batch_session_id"]
+
+
+def test_a_batch_session_is_not_resumed_as_a_chat(project, tmp_path):
+    """`csa run -s BATCH` is refused with what to do instead; the batch is untouched."""
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text('{"prompt": "one"}\n')
+    env = fake_env(tmp_path)
+    res = csa("batch", str(tasks), "--tool", "codex", env=env, cwd=project)
+    assert res.returncode == 0, res.stderr
+    [batch] = [r for r in sessions(env, project) if not r.get("parent_session_id")]
+    for extra in ([], ["--tool", "codex"]):
+        res = csa("run", "-s", batch["id"], *extra, "continue", env=env, cwd=project)
+        assert res.returncode == 1 and "is a batch session" in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+    [again] = [r for r in sessions(env, project) if r["id"] == batch["id"]]
+    assert again["turn_count"] == batch["turn_count"]

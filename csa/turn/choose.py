@@ -75,6 +75,8 @@ def choose(req: RunRequest) -> Choice:
     resume = None
     if req.session or req.last:
         resume = store.resolve(req.session) if req.session else store.newest()
+    if resume is not None:
+        refuse_batch(resume)
     name = req.tool or (resume and session_tool(resume)) or \
         cfg.get("default_tool") or "claude-code"
     auto = None
@@ -176,6 +178,18 @@ def session_tool(session: Session) -> str | None:
         return session.read_state().last_tool()
     except CsaError:
         return None
+
+
+def refuse_batch(session: Session) -> None:
+    """A batch session (csa batch) runs no tool of its own: a turn would make it a chat."""
+    try:
+        kind = session.read_state().extra.get("kind")
+    except CsaError:
+        return  # the claim reports a broken state itself
+    if kind == "batch":
+        raise CsaError(f"Session {session.id} is a batch session: it runs no tool itself. "
+                       "Re-run `csa batch FILE` to continue its tasks, or resume one of its "
+                       "children (csa session list --tree)")
 
 
 def refuse_own_ancestor(store: Store, sid: str, env_session: str) -> None:
