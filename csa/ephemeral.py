@@ -59,8 +59,8 @@ def leaked_dirs(tmp: str | None = None, now: float | None = None) -> list[Path]:
 def sweep_leaked(*, dry_run: bool = False, tmp: str | None = None) -> list[str]:
     """Remove the leaked ephemeral dirs (stopping a tool left running); their paths."""
     from csa.lock import SESSION_LOCK, read_holder
-    from csa.session import LOCKS_DIR
     from csa.recover import stop_recorded_tool as reap_orphaned_tool
+    from csa.session import LOCKS_DIR
 
     removed = []
     for path in leaked_dirs(tmp):

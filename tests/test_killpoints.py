@@ -6,8 +6,8 @@ One trial per cell here; tests/stress/test_stress_killpoints.py runs several per
 from __future__ import annotations
 
 import pytest
-
 from killkit import POINTS, TOOLS, kill_strays, trial
+
 from runkit import fake_env
 
 

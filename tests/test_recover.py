@@ -11,13 +11,13 @@ from datetime import timedelta
 
 import psutil
 import pytest
+from killkit import kill_strays
 
 from csa import procs
 from csa.state import RunRecord, ToolState, utcnow
 from csa.store import Store
 from csa.tools import get_tool
 from csa.tools.base import TurnSpec
-from killkit import kill_strays
 from runkit import csa, fake_env, read_log, wait_for
 
 DEAD_PID = 4_000_000  # above any pid in use on a test machine (pid_max <= 2^22)

@@ -10,8 +10,8 @@ import json
 import os
 
 import pytest
-
 from killkit import POINTS, TOOLS, kill_strays, trial
+
 from runkit import fake_env
 
 pytestmark = pytest.mark.stress
