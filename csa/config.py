@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "checkpoint_on_turn_end": False,
     "with_journal": False,
     "index_on_turn_end": True,
-    "events": {"max_bytes": 1_048_576, "keep": 3},
+    "events": {"max_bytes": 1_048_576, "keep": 3, "max_age_days": 90},
     "gc": {"retire_after_days": 0, "orphan_dir_age_s": 3600},
     # While a tool is silent, what it printed reaches the transcript within this many seconds.
     "transcript": {"flush_interval": 1.0},
@@ -59,7 +59,8 @@ TOOL_KEYS: dict[str, type | tuple] = {
 
 # Keys of the [events] and [gc] tables: (type, smallest, largest allowed value).
 NESTED_KEYS: dict[str, dict[str, tuple[type | tuple, float, float]]] = {
-    "events": {"max_bytes": (int, 0, 2**62), "keep": (int, 0, 1000)},
+    "events": {"max_bytes": (int, 0, 2**62), "keep": (int, 0, 1000),
+               "max_age_days": ((int, float), 0, 1e6)},
     "gc": {"retire_after_days": ((int, float), 0, 1e6), "orphan_dir_age_s": ((int, float), 0, 1e12)},
     "transcript": {"flush_interval": ((int, float), 0.01, 3600)},
 }

@@ -299,7 +299,8 @@ def _gc(store: Store, *, dry_run: bool, retire_after_days: float, orphan_age_s: 
         report.trash_freed = len(trash.entries(store))
         trash.reclaim(store)  # what a killed reclaimer left behind
         events.emit(store, "gc", stale_locks=len(report.stale_locks),
-                    orphan_dirs=len(report.orphan_dirs), retired=len(report.retired))
+                    orphan_dirs=len(report.orphan_dirs), retired=len(report.retired),
+                    events_files_pruned=events.prune_old(store))
     return report
 
 

@@ -385,25 +385,26 @@ def kill(session, grace, as_json, cd):
 @click.option("--type", "types", metavar="a,b", help="Only these event types.")
 @session_option(required=False)
 @click.option("--limit", type=int, metavar="N", help="Only the last N events.")
+@click.option("--all-projects", is_flag=True,
+              help="Every project's events under the state dir, merged by time (with `project`).")
 @json_option
 @cd_option
-def events(since, types, session, limit, as_json, cd):
+def events(since, types, session, limit, all_projects, as_json, cd):
     """Show the project's events log (session_start, session_end, resume, compress,
-    checkpoint, lock_conflict, clean, gc), oldest first.
+    checkpoint, lock_conflict, clean, gc), oldest first. Turn events name the tool and
+    its own conversation id (provider_session_id), to find the tool's transcript.
 
     \b
     Examples:
       csa events --since 1d
       csa events --type lock_conflict,clean --json
+      csa events --all-projects --type session_start --since 7d --json
     """
     from csa.cli.output import emit_jsonl
-    from csa.events import check_types, read_events
-    from csa.timeutil import parse_since
+    from csa.events import query
 
-    store = open_store(cd)
-    sid = store.resolve(session).id if session else None
-    evs = list(read_events(store.dir, since=parse_since(since) if since else None,
-                           types=check_types(types.split(",")) if types else None, session=sid))
+    evs = query(open_store(cd), since=since, types=types, session=session,
+                all_projects=all_projects)
     if limit is not None:
         evs = evs[-limit:] if limit > 0 else []
     if as_json:

@@ -201,11 +201,13 @@ class Events:
         if not turn.ephemeral:
             events.emit(turn.store, "resume" if not turn.is_new else "session_start",
                         session_id=turn.sid, tool=turn.tool.name,
+                        provider_session_id=turn.provider_id or turn.chosen_id,
                         parent_session_id=turn.claim.choice.parent,
                         purpose=turn.options.purpose, cfg=turn.cfg)
 
     def after_turn(self, turn: Turn, result: RunResult) -> None:
         events.emit(turn.store, "session_end", session_id=turn.sid, tool=turn.tool.name,
+                    provider_session_id=result.provider_session_id,
                     exit_code=result.exit_code, status=result.status,
                     duration_s=round(result.duration_s, 3), cfg=turn.cfg)
 
