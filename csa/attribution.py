@@ -139,13 +139,15 @@ def new_reflog_commits(mark: Mark, dirs: tuple[Path, Path] | None) -> list[str]:
     keeping the lines of the turn's window."""
     if dirs is None:
         return []
+    from csa.safeio import open_stream
+
     out: list[str] = []
     for path, (size, _mtime) in _reflogs(dirs).items():
         before = mark.logs.get(path, (0, 0))[0]
         if size == before:
             continue
         try:
-            with open(path, "rb") as f:
+            with open_stream(path, "git") as f:  # a FIFO in the repository never hangs csa
                 f.seek(before if size > before else 0)
                 tail = f.read(1 << 20).decode("utf-8", "replace")
         except OSError:

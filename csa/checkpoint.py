@@ -83,6 +83,7 @@ def open_repo(store: Store, *, create: bool = True):
     try:
         for name in ("HEAD", "config"):  # git would read a FIFO or a huge file without end
             read_bytes(sdir / ".git" / name, "state")
+        _only_regular_files(sdir / ".git")
         repo = git.Repo(sdir)
     except (CsaError, git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError, OSError) as e:
         raise damaged_repo(sdir) from e
@@ -101,6 +102,26 @@ def _make_repo_private(repo, gitdir: Path) -> None:
         cw.set_value("core", "sharedRepository", "0600")
     make_private(gitdir)
     os.chmod(gitdir, 0o700)
+
+
+def _only_regular_files(gitdir: Path) -> None:
+    """Refuse a repository whose top-level files, refs or logs include a FIFO, a device,
+    a socket or a symlink: git opens them blocking and would wait (or read) without end."""
+    import stat
+
+    from csa.safeio import UnsafeFile
+
+    todo = [gitdir]
+    while todo:
+        d = todo.pop()
+        with os.scandir(d) as it:
+            for entry in it:
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if stat.S_ISDIR(mode):
+                    if d != gitdir or entry.name in ("refs", "logs"):
+                        todo.append(Path(entry.path))
+                elif not stat.S_ISREG(mode):
+                    raise UnsafeFile(f"{entry.path} is not a regular file")
 
 
 def damaged_repo(sdir: Path) -> CsaError:
@@ -178,7 +199,9 @@ def transcript_digest(path: Path, upto_seq: int | None = None) -> tuple[int | No
                 end = reader.offset
     except FileNotFoundError:
         return None, h.hexdigest()
-    with open(path, "rb") as f:
+    from csa.safeio import open_stream
+
+    with open_stream(path) as f:
         while end > 0:
             block = f.read(min(end, 1 << 20))
             if not block:

@@ -102,15 +102,21 @@ def may_hold(git_dir, sids: list[str]) -> bool:
     files: no git process). An older layout may hold every session (it needs migrating)."""
     from pathlib import Path
 
+    from csa.safeio import UnsafeFile, read_text
+
     git_dir = Path(git_dir)
     try:
-        config = (git_dir / "config").read_text(errors="replace")
+        config = read_text(git_dir / "config", "git")
+    except UnsafeFile:
+        return True  # a FIFO or device: opening the repository reports it as damaged
     except OSError:
         return False
     if f"layout = {LAYOUT}" not in config:
         return True
     try:
-        packed = (git_dir / "packed-refs").read_text(errors="replace")
+        packed = read_text(git_dir / "packed-refs", "git")
+    except UnsafeFile:
+        return True
     except OSError:
         packed = ""
     return any(sid in packed or (git_dir / branch(sid)).exists()

@@ -71,7 +71,9 @@ def _cache() -> dict:
 
         if time.time() - path.stat().st_mtime > PRICE_CACHE_TTL_S:
             return {}  # prices change: look them up again once a day
-        data = orjson.loads(path.read_bytes())
+        from csa.safeio import read_bytes
+
+        data = orjson.loads(read_bytes(path, "cache"))
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}

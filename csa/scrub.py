@@ -69,8 +69,10 @@ def _walk_toml(node, redact) -> int:
 def _fix_transcript(path, redactor) -> tuple[bytes | None, int]:
     """The redacted transcript bytes (None when unchanged) and how many events changed."""
     redact_obj = redactor.obj
+    from csa.safeio import read_bytes
+
     try:
-        data = path.read_bytes()
+        data = read_bytes(path, "transcript")
     except FileNotFoundError:
         return None, 0
     from csa.redact_stream import redact_stored_streams
@@ -142,8 +144,10 @@ def _scrub_files(session: Session, dry_run: bool) -> dict:
         files.append({"file": session.transcript_path.name, "changed": n})
         if not dry_run:
             atomic_write(session.transcript_path, new)
+    from csa.safeio import read_bytes
+
     for path in session.metadata_files():
-        data = path.read_bytes()
+        data = read_bytes(path, "journal")  # state, result, journal: never a FIFO or a device
         fixed, n = fix_text(data, path.name, session.store.redactor)
         if n:
             files.append({"file": os.path.relpath(path, session.dir), "changed": n})

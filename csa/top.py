@@ -55,10 +55,11 @@ def _last_event(session) -> tuple[str, float | None]:
     import orjson
 
     from csa.catalogue import render, short
+    from csa.safeio import open_stream
 
     path = session.transcript_path
     try:
-        with open(path, "rb") as fh:
+        with open_stream(path) as fh:  # never a FIFO or a device (csa.safeio)
             size = os.fstat(fh.fileno()).st_size
             fh.seek(max(0, size - 8192))
             lines = fh.read().splitlines()

@@ -165,6 +165,36 @@ def test_damaged_checkpoint_repository_names_the_command_that_recreates_it(env, 
     assert csa("session", "checkpoint", "-s", sid, env=env, cwd=project).returncode == 0
 
 
+@pytest.mark.parametrize("kind", ["fifo", "devzero"])
+@pytest.mark.parametrize("name", ["config", "packed-refs"])
+def test_a_checkpoint_repository_file_that_is_a_fifo_or_device_never_hangs(env, project,
+                                                                            state_dir, kind,
+                                                                            name):
+    """The fuzz found `clean` reading .git/config = /dev/zero without end."""
+    sid = new_session(env, project)
+    other = new_session(env, project, "keep me")
+    for s in (sid, other):
+        assert csa("session", "checkpoint", "-s", s, env=env, cwd=project).returncode == 0
+    target = sdir(state_dir, project) / "sessions" / ".git" / name
+    target.unlink(missing_ok=True)
+    os.mkfifo(target) if kind == "fifo" else target.symlink_to("/dev/zero")
+    for cmd in (["session", "delete", "-s", sid, "--force"], ["session", "clean", "--days", "0"],
+                ["session", "scrub", "-s", other], ["session", "checkpoint", "-s", other]):
+        res = csa(*cmd, env=env, cwd=project, timeout=40)  # TimeoutExpired fails the test
+        assert res.returncode == 0 or one_line_error(res), (cmd, res.stderr)
+
+
+def test_scrub_and_top_never_read_a_fifo(env, project, state_dir):
+    sid = new_session(env, project)
+    journal = sdir(state_dir, project, sid) / "journal.md"
+    journal.unlink(missing_ok=True)
+    os.mkfifo(journal)
+    res = csa("session", "scrub", "-s", sid, env=env, cwd=project, timeout=40)
+    assert res.returncode == 0 or one_line_error(res), res.stderr
+    res = csa("top", "--once", env=env, cwd=project, timeout=40)
+    assert res.returncode == 0, res.stderr
+
+
 def test_disk_full_says_which_file_and_how_much():
     import git
 

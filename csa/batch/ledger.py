@@ -152,7 +152,9 @@ def read_mapping(session: Session) -> dict[str, dict]:
     path = session.output_file(MAPPING)
     if not path.exists():
         return {}
-    with open(path, "rb+") as f:
+    from csa.safeio import open_fd
+
+    with os.fdopen(open_fd(path, "state", os.O_RDWR), "rb+") as f:
         if f.seek(0, os.SEEK_END) and (f.seek(-1, os.SEEK_END), f.read(1))[1] != b"\n":
             f.write(b"\n")
     return {e["key"]: e for e in JsonlReader(path) if isinstance(e.get("key"), str)}
