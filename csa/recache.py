@@ -78,7 +78,13 @@ def _load(path: str, inputs: object) -> list[re.Pattern] | None:
         return None
 
 
+# False for an --ephemeral run: it leaves no file anywhere, this cache included.
+writable = True
+
+
 def _store(path: str, inputs: object, patterns: tuple, parts: list) -> None:
+    if not writable:
+        return
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)

@@ -32,7 +32,9 @@ from csa.secret_rules import NEAR_WORDS, PROVIDER_WORDS
 
 __all__ = ["looks_random", "near_hit", "near_spans"]
 
-WORDS = tuple(sorted(set(NEAR_WORDS) | set(PROVIDER_WORDS), key=len, reverse=True))
+# The same order in every process (hash seeds differ): it is part of the compiled gate's
+# cache key (csa.recache), so a varying order made a new cache file per process.
+WORDS = tuple(sorted(set(NEAR_WORDS) | set(PROVIDER_WORDS), key=lambda w: (-len(w), w)))
 _RUN = re.compile(r"[A-Za-z0-9_+/=.~-]{14,}")
 _RUN_B = re.compile(rb"[A-Za-z0-9_+/=.~-]{14,}")
 _NAME_B = re.compile(rb"[A-Za-z0-9_.-]*")

@@ -69,6 +69,9 @@ def choose(req: RunRequest) -> Choice:
     req.validate()
     store = Store.open(project_cd(req.cd))
     if req.ephemeral:  # nothing of the project is read or written: its config neither
+        from csa import recache
+
+        recache.writable = False  # nor the compiled-rules cache
         store.project_config = False
     cfg = load_config(store.root if store.project_config else None)
     parent, depth = genealogy.parent_from_env(os.environ)
