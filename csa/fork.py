@@ -85,7 +85,12 @@ class ForkStart:
             return
         # Until a tool has printed a conversation id the fork has not started (a first
         # turn that failed before that is tried again); after it, it resumes its own.
-        if any(t.provider_session_id for t in turn.state.tools.values()):
+        from csa.turn.record import PENDING
+
+        # an id csa chose that the tool never confirmed (the turn failed first) is no
+        # conversation yet: fork again
+        if any(t.provider_session_id and not t.extra.get(PENDING)
+               for t in turn.state.tools.values()):
             return
         pid = plan.get("provider_session_id")
         if plan.get("mode") == "native" and plan.get("tool") == turn.tool.name and \
