@@ -66,6 +66,21 @@ def add_node(cluster, env: dict, **kw):
     return node
 
 
+def kill_node(cluster, node) -> set[int]:
+    """What a node's death does: its raylet and every process under it (Ray's workers,
+    their `csa run`s and tools) end at once. Removing the node alone kills the raylet
+    only; its workers would outlive it for a while and could still report a result."""
+    import psutil
+
+    raylet = psutil.Process(node.all_processes["raylet"][0].process.pid)
+    tree = raylet.children(recursive=True)
+    cluster.remove_node(node, allow_graceful=False)
+    for proc in tree:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    return {proc.pid for proc in tree}
+
+
 def config(root: Path, text: str) -> None:
     (root / "home" / ".config" / "csa" / "config.toml").write_text(text)
 
@@ -149,13 +164,8 @@ def test_a_node_removed_mid_batch_loses_no_task(world):
         return found
 
     victims = wait_for(running_on_extra, timeout=120, every=0.5)
-    cluster.remove_node(extra, allow_graceful=False)
-    # A real node's death takes its processes with it; here its workers outlive the raylet
-    # for a while, so end the turns it was running (csa run and the tool's group).
-    for sid in running_on_extra():
-        pid = state(env, proj, sid)["run"]["pid"]
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    pids = {state(env, proj, sid)["run"]["pid"] for sid in victims}
+    assert pids & kill_node(cluster, extra)  # a turn under way there died with it
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
     report = json.loads(out)
