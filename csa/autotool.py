@@ -118,7 +118,7 @@ def tool_of_process(pname: str, argv: list[str]) -> str | None:
 
 def pick(cfg: Config, environ: Mapping[str, str] | None = None) -> AutoChoice:
     """The tool `--tool auto` runs; raises CsaError when no tool fits."""
-    from csa.turn.choose import resolve_binary
+    from csa.turn.choose import pick_tool, resolve_binary
 
     environ = os.environ if environ is None else environ
     parent, how = parent_tool(environ)
@@ -127,7 +127,7 @@ def pick(cfg: Config, environ: Mapping[str, str] | None = None) -> AutoChoice:
     installed = []
     for name in dict.fromkeys(order):
         try:
-            binary = resolve_binary(get_tool(name), cfg)
+            binary = resolve_binary(pick_tool(name, cfg), cfg)  # an ACP agent too
         except (ToolMissing, UsageError):
             continue
         installed.append(name)

@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     # A tool that keeps retrying a rate limit itself (gemini, opencode) is stopped after
     # this many failed attempts when the turn has a tool to fail over to.
     "failover_retries": 2,
+    # ACP transport (csa.acp): permission policy (unset: requests are denied, recorded as
+    # unanswered) and how long an agent may take to answer `initialize`.
+    "acp": {"init_timeout": 60},
 }
 
 # Per-tool keys and their types; unknown keys are an error so typos do not pass silently.
@@ -55,7 +58,13 @@ TOOL_KEYS: dict[str, type | tuple] = {
     "model": str,
     "max_concurrent": int,
     "family": str,
+    "transport": str,  # headless | acp (csa.acp)
+    "command": list,  # an ACP agent's command line
+    "permissions": str,  # overrides acp.permissions for this tool
 }
+# Values of the string keys above, and of acp.permissions.
+TRANSPORTS = ("headless", "acp")
+PERMISSIONS = ("allow", "deny", "allow-read")
 
 # Keys of the [events] and [gc] tables: (type, smallest, largest allowed value).
 NESTED_KEYS: dict[str, dict[str, tuple[type | tuple, float, float]]] = {
@@ -63,6 +72,8 @@ NESTED_KEYS: dict[str, dict[str, tuple[type | tuple, float, float]]] = {
                "max_age_days": ((int, float), 0, 1e6)},
     "gc": {"retire_after_days": ((int, float), 0, 1e6), "orphan_dir_age_s": ((int, float), 0, 1e12)},
     "transcript": {"flush_interval": ((int, float), 0.01, 3600)},
+    "acp": {"init_timeout": ((int, float), 0.1, 3600),
+            "permissions": (str, 0, 0)},  # checked by _validate_acp
 }
 
 TOP_TYPES: dict[str, type | tuple] = {
@@ -81,6 +92,7 @@ TOP_TYPES: dict[str, type | tuple] = {
     "auto_order": list,
     "failover": list,
     "failover_retries": int,
+    "acp": dict,
 }
 
 
@@ -93,6 +105,9 @@ class ToolConfig:
     model: str | None = None
     max_concurrent: int | None = None
     family: str | None = None  # overrides the tool's model family (--tool auto)
+    transport: str | None = None  # headless | acp (None: the tool's default)
+    command: list[str] = field(default_factory=list)  # an ACP agent's command line
+    permissions: str | None = None  # acp permission policy for this tool
 
 
 @dataclass
@@ -130,6 +145,9 @@ class Config:
             model=raw.get("model"),
             max_concurrent=raw.get("max_concurrent"),
             family=raw.get("family"),
+            transport=raw.get("transport"),
+            command=[str(a) for a in raw.get("command", [])],
+            permissions=raw.get("permissions"),
         )
 
     def flat(self) -> list[tuple[str, Any, str]]:
@@ -186,12 +204,15 @@ def validate(d: dict, where: str) -> None:
             raise ConfigError(f"{where}: unknown key '{key}'")
         if not isinstance(value, want) or (isinstance(value, bool) and want is int):
             raise bad(key, want)
+    _validate_acp(d, where)
     for table, keys in NESTED_KEYS.items():
         for key, value in d.get(table, {}).items():
             if key not in keys:
                 raise ConfigError(f"{where}: unknown key '{table}.{key}' "
                                   f"(known: {', '.join(keys)})")
             want, low, high = keys[key]
+            if want is str:
+                continue  # a choice: _validate_acp
             if not isinstance(value, want) or isinstance(value, bool):
                 raise bad(f"{table}.{key}", want)
             if not low <= value <= high:  # also refuses nan
@@ -207,6 +228,8 @@ def validate(d: dict, where: str) -> None:
                                   f"(known: {', '.join(TOOL_KEYS)})")
             if not isinstance(value, want) or (isinstance(value, bool) and want is int):
                 raise bad(f"tools.{name}.{key}", want)
+            if key in ("transport", "permissions", "command"):
+                _check_choice(where, f"tools.{name}.{key}", value)
             if key == "max_concurrent" and value < 0:
                 raise ConfigError(f"{where}: 'tools.{name}.max_concurrent' must "
                                   "be >= 0 (0: no limit)")
@@ -225,6 +248,24 @@ def validate(d: dict, where: str) -> None:
     if "stall_after" in d and (isinstance(d["stall_after"], bool)
                                or not 0 < d["stall_after"] < 1e12):  # also refuses nan
         raise ConfigError(f"{where}: 'stall_after' must be a number of seconds above 0")
+
+
+def _validate_acp(d: dict, where: str) -> None:
+    acp = d.get("acp")
+    if isinstance(acp, dict) and "permissions" in acp:
+        _check_choice(where, "acp.permissions", acp["permissions"])
+
+
+def _check_choice(where: str, key: str, value: Any) -> None:
+    """transport, permissions: one of their values; command: a non-empty list of words."""
+    if key.endswith("command"):
+        if not value or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(f"{where}: '{key}' must be a non-empty list of strings, "
+                              "e.g. [\"goose\", \"acp\"]")
+        return
+    choices = TRANSPORTS if key.endswith("transport") else PERMISSIONS
+    if value not in choices:
+        raise ConfigError(f"{where}: '{key}' must be one of {', '.join(choices)}")
 
 
 def _has_nul(value: Any) -> bool:
@@ -284,7 +325,7 @@ def problems(cfg: Config) -> list[str]:
 
     out = []
     name = cfg.get("default_tool")
-    if isinstance(name, str):
+    if isinstance(name, str) and not cfg.tool(name).command:  # an ACP agent (csa.acp)
         try:
             check_name(name, "default_tool")
         except UsageError as e:

@@ -81,7 +81,9 @@ def _imported(turns: list[dict], ev: dict) -> None:
 def _tool_event(turn: dict, e: dict) -> None:
     """Tool calls and assistant text in one event of any of the four tools."""
     kind = e.get("type")
-    if kind == "assistant":  # claude
+    if kind == "acp":  # any tool over ACP (csa.acp.events)
+        _acp_event(turn, e)
+    elif kind == "assistant":  # claude
         for block in (e.get("message") or {}).get("content") or []:
             if not isinstance(block, dict):
                 continue
@@ -114,6 +116,24 @@ def _tool_event(turn: dict, e: dict) -> None:
         turn["texts"].append(_s(e.get("content")))
     elif kind == "text" and isinstance(e.get("part"), dict):  # opencode
         turn["texts"].append(_s(e["part"].get("text")))
+
+
+def _acp_event(turn: dict, e: dict) -> None:
+    """An ACP session/update: message chunks, tool calls and their results."""
+    upd = e.get("update") if e.get("method") == "session/update" else None
+    if not isinstance(upd, dict):
+        return
+    kind, content = upd.get("sessionUpdate"), upd.get("content")
+    if kind == "agent_message_chunk" and isinstance(content, dict):
+        turn["texts"].append(_s(content.get("text")))
+    elif kind == "tool_call":
+        turn["tool_calls"].append(_call(upd.get("title") or upd.get("kind"),
+                                        upd.get("rawInput"), None))
+    elif kind == "tool_call_update" and upd.get("status") in ("completed", "failed"):
+        out = upd.get("rawOutput")
+        if out is None and isinstance(content, list):
+            out = [c.get("content") for c in content if isinstance(c, dict)]
+        _add_output(turn, out)
 
 
 def _call(name: Any, input_: Any, output: Any) -> dict:

@@ -34,7 +34,8 @@ def _argv(req) -> list[str]:
     for flag, value in (("--tool", req.tool), ("--model", req.model),
                         ("--description", req.description), ("--cd", req.cd),
                         ("--session", req.session), ("--name", req.name),
-                        ("--timeout", req.timeout), ("--idle-timeout", req.idle_timeout)):
+                        ("--timeout", req.timeout), ("--idle-timeout", req.idle_timeout),
+                        ("--transport", getattr(req, "transport", None))):
         if value is not None:
             argv += [flag, str(value)]
     if req.last:

@@ -84,9 +84,15 @@ def digest_events(events: Iterable[dict]) -> dict:
                 parser = None
             outcome = TurnOutcome()
             open_turn = True
-        elif kind == "event" and parser is not None and isinstance(ev.get("event"), dict):
+        elif kind == "event" and isinstance(ev.get("event"), dict) and \
+                (parser is not None or ev["event"].get("type") == "acp"):
             try:
-                parser.observe(ev["event"], outcome)
+                if ev["event"].get("type") == "acp":  # any tool's ACP transport (csa.acp)
+                    from csa.acp.events import observe
+
+                    observe(ev["event"], outcome)
+                else:
+                    parser.observe(ev["event"], outcome)
             except Exception:  # noqa: BLE001 - a digest is best effort
                 pass
         elif kind == "imported":

@@ -23,9 +23,11 @@ from csa.paths import state_base
 
 TRUST_FILE = "trust.toml"
 # Per-tool settings that make csa execute something or change what the tool runs.
-TOOL_CODE_KEYS = ("binary", "env", "args", "extra_args", "hooks")
-# Top-level settings that would run code (none today besides hooks; kept in one place).
-TOP_CODE_KEYS = ("hooks",)
+# An ACP agent's `command` and `transport` choose the program; `permissions` lets it act.
+TOOL_CODE_KEYS = ("binary", "env", "args", "extra_args", "hooks", "command", "transport",
+                  "permissions")
+# Top-level settings that would run code or let a tool act (acp.permissions).
+TOP_CODE_KEYS = ("hooks", "acp")
 _warned: set[str] = set()
 
 

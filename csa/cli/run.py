@@ -61,6 +61,10 @@ def _complete(ctx, param, incomplete):
               metavar="[BRANCH]",
               help="Run in a git worktree of the session's own, beside the repository, on a "
                    "new branch csa/<id> or BRANCH (put the prompt first, or --worktree=BRANCH).")
+@click.option("--transport", type=click.Choice(["headless", "acp"]),
+              help="How csa drives the tool: its headless JSON mode, or the Agent Client "
+                   "Protocol (default: what the resumed session used with the tool, else "
+                   "config tools.<tool>.transport, else headless).")
 @click.option("-m", "--model", callback=nonblank, help="Model name passed to the tool.")
 @click.option("-d", "--description", callback=nonblank,
               help="Session description (default: the prompt, cut to 80 chars).")
@@ -91,8 +95,8 @@ def _complete(ctx, param, incomplete):
               help="Start in the background, print the session id and return at once.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the outcome.")
-def run(prompt, prompt_opt, tool, failover, worktree, model, description, cd, session, last,
-        name, ephemeral, timeout,
+def run(prompt, prompt_opt, tool, failover, worktree, transport, model, description, cd,
+        session, last, name, ephemeral, timeout,
         idle_timeout, wait_slot, wait_timeout, with_journal, detach, quiet, as_json):
     """Run an AI tool on PROMPT in a new session, or resume one.
 
@@ -116,6 +120,8 @@ def run(prompt, prompt_opt, tool, failover, worktree, model, description, cd, se
       git diff | csa run --tool gemini-cli -
       csa run --json --timeout 600 "review this branch" | jq .final_text
       csa run --ephemeral --tool codex "one-off question, keep nothing"
+      csa run --transport acp --tool gemini "explain the build"   # over ACP (gemini --acp)
+      csa run --tool goose "summarize TODO.md"   # [tools.goose] command = ["goose", "acp"]
       csa run -- "-----BEGIN CERTIFICATE----- ... what is wrong with this cert?"
     """
     from csa.turn import RunRequest
@@ -135,7 +141,7 @@ def run(prompt, prompt_opt, tool, failover, worktree, model, description, cd, se
                      idle_timeout=idle_timeout, wait_slot=wait_slot, with_journal=with_journal,
                      quiet=quiet,
                      failover=[t for t in failover.split(",") if t] if failover else None,
-                     worktree=valid_text(worktree))
+                     worktree=valid_text(worktree), transport=transport)
     if detach:
         from csa.detach import start_detached
 

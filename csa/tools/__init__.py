@@ -91,6 +91,10 @@ def get_tool(name: str) -> Tool:
 def render_event(event: dict, tool: str | None = None) -> str:
     """A tool's stdout event as a short line for people ("" if it shows nothing). Without
     the tool's name, the first built-in that recognizes the event's shape renders it."""
+    if event.get("type") == "acp":  # any tool over the ACP transport (csa.acp)
+        from csa.acp.events import render
+
+        return render(event)
     if tool:
         try:
             return get_tool(tool).render(event)

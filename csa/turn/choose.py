@@ -88,8 +88,9 @@ def choose(req: RunRequest) -> Choice:
 
         auto = pick(cfg)
         name = auto.tool
-    tool = get_tool(name)  # an alias (claude, gemini) resolves to the tool's own name
-    binary = auto.binary if auto else resolve_binary(tool, cfg)
+    # an alias (claude, gemini) resolves to the tool's own name
+    tool = pick_tool(name, cfg, req.transport, resume)
+    binary = resolve_binary(tool, cfg)
     req.check_for(tool)
     from csa.failover import chain
 
@@ -133,14 +134,69 @@ def resume_choice(session: Session, name: str, *, reason: str) -> Choice:
     with tool `name`, the tool running in the project's root."""
     store = session.store
     cfg = load_config(store.root)
-    tool = get_tool(name)
+    tool = pick_tool(name, cfg, None, session)
     parent, _depth = genealogy.parent_from_env(os.environ)
     return Choice(store, cfg, tool, resolve_binary(tool, cfg), resume=session, parent=parent,
                   cd=str(store.root), reason=reason)
 
 
+def pick_tool(name: str, cfg: Config, transport: str | None = None,
+              resume: Session | None = None) -> Tool:
+    """The tool `name` over its transport: --transport, else the one the resumed session
+    last used with that tool, else config `tools.<name>.transport`, else headless (acp for
+    a configured agent no built-in answers to: csa.acp.tool)."""
+    from csa.tools import canonical
+
+    key = canonical(name)
+    if transport is None and resume is not None:
+        transport = session_transport(resume, key)
+    if transport is None:
+        tcfg = cfg.tool(key)
+        transport = tcfg.transport or ("acp" if tcfg.command and not _known(key) else None)
+    if transport != "acp":
+        return get_tool(key)
+    from csa.acp.tool import acp_tool
+
+    return acp_tool(key, cfg)
+
+
+def _known(name: str) -> bool:
+    """A built-in or installed third-party tool (an entry point)."""
+    from csa.errors import UsageError
+
+    try:
+        get_tool(name)
+    except UsageError:
+        return False
+    return True
+
+
+def transport_of(tool: Tool) -> str:
+    return getattr(tool, "transport", "headless")
+
+
+def session_transport(session: Session, tool: str) -> str | None:
+    """The transport `tool` last used in `session` (state: tools.<tool>.transport)."""
+    try:
+        tstate = session.read_state().tools.get(tool)
+    except CsaError:
+        return None
+    value = tstate.extra.get("transport") if tstate is not None else None
+    return value if value in ("acp", "headless") else None
+
+
 def resolve_binary(tool: Tool, cfg: Config) -> str:
-    """The tool's executable: config `tools.<name>.binary`, else its usual name on PATH."""
+    """The tool's executable: config `tools.<name>.binary`, else its usual name on PATH
+    (an ACP tool: the first word of its command)."""
+    if transport_of(tool) == "acp":
+        found = shutil.which(os.path.expanduser(tool.binary))
+        if found:
+            return found
+        raise ToolMissing(
+            f"{tool.name}: ACP agent '{tool.binary}' not found on PATH. Install it"
+            + (f" (npm install -g {tool.package})" if tool.package else "")
+            + f" or set tools.{tool.name}.command = [\"/path/to/{os.path.basename(tool.binary)}"
+            "\", ...] in ~/.config/csa/config.toml")
     configured = cfg.tool(tool.name).binary
     wanted = os.path.expanduser(configured) if configured else tool.binary
     found = shutil.which(wanted)

@@ -56,6 +56,7 @@ class Turn:
         self.argv: list[str] = []
         self.proc: subprocess.Popen | None = None
         self.writer = None  # the transcript writer (None: ephemeral)
+        self.prompt_seq: int | None = None  # the seq of this turn's prompt record
         self.started = 0.0  # time.monotonic() at the spawn
         self.started_at: datetime | None = None
         self.peak_rss = 0  # the tool's process tree, bytes (a hook samples it)

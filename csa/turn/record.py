@@ -36,7 +36,7 @@ def start(turn: Turn) -> None:
     """Before the spawn: state.toml says this csa runs this tool, and holds the id csa
     chose for the tool's new conversation (one save; a new session has both already)."""
     claim, state = turn.claim, turn.state
-    changed = False
+    changed = note_transport(state, turn.tool)
     if turn.chosen_id is not None:
         changed = choose_provider_id(state.tools.setdefault(turn.tool.name, ToolState()),
                                      turn.chosen_id)
@@ -49,6 +49,20 @@ def start(turn: Turn) -> None:
     if changed and not turn.ephemeral:
         claim.session.save(state)
     claim.running = True
+
+
+def note_transport(state, tool) -> bool:
+    """tools.<tool>.transport = "acp" while the tool runs over ACP (a resume keeps it,
+    csa.turn.choose); True if that changed state."""
+    tstate = state.tools.get(tool.name)
+    acp = getattr(tool, "transport", "headless") == "acp"
+    if acp and (tstate is None or tstate.extra.get("transport") != "acp"):
+        state.tools.setdefault(tool.name, ToolState()).extra["transport"] = "acp"
+        return True
+    if not acp and tstate is not None and "transport" in tstate.extra:
+        del tstate.extra["transport"]
+        return True
+    return False
 
 
 def running_record(tool: str) -> RunRecord:
@@ -122,7 +136,7 @@ def open_transcript(turn: Turn) -> None:
     session = turn.session
     created = not session.transcript_path.exists()
     turn.writer = writer = session.transcript_writer(turn.store.redactor)
-    writer.write(catalogue.prompt(
+    turn.prompt_seq = writer.write(catalogue.prompt(
         tool=turn.tool.name, purpose=turn.options.purpose, text=spec.prompt,
         resume=turn.provider_id is not None, provider_session_id=turn.provider_id,
         model=spec.model, argv=_argv_for_record(turn.argv, spec.prompt)))

@@ -119,7 +119,7 @@ class Relay:
     def _on_signal(self, signum, _frame) -> None:
         if self._interrupted is None:
             self._interrupted = signum
-            kill_group(self.proc.pid, signum)
+            self._stop_tool(signum, f"interrupted ({signal.Signals(signum).name})")
             self._kill_at = time.monotonic() + KILL_GRACE_S
 
     def _pump(self) -> None:
@@ -249,8 +249,17 @@ class Relay:
         self.status = "timeout"
         self.outcome.errors.append(why)
         self.options.say(f"csa: {why}; stopping {self.tool.name}")
-        kill_group(self.proc.pid, signal.SIGTERM)
+        self._stop_tool(signal.SIGTERM, why)
         self._kill_at = time.monotonic() + KILL_GRACE_S
+
+    def _stop_tool(self, sig: int, why: str) -> None:
+        """Ask the tool to stop: an ACP agent's prompt is cancelled (session/cancel,
+        csa.acp.process), any other tool's group gets `sig`; SIGKILL follows the grace."""
+        soft_stop = getattr(self.proc, "soft_stop", None)
+        if soft_stop is not None:
+            soft_stop(why)
+        else:
+            kill_group(self.proc.pid, sig)
 
     def _give_up(self, kind: str, why: str) -> None:
         """The watch saw the tool retry a failure too often: stop it (failover goes on)."""
@@ -259,7 +268,7 @@ class Relay:
         self.gave_up = kind
         self.outcome.errors.append(why)
         self.options.say(f"csa: {why}; stopping {self.tool.name}")
-        kill_group(self.proc.pid, signal.SIGTERM)
+        self._stop_tool(signal.SIGTERM, why)
         self._kill_at = time.monotonic() + KILL_GRACE_S
 
     def _writer_failed(self, error: OSError) -> None:

@@ -82,6 +82,7 @@ class RunRequest:
     worktree: str | None = None  # --worktree: "" (a new csa/<ULID> branch) or BRANCH
     with_journal: bool | None = None
     quiet: bool = False
+    transport: str | None = None  # --transport: headless | acp (None: config, session)
     announce: Callable[[str], None] = field(default=announce_on_stderr)
 
     def validate(self) -> None:

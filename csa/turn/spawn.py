@@ -77,12 +77,14 @@ def start(turn: Turn) -> None:
     """Spawn the tool (turn.proc); a failure to start is recorded and raised."""
     name, binary, spec = turn.tool.name, turn.claim.choice.binary, turn.spec
     assert spec is not None
-    stdin_prompt = spec.prompt if spec.prompt_via_stdin else None
+    acp = getattr(turn.tool, "transport", "headless") == "acp"  # the prompt goes over ACP
+    stdin_prompt = spec.prompt if spec.prompt_via_stdin and not acp else None
+    cwd = tool_cwd(turn)
     try:
         turn.proc = subprocess.Popen(
-            turn.argv, cwd=tool_cwd(turn), env=tool_env(turn), stdout=subprocess.PIPE,
+            turn.argv, cwd=cwd, env=tool_env(turn), stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            stdin=subprocess.PIPE if stdin_prompt is not None else subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin_prompt is not None or acp else subprocess.DEVNULL,
             start_new_session=True, close_fds=True, umask=user_umask())  # csa's is 077
     except OSError as e:
         record.fail(turn, f"could not start {binary}: {e.strerror}")
@@ -92,7 +94,11 @@ def start(turn: Turn) -> None:
         record.fail(turn, f"could not start {binary}: {e}")
         raise UsageError(f"{name}: could not start '{binary}': {e} (in the prompt, "
                          f"the model or tools.{name}.args/env)") from e
-    if stdin_prompt is not None:
+    if acp:  # the client thread speaks ACP on its stdin/stdout (csa.acp.process)
+        from csa.acp.process import attach
+
+        turn.proc = attach(turn, turn.proc, cwd)
+    elif stdin_prompt is not None:
         threading.Thread(target=_feed_stdin, args=(turn.proc, stdin_prompt),
                          daemon=True).start()
 

@@ -1,0 +1,96 @@
+"""AcpTool: a tool driven over ACP — a built-in's ACP command, or any configured agent.
+
+    >>> tool = acp_tool("codex", cfg)            # the built-in's ACP adapter
+    >>> tool.argv(spec)
+    ['/usr/bin/codex-acp']
+    >>> acp_tool("goose", cfg).family            # [tools.goose] command = ["goose", "acp"]
+    'goose'
+
+The command is `tools.<name>.command`, else the built-in's default (DEFAULT_COMMANDS).
+Its first word is looked up on PATH (`tools.<name>.binary` is the headless binary and
+is not used). The tool keeps the built-in's name, family, failure patterns and importer
+(the agent keeps its conversations in the same store either way). ACP session ids go to
+the agent inside JSON, never on argv, so any id without whitespace is accepted.
+"""
+
+from __future__ import annotations
+
+from csa.acp import events
+from csa.tools.base import Tool, TurnOutcome, TurnSpec
+
+# Built-in tool -> (ACP command, package that provides it). Verified against the installed
+# versions in tools/REALCLI_NOTES.md (gemini-cli 0.61: `--acp`; `--experimental-acp` is
+# its deprecated spelling).
+DEFAULT_COMMANDS: dict[str, tuple[list[str], str]] = {
+    "claude-code": (["claude-agent-acp"], "@zed-industries/claude-agent-acp"),
+    "codex": (["codex-acp"], "@zed-industries/codex-acp"),
+    "gemini-cli": (["gemini", "--acp"], "@google/gemini-cli"),
+    "opencode": (["opencode", "acp"], "opencode-ai"),
+}
+TRANSPORTS = ("headless", "acp")
+
+
+class AcpTool(Tool):
+    """One ACP agent (see the module docstring)."""
+
+    transport = "acp"
+    stdin_prompt = True  # the prompt travels in session/prompt: no argv size limit
+    cumulative_cost = True  # usage_update.cost is the session's running total
+    compaction = "rollover"
+
+    def __init__(self, name: str, command: list[str], *, family: str = "",
+                 package: str = "", base: Tool | None = None):
+        self.name = name
+        self.command = list(command)
+        self.binary = self.command[0]
+        self.base = base
+        self.package = package or (base.package if base else "")
+        self.family = family or (base.family if base else "") or name
+        if base is not None:
+            self.failure_patterns = base.failure_patterns
+            self.importer = base.importer
+
+    def argv(self, t: TurnSpec) -> list[str]:
+        return [t.binary, *self.command[1:]]
+
+    new_argv = resume_argv = argv
+
+    def env(self) -> dict[str, str]:
+        return self.base.env() if self.base is not None else {}
+
+    def observe(self, event: dict, turn: TurnOutcome) -> None:
+        if events.is_acp(event):
+            events.observe(event, turn, self.take_id)
+
+    def render(self, event: dict) -> str:
+        return events.render(event) if events.is_acp(event) else ""
+
+    def version_argv(self, binary: str) -> list[str]:
+        return [binary, *self.command[1:], "--version"] if self.base is None \
+            else [binary, "--version"]
+
+
+def acp_tool(name: str, cfg) -> AcpTool:
+    """The ACP tool called `name` (a built-in or alias, or a `[tools.<name>]` with a
+    command); UsageError when there is no command for it."""
+    from csa.errors import UsageError
+    from csa.tools import canonical, get_tool, is_builtin
+
+    key = canonical(name)
+    tcfg = cfg.tool(key)
+    base = get_tool(key) if is_builtin(key) else None
+    command, package = DEFAULT_COMMANDS.get(key, (None, ""))
+    command = tcfg.command or command
+    if not command:
+        raise UsageError(f"tool {name!r} has no ACP command: set tools.{key}.command = "
+                         f"[\"agent\", \"acp\"] and tools.{key}.transport = \"acp\" in "
+                         "~/.config/csa/config.toml")
+    return AcpTool(base.name if base else key, command, family=tcfg.family or "",
+                   package=package, base=base)
+
+
+def is_configured_agent(name: str, cfg) -> bool:
+    """A name no built-in answers to, with an ACP command in the config."""
+    from csa.tools import canonical, is_builtin
+
+    return not is_builtin(name) and bool(cfg.tool(canonical(name)).command)
