@@ -1,5 +1,6 @@
-"""`csa doctor`: what csa sees — state dir, config, each AI CLI with its version, and the
-third-party tools installed through the `csa.tools` entry point group.
+"""`csa doctor`: what csa sees — state dir, config, each AI CLI with its version, the
+third-party tools installed through the `csa.tools` entry point group, and each tool the
+config runs over ACP (checked by running `initialize`).
 
     >>> report = diagnose()
     >>> [(t["tool"], t["found"], t["version"]) for t in report["tools"]]
@@ -88,6 +89,17 @@ def project_trust(root) -> dict:
     return {"path": str(path), "trust": state, "hint": hint}
 
 
+def acp_checks(cfg, root) -> list[dict]:
+    """Each tool the config runs over ACP, checked by `initialize` (csa.acp.probe)."""
+    from csa.acp.probe import check, configured
+
+    names = configured(cfg)
+    if not names:
+        return []
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        return list(pool.map(lambda n: check(n, cfg, str(root)), names))
+
+
 def diagnose(cd: str | None = None) -> dict:
     problems: list[str] = []
     base = state_base()
@@ -129,10 +141,12 @@ def diagnose(cd: str | None = None) -> dict:
     names = [*BUILTIN, *(p["tool"] for p in extra if p["status"] == "ok")]
     with ThreadPoolExecutor(max_workers=len(names)) as pool:
         tools = list(pool.map(probe, names))
+    acp = acp_checks(cfg, root)
+    problems += [f"ACP tool {r['tool']}: {r['error']}" for r in acp if not r["ok"]]
     return {
         "version": __version__, "python": sys.version.split()[0], "state_base": str(base),
         "project_root": str(root), "project_state_dir": str(pdir), "session_count": count,
         "config_files": [str(f) for f in cfg.files], "default_tool": cfg.get("default_tool"),
         "project_config": trust,
-        "tools": tools, "plugins": extra, "problems": problems,
+        "tools": tools, "plugins": extra, "acp": acp, "problems": problems,
     }

@@ -42,15 +42,17 @@ SEED_TAIL = "</previous-conversation>\n\nThe new request:\n\n"
 def create_fork(source: Session, *, name: str | None = None, tool: str | None = None) -> Session:
     """Create the fork of `source` (see the module docstring); returns it, not yet run."""
     from csa.config import load_config
-    from csa.tools import get_tool
+    from csa.turn.choose import pick_tool
 
     store = source.store
     src = source.read_state()
-    tool_name = get_tool(tool or src.last_tool() or load_config(store.root).get("default_tool")
-                         or "claude-code").name
+    cfg = load_config(store.root)
+    chosen = pick_tool(tool or src.last_tool() or cfg.get("default_tool") or "claude-code",
+                       cfg, None, source)  # an ACP agent too (csa.acp)
+    tool_name = chosen.name
     src_tool = src.tools.get(tool_name)
     provider_id = src_tool.provider_session_id if src_tool else None
-    native = get_tool(tool_name).native_fork and provider_id is not None
+    native = chosen.native_fork and provider_id is not None
     plan = {"from": source.id, "tool": tool_name, "mode": "native" if native else "seed",
             "source_seq": _last_seq(source)}
     if native:

@@ -175,13 +175,20 @@ def delta_path(event: dict) -> tuple[str, ...] | None:
     """Where a streamed message delta keeps its text, if event is one.
 
     Gemini ``{"type":"message","delta":true,"content":"..."}``; Claude
-    ``{"type":"stream_event","event":{"type":"content_block_delta","delta":{"text":...}}}``.
+    ``{"type":"stream_event","event":{"type":"content_block_delta","delta":{"text":...}}}``;
+    ACP ``{"type":"acp","update":{"sessionUpdate":"agent_message_chunk","content":{"text":...}}}``.
 
     >>> delta_path({"type": "message", "role": "assistant", "content": "Hi", "delta": True})
     ('content',)
     """
     if event.get("delta") is True and isinstance(event.get("content"), str):
         return ("content",)
+    if event.get("type") == "acp":  # an ACP message chunk (csa.acp.events)
+        upd = event.get("update")
+        content = upd.get("content") if isinstance(upd, dict) else None
+        if isinstance(content, dict) and isinstance(content.get("text"), str) and \
+                str(upd.get("sessionUpdate")).endswith("_chunk"):
+            return ("update", "content", "text")
     if event.get("type") == "stream_event":
         inner = event.get("event")
         if isinstance(inner, dict) and inner.get("type") == "content_block_delta":

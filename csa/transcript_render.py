@@ -150,7 +150,8 @@ class Renderer:
                         obj = None
                 if type(obj) is dict:
                     path = None
-                    if obj.get("delta") is not None or obj.get("type") == "stream_event":
+                    if obj.get("delta") is not None or obj.get("type") in ("stream_event",
+                                                                            "acp"):
                         path = delta_path(obj)
                     out[i] = _EVENT_HEAD % (seq, ts, view[s:e]) if path is None else \
                         _delta(obj, path, seq, ts.decode("ascii"), bytes(view[s:e]))

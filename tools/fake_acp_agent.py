@@ -19,7 +19,8 @@ Switches (environment, like tools/fake_clis):
                             wait: stopReason cancelled, the turn kept in the history)
     FAKE_ACP_PERMISSION=K   ask permission for a tool call of kind K (read, edit, execute...)
                             before replying; the reply says `permission=<optionId|cancelled>`
-    FAKE_SECRET=TEXT        put TEXT in an agent message chunk (redaction tests)
+    FAKE_SECRET=TEXT        put TEXT in the agent's message, cut across two chunks
+                            (redaction tests)
     FAKE_PRINT_ENV=1        put the CSA_* environment in the reply
     FAKE_ACP_NO_LOAD=1      do not advertise loadSession
     FAKE_ACP_INIT_SLEEP=S   wait S seconds before answering initialize
@@ -177,9 +178,10 @@ class FakeAgent:
                                                       options=OPTIONS)
             out += f" permission={getattr(resp.outcome, 'option_id', None) or 'cancelled'}"
         secret = os.environ.get("FAKE_SECRET")
-        if secret:
-            await self.conn.session_update(session_id,
-                                           acp.update_agent_message_text(f"secret={secret} "))
+        if secret:  # cut across two chunks: only the two read together show the secret
+            half = len(secret) // 2
+            for part in (f"key {secret[:half]}", f"{secret[half:]} end. "):
+                await self.conn.session_update(session_id, acp.update_agent_message_text(part))
         if os.environ.get("FAKE_PRINT_ENV"):
             env = {k: v for k, v in sorted(os.environ.items()) if k.startswith("CSA_")}
             out += " env=" + json.dumps(env, sort_keys=True)
@@ -190,7 +192,7 @@ class FakeAgent:
         """FAKE_SLEEP, ended early by session/cancel; True when cancelled."""
         try:
             await asyncio.wait_for(cancel.wait(), env_seconds("FAKE_SLEEP"))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         return cancel.is_set()
 

@@ -100,6 +100,24 @@ class Control:
                 pass
 
 
+def quiet_sdk_logging() -> None:
+    """The SDK logs its own failures (a line that is not JSON-RPC, a closed pipe) with
+    tracebacks through the root logger; csa reports them itself, in one line."""
+    import logging
+
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
+
+
+async def close_quietly(conn) -> None:
+    """Close the connection; the agent may be gone already (a broken pipe is expected)."""
+    try:
+        await conn.close()
+    except (ConnectionError, OSError):
+        pass
+
+
 async def open_streams(stdout, stdin) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """asyncio streams on the agent's pipes (file objects of a subprocess.Popen)."""
     loop = asyncio.get_running_loop()
@@ -130,13 +148,14 @@ async def drive(job: Job, stdout, stdin, emit: Callable[[dict], None],
     """One turn over ACP (see the module docstring)."""
     import acp
 
+    quiet_sdk_logging()
     control.loop, control.cancel_event = asyncio.get_running_loop(), asyncio.Event()
     reader, writer = await open_streams(stdout, stdin)
     client = CsaClient(job, emit)
     conn = acp.connect_to_agent(client, writer, reader)
     try:
         return await _turn(conn, client, job, emit, control)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         emit(events.event("error", message=f"the agent did not answer initialize within "
                                            f"{job.init_timeout:g}s"))
     except acp.RequestError as e:
@@ -144,7 +163,7 @@ async def drive(job: Job, stdout, stdin, emit: Callable[[dict], None],
     except ConnectionError:
         emit(events.event("error", message="the agent closed the connection"))
     finally:
-        await conn.close()
+        await close_quietly(conn)
     return 1
 
 

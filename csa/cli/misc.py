@@ -174,10 +174,12 @@ def _trust_line(pc: dict) -> str:
 @cd_option
 def doctor(as_json, cd):
     """Report the state dir, the effective config, which AI CLIs are installed, and the
-    third-party tools that installed packages provide.
+    third-party tools that installed packages provide. A tool the config runs over ACP
+    (transport = "acp") is started and asked `initialize`.
 
     Missing AI CLIs are reported with how to install them; the exit code is 1
-    only for a real problem (unreadable config, unwritable state dir).
+    only for a real problem (unreadable config, unwritable state dir, an ACP tool that
+    does not answer initialize).
 
     \b
     Examples:
@@ -210,6 +212,13 @@ def doctor(as_json, cd):
                 ["TOOL", "PACKAGE", "ENTRY POINT", "STATUS"],
                 [[p["tool"], p["package"] or "-", p["entry_point"], p["status"]]
                  for p in report["plugins"]])
+        if report["acp"]:
+            out += "\nACP tools (initialize):\n" + table(
+                ["TOOL", "STATUS", "COMMAND", "AGENT"],
+                [[r["tool"], "ok" if r["ok"] else "failed", " ".join(r["command"] or []) or "-",
+                  f"{r['agent']} {r['version']}" + (" (loadSession)" if r["load_session"]
+                                                    else "") if r["ok"] else "-"]
+                 for r in report["acp"]])
         missing = [t for t in report["tools"] if not t["found"] and t["builtin"]]
         if missing:
             out += "\nTo install a missing CLI: " + "; ".join(
