@@ -105,6 +105,10 @@ class World:
             return
         p.parent.mkdir(parents=True, exist_ok=True)
         if kind in ("foreign", "mode"):
+            if p.is_symlink():  # the link itself (chown and chmod would change its target,
+                if kind == "foreign":  # the canary; a link has no mode of its own)
+                    os.lchown(p, NOBODY, -1)
+                return
             if not p.exists():
                 p.write_text("x = 1\n")
             os.chown(p, NOBODY, -1) if kind == "foreign" else os.chmod(p, mode)
