@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from csa.config import Config
 from csa.errors import CsaError, UsageError
-from csa.tools import canonical, get_tool
+from csa.tools import canonical
 from csa.tools.base import FAILOVER_KINDS, Tool
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def chain(cfg: Config, requested: list[str] | None, first: str) -> list[str]:
     for raw in names:
         name = canonical(str(raw))
         if name and name != first and name not in out:
-            get_tool(name)  # an unknown name is a usage error now, not after a failure
+            pick(name, cfg)  # an unknown name is a usage error now, not after a failure
             out.append(name)
     return out
 
@@ -122,7 +122,7 @@ def _attempts(claim: Claim, options: TurnOptions, slots: list) -> RunResult:
         options.say(f"csa: {result.tool} failed ({result.failure}: {switch['reason']}); "
                     f"failing over to {name} in session {claim.sid}")
         record_switch(claim, switch)
-        choice.tool, choice.binary = get_tool(name), binary
+        choice.tool, choice.binary = pick(name, choice.cfg), binary
         tried.append(name)
         options.prompt = seed_prompt(claim, prompt, switch)
         options.with_journal = False  # the seed holds the journal already
@@ -141,7 +141,7 @@ def _next_tool(claim: Claim, queue: list[str], tried: list[str], options: TurnOp
         if name in tried:
             continue
         try:
-            binary = resolve_binary(get_tool(name), choice.cfg)
+            binary = resolve_binary(pick(name, choice.cfg), choice.cfg)
             limit = choice.cfg.tool(name).max_concurrent
             if limit:
                 from csa.slots import acquire_slot
@@ -211,3 +211,10 @@ def seed_prompt(claim: Claim, prompt: str, switch: dict) -> str:
         lines.append(journal)
     lines.append("[End of csa context]")
     return "\n".join(lines) + "\n\n" + prompt
+
+
+def pick(name: str, cfg: Config):
+    """Tool `name` over its configured transport (an ACP agent too: csa.acp)."""
+    from csa.turn.choose import pick_tool
+
+    return pick_tool(name, cfg)

@@ -124,6 +124,19 @@ def test_an_agent_without_load_session_gets_a_new_session_seeded_with_the_histor
     warnings = [e["message"] for e in acp_events(transcript(state_dir, project, sid),
                                                   "warning")]
     assert any("does not advertise loadSession" in w for w in warnings)
+    # An agent that advertises loadSession but lost the conversation: seeded all the same.
+    for stored in (tmp_path / "acp-home").iterdir():
+        stored.unlink()
+    third = csa("run", "-s", sid, "and the word?", cwd=project,
+                env={**env, "FAKE_ACP_NO_LOAD": ""})
+    assert third.returncode == 0, third.stderr
+    log = read_log(tmp_path / "acp.log")
+    assert [e["found"] for e in log if e["method"] == "session/load"] == [False]
+    assert "remember the word pelican" in [e["prompt"] for e in log
+                                           if e["method"] == "session/prompt"][-1]
+    warnings = [e["message"] for e in acp_events(transcript(state_dir, project, sid),
+                                                  "warning")]
+    assert any(w.startswith(f"session/load {new_ids[1]} failed (") for w in warnings)
 
 
 @pytest.mark.parametrize("config, kind, answer, outcome", [

@@ -130,3 +130,14 @@ def test_untrusted_project_config_cannot_choose_an_agent_or_allow_it(tmp_path, c
     cfg = load_config(project)
     assert cfg.get("acp.permissions") is None and cfg.tool("evil").command == []
     assert "not trusted" in capsys.readouterr().err
+
+
+def test_a_missing_sdk_is_one_line(monkeypatch):
+    import importlib.util
+
+    from csa.acp import tool
+    from csa.errors import CsaError
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(CsaError, match="needs the agent-client-protocol package: pip install"):
+        tool.require_sdk()

@@ -118,6 +118,14 @@ async def close_quietly(conn) -> None:
         pass
 
 
+def error_text(e: Exception) -> str:
+    """An ACP error in one line: its message and the agent's details, when it gave any."""
+    data = getattr(e, "data", None)
+    details = data.get("details") or data.get("message") if isinstance(data, dict) else data
+    text = f"{e} ({details})" if details else str(e)
+    return " ".join(text.split())[:300]
+
+
 async def open_streams(stdout, stdin) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """asyncio streams on the agent's pipes (file objects of a subprocess.Popen)."""
     loop = asyncio.get_running_loop()
@@ -159,7 +167,7 @@ async def drive(job: Job, stdout, stdin, emit: Callable[[dict], None],
         emit(events.event("error", message=f"the agent did not answer initialize within "
                                            f"{job.init_timeout:g}s"))
     except acp.RequestError as e:
-        emit(events.event("error", message=f"ACP error {e.code}: {e}"))
+        emit(events.event("error", message=f"ACP error {e.code}: {error_text(e)}"))
     except ConnectionError:
         emit(events.event("error", message="the agent closed the connection"))
     finally:
@@ -203,7 +211,8 @@ async def _open_session(conn, client: CsaClient, job: Job, can_load: bool,
             return job.resume_id, resp
         except acp.RequestError as e:
             emit(events.event("warning", message=f"session/load {job.resume_id} failed "
-                                                 f"({e}); starting a new ACP session"))
+                                                 f"({error_text(e)}); starting a new ACP "
+                                                 "session"))
         finally:
             client.replaying = False
     elif job.resume_id:
@@ -224,7 +233,8 @@ async def _set_model(conn, sid: str, session: Any, model: str, emit) -> None:
             try:
                 await conn.set_config_option(config_id=opt.id, session_id=sid, value=model)
             except acp.RequestError as e:
-                emit(events.event("warning", message=f"the agent refused model {model!r}: {e}"))
+                emit(events.event("warning", message=f"the agent refused model {model!r}: "
+                                                     f"{error_text(e)}"))
             return
     emit(events.event("warning", message=f"the agent offers no model option; --model "
                                          f"{model!r} not applied"))

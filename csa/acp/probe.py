@@ -50,7 +50,13 @@ def probe(command: list[str], *, env: Mapping[str, str] | None = None, cwd: str 
 async def _initialize(proc: subprocess.Popen, timeout: float) -> dict:
     import acp
 
-    from csa.acp.client import close_quietly, initialize, open_streams, quiet_sdk_logging
+    from csa.acp.client import (
+        close_quietly,
+        error_text,
+        initialize,
+        open_streams,
+        quiet_sdk_logging,
+    )
 
     quiet_sdk_logging()
     reader, writer = await open_streams(proc.stdout, proc.stdin)
@@ -60,7 +66,7 @@ async def _initialize(proc: subprocess.Popen, timeout: float) -> dict:
     except TimeoutError:
         raise AcpProbeError(f"initialize failed: no answer within {timeout:g}s") from None
     except acp.RequestError as e:
-        raise AcpProbeError(f"initialize failed: ACP error {e.code}: {e}") from None
+        raise AcpProbeError(f"initialize failed: ACP error {e.code}: {error_text(e)}") from None
     except ConnectionError:
         rc = proc.poll()
         raise AcpProbeError("initialize failed: the agent closed the connection"

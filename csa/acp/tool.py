@@ -77,6 +77,7 @@ def acp_tool(name: str, cfg) -> AcpTool:
     from csa.tools import canonical, get_tool, is_builtin
 
     key = canonical(name)
+    require_sdk()
     tcfg = cfg.tool(key)
     base = get_tool(key) if is_builtin(key) else None
     command, package = DEFAULT_COMMANDS.get(key, (None, ""))
@@ -89,8 +90,13 @@ def acp_tool(name: str, cfg) -> AcpTool:
                    package=package, base=base)
 
 
-def is_configured_agent(name: str, cfg) -> bool:
-    """A name no built-in answers to, with an ACP command in the config."""
-    from csa.tools import canonical, is_builtin
+def require_sdk() -> None:
+    """One line, not a traceback, when the SDK is missing (an install older than csa's
+    ACP transport)."""
+    from importlib.util import find_spec
 
-    return not is_builtin(name) and bool(cfg.tool(canonical(name)).command)
+    if find_spec("acp") is None:
+        from csa.errors import CsaError
+
+        raise CsaError("the ACP transport needs the agent-client-protocol package: "
+                       "pip install 'agent-client-protocol>=0.12,<0.13' (or reinstall csa)")

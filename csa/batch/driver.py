@@ -108,13 +108,12 @@ def check_engine(engine: Executor, store, dirs: set[str]) -> None:
 def task_tools(tasks: list[Task], tool: str | None, cfg) -> list[str]:
     """Each task's tool (its own, else --tool, else the config's default); every one
     must be installed before anything runs."""
-    from csa.tools import get_tool
-    from csa.turn.choose import resolve_binary
+    from csa.turn.choose import pick_tool, resolve_binary
 
-    default = get_tool(tool or cfg.get("default_tool") or "claude-code").name
+    default = pick_tool(tool or cfg.get("default_tool") or "claude-code", cfg).name
     names = [t.tool or default for t in tasks]
     for name in sorted(set(names)):
-        resolve_binary(get_tool(name), cfg)
+        resolve_binary(pick_tool(name, cfg), cfg)  # an ACP agent too (csa.acp)
     return names
 
 
