@@ -5,9 +5,10 @@
     >>> hits[0]["session_id"], hits[0]["snippet"]
     >>> reindex(base)                                   # rebuild from the plaintext transcripts
 
-The transcripts are the truth; the index at `<state base>/index.sqlite3` is a cache
-of them (one row per transcript event with text, one per session for its
-description). It is updated after each turn from the byte offset it reached, so a
+The transcripts and digests are the truth; the index at `<state base>/index.sqlite3` is
+a cache of them (one row per transcript event with text, one per session for its
+description, one for its plaintext digest, which is what a session whose transcript
+budget retention evicted is still found by, also after a reindex). It is updated after each turn from the byte offset it reached, so a
 turn costs only its own lines. A missing, corrupt or outdated index is rebuilt
 automatically, by one process at a time (a filelock on `index.sqlite3.lock`; SQLite's
 own locking serializes the incremental writers); an index problem never fails a run.
@@ -15,10 +16,9 @@ own locking serializes the incremental writers); an index problem never fails a 
 
 from __future__ import annotations
 
+import itertools
 import os
-import re
 import sqlite3
-import time
 from pathlib import Path
 
 import orjson
@@ -31,11 +31,9 @@ from csa.store import Store, iter_project_dirs
 
 INDEX_FILE = "index.sqlite3"
 # 2: secure_delete and incremental auto-vacuum from creation (deleted sessions leave no
-# bytes in free pages); an index of version 1 is rebuilt on first use.
-SCHEMA_VERSION = 2
-# Ranking every match of a near-universal term is slow; past this, newest first.
-RANK_BUDGET_S = 0.04
-RANK_MAX_MATCHES = 3000  # a word in more events than this: newest first (Index._rankable)
+# bytes in free pages). 3: session rowids on rows, spans, session type, continued_from,
+# source times for imports, digest rows. An older index is rebuilt on first use.
+SCHEMA_VERSION = 3
 REBUILD_WAIT_S = 600.0  # a rebuild of 1 GB of transcripts takes minutes
 
 # A rebuild writes a new file nobody else reads until it is renamed into place: the
@@ -49,13 +47,22 @@ CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY, project TEXT NOT NULL, description TEXT, tools TEXT, branch TEXT,
     phase TEXT, digest TEXT, created_at TEXT, last_accessed TEXT,
     indexed_offset INTEGER NOT NULL DEFAULT 0, indexed_seq INTEGER NOT NULL DEFAULT -1,
-    file_id TEXT, last_tool TEXT
+    file_id TEXT, last_tool TEXT, kind TEXT, continued_from TEXT, digest_text_sha TEXT
 );
+CREATE TABLE IF NOT EXISTS spans (sess INTEGER NOT NULL, lo INTEGER NOT NULL,
+                                  hi INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS spans_by_session ON spans (sess, hi);
 CREATE VIRTUAL TABLE IF NOT EXISTS events USING fts5(
-    text, session_id UNINDEXED, project UNINDEXED, tool UNINDEXED, type UNINDEXED,
-    ts UNINDEXED, seq UNINDEXED, tokenize = 'unicode61 remove_diacritics 2'
+    sess UNINDEXED, tool UNINDEXED, type UNINDEXED, ts UNINDEXED, seq UNINDEXED, text,
+    tokenize = 'unicode61 remove_diacritics 2'
 );
 """
+# Rows: `sess` is the session's rowid in `sessions` (its id and project are kept once
+# there, not on every row); `spans` records the rowid range each update inserted, so a
+# query can skip the rest of a session's matches (one hit per session: csa.search_query)
+# and forget deletes by range. `text` comes last: reading `sess` of a row never walks a
+# long text's overflow pages. seq -1: the description row, -2: the digest rows.
+INSERT = "INSERT INTO events (rowid, text, sess, tool, type, ts, seq) VALUES (?,?,?,?,?,?,?)"
 
 
 def index_path(base: Path) -> Path:
@@ -150,9 +157,10 @@ class Index:
             return 0
         tpath = session.transcript_path
         row = conn.execute("SELECT indexed_offset, indexed_seq, file_id, last_tool, "
-                           "description, tools FROM sessions WHERE id=?", (sid,)).fetchone()
-        offset, last_seq, file_id, last_tool, old_desc, old_tools = \
-            row if row else (0, -1, None, None, None, None)
+                           "description, tools, rowid, digest_text_sha FROM sessions "
+                           "WHERE id=?", (sid,)).fetchone()
+        offset, last_seq, file_id, last_tool, old_desc, old_tools, sess, old_sha = \
+            row if row else (0, -1, None, None, None, None, None, None)
         try:
             st = os.stat(tpath)
             current_id = f"{st.st_dev}:{st.st_ino}"
@@ -160,58 +168,112 @@ class Index:
             st, current_id = None, None
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Explicit rowids above every existing one: the span is exactly this update's
+            # rows, whatever the deletes below free.
+            lo = self._next_rowid()
+            self._ids = itertools.count(lo)
             if row is not None and st is not None and (current_id != file_id
                                                        or st.st_size < offset):
                 # The transcript was replaced: an eviction stub leaves the rows to eviction
                 # (csa.forget removes them); anything else (restored, rewritten) starts over.
                 if not catalogue.is_eviction_stub(tpath):
-                    conn.execute("DELETE FROM events WHERE session_id=? AND seq >= 0", (sid,))
+                    self._delete_rows(sess, " AND seq >= 0")
                     last_seq = -1
                 offset = 0
-            project = str(session.store.root)
-            self._upsert_session(state, project, (offset, last_seq, current_id, last_tool),
-                                 (old_desc, old_tools))
+            sess = self._upsert_session(state, str(session.store.root),
+                                        (offset, last_seq, current_id, last_tool))
+            if old_desc != state.description or old_tools != ",".join(state.tool_names):
+                self._describe(sess, state)
+            self._digest_rows(sess, state, old_sha)
             added = 0
             if st is not None and st.st_size > offset:
-                scan = NewEvents(tpath, offset, last_seq, last_tool or state.last_tool(), sid,
-                                  project)
-                # Much to read (a rebuild, an import): parse in a thread while SQLite
-                # tokenizes and inserts (it lets go of the GIL meanwhile).
-                batches = ahead(scan.batches()) if st.st_size - offset > AHEAD_BYTES \
-                    else scan.batches()
-                for rows in batches:
-                    conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?)", rows)
-                    added += len(rows)
-                offset, last_seq, last_tool = scan.offset, scan.last_seq, scan.last_tool
+                added, (offset, last_seq, last_tool) = self._append(
+                    sess, tpath, (offset, last_seq, last_tool or state.last_tool()),
+                    st.st_size - offset)
             conn.execute("UPDATE sessions SET indexed_offset=?, indexed_seq=?, last_tool=?, "
                          "file_id=? WHERE id=?", (offset, last_seq, last_tool, current_id, sid))
+            hi = next(self._ids) - 1
+            if hi >= lo:
+                conn.execute("INSERT INTO spans VALUES (?,?,?)", (sess, lo, hi))
             conn.execute("COMMIT")
             return added
         except BaseException:
             conn.execute("ROLLBACK")
             raise
 
-    def _upsert_session(self, state, project: str, progress: tuple, old: tuple) -> None:
-        """The session's row, and its description row when description or tools changed."""
+    def _append(self, sess: int, tpath: Path, progress: tuple, new_bytes: int):
+        """Insert the transcript's events after `progress` (offset, last seq, last tool);
+        returns (rows added, the new progress)."""
+        scan = NewEvents(tpath, *progress, sess, self._ids)
+        # Much to read (a rebuild, an import): parse in a thread while SQLite tokenizes
+        # and inserts (it lets go of the GIL meanwhile).
+        batches = ahead(scan.batches()) if new_bytes > AHEAD_BYTES else scan.batches()
+        added = 0
+        for rows in batches:
+            self.conn.executemany(INSERT, rows)
+            added += len(rows)
+        return added, (scan.offset, scan.last_seq, scan.last_tool)
+
+    def _next_rowid(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM events_content"
+                                 ).fetchone()[0]
+
+    def _delete_rows(self, sess: int | None, cond: str = "") -> int:
+        """Delete a session's rows (those matching `cond` too) range by range."""
+        if sess is None:
+            return 0
+        removed = 0
+        for lo, hi in self.conn.execute("SELECT lo, hi FROM spans WHERE sess=?",
+                                        (sess,)).fetchall():
+            removed += self.conn.execute("DELETE FROM events WHERE rowid BETWEEN ? AND ? "
+                                         f"AND sess=?{cond}", (lo, hi, sess)).rowcount
+        return removed
+
+    def _upsert_session(self, state, project: str, progress: tuple) -> int:
+        """The session's row; returns its rowid (the `sess` of its event rows)."""
+        from csa.search_meta import continued_from, session_kind
+
         sid = state.meta_session_id
         offset, last_seq, current_id, last_tool = progress
-        tools = ",".join(state.tool_names)
+        link = continued_from(state)
         self.conn.execute(
             "INSERT INTO sessions (id, project, description, tools, branch, phase, digest, "
-            "created_at, last_accessed, indexed_offset, indexed_seq, file_id, last_tool) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+            "created_at, last_accessed, indexed_offset, indexed_seq, file_id, last_tool, "
+            "kind, continued_from) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET "
             "project=excluded.project, description=excluded.description, "
             "tools=excluded.tools, branch=excluded.branch, phase=excluded.phase, "
-            "digest=excluded.digest, last_accessed=excluded.last_accessed",
-            (sid, project, state.description, tools, state.git_branch, state.phase,
-             _digest_json(state.extra.get("digest")), _iso(state.created_at),
-             _iso(state.last_accessed), offset, last_seq, current_id, last_tool))
-        if old != (state.description, tools):
-            self.conn.execute("DELETE FROM events WHERE session_id=? AND seq = -1", (sid,))
-            if state.description:
-                self.conn.execute("INSERT INTO events VALUES (?,?,?,?,?,?,?)",
-                                  (state.description, sid, project, state.last_tool(),
-                                   "description", _iso(state.created_at), -1))
+            "digest=excluded.digest, last_accessed=excluded.last_accessed, "
+            "kind=excluded.kind, continued_from=excluded.continued_from",
+            (sid, project, state.description, ",".join(state.tool_names), state.git_branch,
+             state.phase, _digest_json(state.extra.get("digest")), _iso(state.created_at),
+             _iso(state.last_accessed), offset, last_seq, current_id, last_tool,
+             session_kind(state), orjson.dumps(link).decode() if link else None))
+        return self.conn.execute("SELECT rowid FROM sessions WHERE id=?", (sid,)).fetchone()[0]
+
+    def _describe(self, sess: int, state) -> None:
+        """The description row (seq -1), replaced when the description or tools change."""
+        self._delete_rows(sess, " AND seq = -1")
+        if state.description:
+            self.conn.execute(INSERT, (next(self._ids), state.description, sess, state.last_tool(),
+                                       "description", _iso(state.created_at), -1))
+
+    def _digest_rows(self, sess: int, state, old_sha: str | None) -> None:
+        """The plaintext digest's row (seq -2), replaced when the digest changed: what an
+        evicted session is still found by, here and after a reindex."""
+        import hashlib
+
+        from csa.search_meta import digest_text
+
+        text = digest_text(state)
+        sha = hashlib.sha256(text.encode()).hexdigest() if text else None
+        if sha == old_sha:
+            return
+        self._delete_rows(sess, " AND seq = -2")
+        if text:
+            self.conn.execute(INSERT, (next(self._ids), text, sess, state.last_tool(), "digest",
+                                       _iso(state.last_accessed), -2))
+        self.conn.execute("UPDATE sessions SET digest_text_sha=? WHERE rowid=?", (sha, sess))
 
     def forget(self, sids: list[str], *, transcript_only: bool = False) -> int:
         """Remove the sessions' rows (only their transcript rows with `transcript_only`)
@@ -220,9 +282,9 @@ class Index:
         One transaction for all of `sids`. FTS5 before SQLite 3.42 keeps a deleted
         row's terms in its segment b-trees until they are merged, so there the index is
         optimized (merged: its cost grows with the whole index) after the delete; from
-        3.42 FTS5's own secure-delete option removes them at once. secure_delete zeroes the freed pages, the
-        incremental vacuum returns them, and the WAL (holding old page images) is
-        checkpointed and truncated.
+        3.42 FTS5's own secure-delete option removes them at once. secure_delete zeroes
+        the freed pages, the incremental vacuum returns them, and the WAL (holding old
+        page images) is checkpointed and truncated.
         """
         if not sids:
             return 0
@@ -234,14 +296,15 @@ class Index:
         try:
             if secure:
                 conn.execute("INSERT INTO events(events, rank) VALUES ('secure-delete', 1)")
-            for i in range(0, len(sids), 500):  # SQLite's bound-parameter limit
-                chunk = sids[i:i + 500]
-                marks = ",".join("?" * len(chunk))
-                cond = " AND seq >= 0" if transcript_only else ""
-                removed += conn.execute(f"DELETE FROM events WHERE session_id IN ({marks})"
-                                        + cond, chunk).rowcount
+            for sid in sids:
+                found = conn.execute("SELECT rowid FROM sessions WHERE id=?", (sid,)).fetchone()
+                if found is None:
+                    continue
+                removed += self._delete_rows(found[0], " AND seq >= 0" if transcript_only
+                                             else "")
                 if not transcript_only:
-                    conn.execute(f"DELETE FROM sessions WHERE id IN ({marks})", chunk)
+                    conn.execute("DELETE FROM spans WHERE sess=?", found)
+                    conn.execute("DELETE FROM sessions WHERE rowid=?", found)
             if removed and not secure:
                 conn.execute("INSERT INTO events(events) VALUES ('optimize')")
             conn.execute("COMMIT")
@@ -260,95 +323,11 @@ class Index:
         except sqlite3.OperationalError:  # busy: the next forget or checkpoint does it
             pass
 
-    # -- reading -------------------------------------------------------------------------
-
-    def search(self, query: str, *, project: str | None, tool: str | None = None,
-               types: list[str] | None = None, since: str | None = None,
-               until: str | None = None, limit: int = 20) -> list[dict]:
-        where = ["events MATCH ?"]
-        args: list = []
-        if project is not None:
-            where.append("project = ?")
-            args.append(project)
-        if tool:
-            where.append("tool = ?")
-            args.append(tool)
-        if types:
-            where.append(f"type IN ({','.join('?' * len(types))})")
-            args += types
-        if since:
-            where.append("ts >= ?")
-            args.append(since)
-        if until:
-            where.append("ts <= ?")
-            args.append(until)
-        cols = ("SELECT session_id, project, tool, type, ts, seq, "
-                "snippet(events, 0, '[', ']', '…', 16), {score} AS score FROM events "
-                f"WHERE {' AND '.join(where)} ")
-        # A word in thousands of events: relevance says little, and bm25 reads every match
-        # of every word (its IDF) before the first row, hundreds of ms at 1 GB, so such a
-        # query is answered newest first; the budget catches what this check misses.
-        ranked = self._rankable(query)
-        rows = None
-        for q in (query, _quote_terms(query)):
-            try:
-                if ranked:
-                    rows = self._within_budget(cols.format(score="bm25(events)")
-                                               + "ORDER BY score LIMIT ?", [q, *args, limit])
-                if rows is None:
-                    ranked = False
-                    rows = self.conn.execute(cols.format(score="0.0")
-                                             + "ORDER BY rowid DESC LIMIT ?",
-                                             [q, *args, limit]).fetchall()
-                break
-            except sqlite3.OperationalError:
-                continue
-        if rows is None:
-            return []
-        hits = []
-        for sid, proj, tool_, type_, ts, seq, snippet, score in rows:
-            hits.append({"session_id": sid, "project": proj, "tool": tool_, "type": type_,
-                         "ts": ts, "seq": seq, "snippet": snippet, "score": round(-score, 4),
-                         "ranked": ranked})
-        return hits
-
-    def _rankable(self, query: str) -> bool:
-        """False when a word of `query` occurs in more than RANK_MAX_MATCHES events (a
-        look at the newest matches only: well under a millisecond)."""
-        for word in list(dict.fromkeys(re.findall(r"\w+", query.lower())))[:8]:
-            try:
-                if self.conn.execute("SELECT rowid FROM events WHERE events MATCH ? ORDER BY "
-                                     "rowid DESC LIMIT 1 OFFSET ?",
-                                     (f'"{word}"', RANK_MAX_MATCHES)).fetchone():
-                    return False
-            except sqlite3.OperationalError:
-                return True  # the query itself will say what is wrong with it
-        return True
-
-    def _within_budget(self, sql: str, args: list) -> list | None:
-        """Run `sql`, or give up after RANK_BUDGET_S (None) so a query stays interactive."""
-        deadline = time.monotonic() + RANK_BUDGET_S
-        self.conn.set_progress_handler(lambda: time.monotonic() > deadline, 20_000)
-        try:
-            return self.conn.execute(sql, args).fetchall()
-        except sqlite3.OperationalError as e:
-            if "interrupt" in str(e):
-                return None
-            raise
-        finally:
-            self.conn.set_progress_handler(None, 0)
-
 
 def _iso(dt) -> str | None:
     from csa.state import iso_ms
 
     return iso_ms(dt)
-
-
-def _quote_terms(query: str) -> str:
-    """Any user text as a safe FTS5 query: every word quoted, all required."""
-    words = re.findall(r"\w+", query)
-    return " ".join(f'"{w}"' for w in words) or '""'
 
 
 # -- library entry points ----------------------------------------------------------------
@@ -363,6 +342,7 @@ def _digest_json(digest) -> str | None:
         return orjson.dumps(digest, default=str).decode()
     except TypeError:  # orjson.JSONEncodeError
         return None
+
 
 def forget_sessions(base: Path, sids: list[str], *, transcript_only: bool = False) -> int:
     """Remove sessions from the index at `base` (see Index.forget); 0 when there is none.
@@ -391,9 +371,15 @@ def index_session(session: Session) -> int:
 
 
 def search(store: Store, query: str, *, all_projects: bool = False, tool: str | None = None,
-           types: list[str] | None = None, since: str | None = None, until: str | None = None,
-           limit: int = 20) -> list[dict]:
-    """Ranked hits; sessions deleted since they were indexed are dropped (and forgotten)."""
+           kinds: list[str] | None = None, event_types: list[str] | None = None,
+           since: str | None = None, until: str | None = None, limit: int = 20) -> list[dict]:
+    """One hit per session, best first; sessions deleted since they were indexed are
+    dropped (and forgotten). `kinds`: session types; `since`/`until`: ISO times.
+
+        >>> search(store, "flaky", kinds=["imported"], since="2024-01-01T00:00:00.000Z")
+    """
+    from csa.search_query import Filters, find
+
     try:
         idx = Index(store.base)
     except (sqlite3.OperationalError, OSError) as e:
@@ -403,12 +389,9 @@ def search(store: Store, query: str, *, all_projects: bool = False, tool: str | 
     try:
         if not idx.rebuilt:
             _catch_up(idx, store, all_projects)
-        # The same text is often stored several times (the description is the prompt, the
-        # tool echoes it, the answer is an event and the turn's end): fetch more, keep one.
-        hits = idx.search(query, project=None if all_projects else str(store.root), tool=tool,
-                          types=types, since=since, until=until,
-                          limit=min(limit * DUPLICATES_PER_HIT, 2**62))
-        hits = distinct(hits)[:limit]
+        filters = Filters(project=None if all_projects else str(store.root), kinds=kinds,
+                          tool=tool, event_types=event_types, since=since, until=until)
+        hits = find(idx.conn, query, filters, limit)
         gone = sorted({h["session_id"] for h in hits
                        if not Store(store.base, Path(h["project"])).session(h["session_id"])
                        .exists()})
@@ -422,25 +405,6 @@ def search(store: Store, query: str, *, all_projects: bool = False, tool: str | 
         raise
     finally:
         idx.close()
-
-
-DUPLICATES_PER_HIT = 4
-
-
-def distinct(hits: list[dict]) -> list[dict]:
-    """Each matching text of a session once (the best-ranked copy).
-
-        >>> distinct([{"session_id": "A", "snippet": "[x] y"}, {"session_id": "A", "snippet": "[x]  y"}])
-        [{'session_id': 'A', 'snippet': '[x] y'}]
-    """
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for h in hits:
-        key = (h["session_id"], " ".join(str(h.get("snippet") or "").split()))
-        if key not in seen:
-            seen.add(key)
-            out.append(h)
-    return out
 
 
 def _catch_up(idx: Index, store: Store, all_projects: bool) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -33,33 +34,45 @@ _END = object()
 
 
 class NewEvents:
-    """Index rows for the events after byte `offset`, in batches; afterwards `offset`,
-    `last_seq` and `last_tool` say where reading stopped."""
+    """Index rows for the events after byte `offset`, in batches, numbered from `ids`;
+    afterwards `offset`, `last_seq` and `last_tool` say where reading stopped.
+
+    A row: (rowid, text, sess, tool, type, ts, seq). `ts` is the source's own time for
+    an imported event. A text repeated within a few events (the tool echoing the prompt,
+    the turn's end repeating the last answer) is indexed once."""
 
     BATCH = 2000
+    RECENT = 8
 
     def __init__(self, path: Path, offset: int, last_seq: int, last_tool: str | None,
-                 sid: str, project: str):
+                 sess: int, ids: Iterator[int]):
         self.path, self.offset, self.last_seq, self.last_tool = path, offset, last_seq, last_tool
-        self.sid, self.project = sid, project
+        self.sess, self.ids = sess, ids
 
     def batches(self) -> Iterator[list[tuple]]:
+        from csa.search_meta import event_ts
+
         rows: list[tuple] = []
         reader = JsonlReader(self.path, offset=self.offset)
-        last_seq, last_tool, sid, project = self.last_seq, self.last_tool, self.sid, self.project
+        last_seq, last_tool, sess, ids = self.last_seq, self.last_tool, self.sess, self.ids
+        recent: deque[str] = deque(maxlen=self.RECENT)
         for ev in reader:
             seq = ev.get("seq")
             if isinstance(seq, int):
                 last_seq = max(last_seq, seq)
-            if ev.get("type") == "prompt" and isinstance(ev.get("tool"), str):
+            kind = ev.get("type")
+            if kind == "prompt" and isinstance(ev.get("tool"), str):
                 last_tool = ev["tool"]
             found = catalogue.text(ev)
-            if found.strip():
-                rows.append((found, sid, project, ev.get("tool") or last_tool, ev.get("type"),
-                             ev.get("ts"), seq if isinstance(seq, int) else 0))
-                if len(rows) >= self.BATCH:
-                    yield rows
-                    rows = []
+            if not found.strip() or found in recent:
+                continue
+            recent.append(found)
+            ts = event_ts(ev) if kind == "imported" else ev.get("ts")
+            rows.append((next(ids), found, sess, ev.get("tool") or last_tool, kind, ts,
+                         seq if isinstance(seq, int) else 0))
+            if len(rows) >= self.BATCH:
+                yield rows
+                rows = []
         if rows:
             yield rows
         self.offset, self.last_seq, self.last_tool = reader.offset, last_seq, last_tool

@@ -25,8 +25,10 @@ def _session(store: Store, words: list[str], n: int = 50) -> str:
 
 
 def _hits(idx: Index, store: Store, q: str) -> set:
-    return {(h["session_id"], h["seq"]) for h in idx.search(q, project=str(store.root),
-                                                            limit=1000)}
+    """Every matching row of the index, as (session id, seq)."""
+    return set(idx.conn.execute(
+        "SELECT s.id, e.seq FROM events e JOIN sessions s ON s.rowid = e.sess "
+        "WHERE events MATCH ? AND s.project = ?", (q, str(store.root))).fetchall())
 
 
 def test_rebuild_equals_incremental_and_leaves_no_temp_file(project, state_dir, monkeypatch):
@@ -113,17 +115,23 @@ def test_a_word_in_too_many_events_is_answered_newest_first_without_ranking(proj
                                                                            monkeypatch):
     """bm25 reads every match of every word before its first row: a query with a word in
     more than RANK_MAX_MATCHES events skips it (no budget spent) and says so."""
+    from csa import search_query
+
     store = Store.open()
-    _session(store, ["common", "common rare"], n=300)
-    monkeypatch.setattr(search, "RANK_MAX_MATCHES", 100)
+    sids = [_session(store, ["common", "common rare"], n=300) for _ in range(4)]
+    monkeypatch.setattr(search_query, "RANK_MAX_MATCHES", 100)
+    monkeypatch.setattr(search_query, "JUMP_ROWS", 4)  # the walk jumps below each span
     tried = []
-    real = Index._within_budget
-    monkeypatch.setattr(Index, "_within_budget", lambda self, *a: tried.append(a) or real(self, *a))
+    real = search_query._ranked
+    monkeypatch.setattr(search_query, "_ranked", lambda *a: tried.append(a) or real(*a))
     newest = search.search(store, "common", limit=3)
     assert [h["ranked"] for h in newest] == [False] * 3 and tried == []
-    assert [h["seq"] for h in newest] == [299, 298, 297] and newest[0]["score"] == 0
-    rare = search.search(store, "rare", limit=3)  # 150 matches: still over 100
+    # One hit per session, newest indexed first, each with its newest match.
+    assert len({h["session_id"] for h in newest}) == 3 and {h["session_id"] for h in newest} < set(sids)
+    assert [h["seq"] for h in newest] == [299] * 3 and newest[0]["score"] == 0
+    rare = search.search(store, "rare", limit=3)  # 600 matches: still over 100
     assert not rare[0]["ranked"]
-    monkeypatch.setattr(search, "RANK_MAX_MATCHES", 1000)
+    monkeypatch.setattr(search_query, "RANK_MAX_MATCHES", 1000)
     ranked = search.search(store, "rare", limit=3)
     assert ranked[0]["ranked"] and tried
+    assert len({h["session_id"] for h in ranked}) == 3

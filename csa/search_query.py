@@ -1,0 +1,182 @@
+"""Answering a search: one hit per session, best match first (or newest first for a word
+in most of the corpus), with the session's type and the conversation it continues.
+
+    >>> hits = find(index.conn, "flaky test", Filters(project="/src/app", kinds=["chat"]), 10)
+    >>> hits[0]["session_id"], hits[0]["session_type"], hits[0]["snippet"]
+
+A session matches through many rows (its prompt, the tool's echo, its answer, the turn's
+end, its description); it is shown once, with its best-ranked (or newest) matching row.
+Ranking reads the matches in bm25 order and keeps each session's first. Newest first
+walks matches down by rowid and, once a session is seen, jumps below the rowid range its
+rows were inserted in (`spans`), so a word in a million rows of a few sessions costs a
+few steps per session, not one per row.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+
+import orjson
+
+RANK_BUDGET_S = 0.04  # ranking gives up after this and answers newest first
+RANK_MAX_MATCHES = 3000  # a word in more rows than this: newest first (rankable)
+JUMP_ROWS = 64  # restart the newest-first walk below a span when that skips more rows
+SNIPPET = "snippet(events, 5, '[', ']', '…', 16)"
+
+
+@dataclass
+class Filters:
+    project: str | None = None      # None: every project
+    kinds: list[str] | None = None  # session types (csa.search_meta.KINDS)
+    tool: str | None = None
+    event_types: list[str] | None = None
+    since: str | None = None        # ISO times, compared with each row's ts
+    until: str | None = None
+
+    def rows(self) -> tuple[list[str], list]:
+        """SQL conditions on the rows themselves, and their arguments."""
+        where, args = [], []
+        if self.tool:
+            where.append("tool = ?")
+            args.append(self.tool)
+        if self.event_types:
+            where.append(f"type IN ({','.join('?' * len(self.event_types))})")
+            args += self.event_types
+        if self.since:
+            where.append("ts >= ?")
+            args.append(self.since)
+        if self.until:
+            where.append("ts <= ?")
+            args.append(self.until)
+        return where, args
+
+
+def find(conn: sqlite3.Connection, query: str, filters: Filters, limit: int) -> list[dict]:
+    """Up to `limit` hits, one per session (see the module doc)."""
+    if limit <= 0:
+        return []
+    sessions = _Sessions(conn, filters)
+    for q in (query, quote_terms(query)):
+        try:
+            ranked = rankable(conn, q)
+            chosen = _ranked(conn, q, filters, sessions, limit) if ranked else None
+            if chosen is None:
+                ranked = False
+                chosen = _newest(conn, q, filters, sessions, limit)
+            return [_hit(conn, q, sessions, sess, rowid, score, ranked)
+                    for sess, (rowid, score) in chosen.items()]
+        except sqlite3.OperationalError as e:
+            if "interrupt" in str(e):
+                raise
+            continue
+    return []
+
+
+class _Sessions:
+    """Session rows by rowid, read once each, and whether they pass the filters."""
+
+    def __init__(self, conn: sqlite3.Connection, filters: Filters):
+        self.conn, self.filters, self.rows = conn, filters, {}
+
+    def get(self, sess: int) -> tuple | None:
+        if sess not in self.rows:
+            self.rows[sess] = self.conn.execute(
+                "SELECT id, project, kind, continued_from FROM sessions WHERE rowid=?",
+                (sess,)).fetchone()
+        return self.rows[sess]
+
+    def wanted(self, sess: int) -> bool:
+        row, f = self.get(sess), self.filters
+        return row is not None and (f.project is None or row[1] == f.project) \
+            and (not f.kinds or row[2] in f.kinds)
+
+
+def _where(filters: Filters) -> tuple[str, list]:
+    conds, args = filters.rows()
+    return " AND ".join(["events MATCH ?", *conds]), args
+
+
+def _ranked(conn, q: str, filters: Filters, sessions: _Sessions, limit: int) -> dict | None:
+    """Each wanted session's best row by bm25, or None past RANK_BUDGET_S."""
+    where, args = _where(filters)
+    chosen: dict[int, tuple[int, float]] = {}
+    deadline = time.monotonic() + RANK_BUDGET_S
+    conn.set_progress_handler(lambda: time.monotonic() > deadline, 20_000)
+    try:
+        for rowid, sess, score in conn.execute(
+                f"SELECT rowid, sess, bm25(events) AS score FROM events WHERE {where} "
+                "ORDER BY score", [q, *args]):
+            if sess not in chosen and sessions.wanted(sess):
+                chosen[sess] = (rowid, score)
+                if len(chosen) >= limit:
+                    break
+        return chosen
+    except sqlite3.OperationalError as e:
+        if "interrupt" in str(e):
+            return None
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+def _newest(conn, q: str, filters: Filters, sessions: _Sessions, limit: int) -> dict:
+    """The newest matching row of the newest matching sessions."""
+    where, args = _where(filters)
+    sql = f"SELECT rowid, sess FROM events WHERE {where} AND rowid < ? ORDER BY rowid DESC"
+    chosen: dict[int, tuple[int, float]] = {}
+    done: set[int] = set()
+    bound = 2**63 - 1
+    while len(chosen) < limit:
+        restart = None
+        for rowid, sess in conn.execute(sql, [q, *args, bound]):
+            if sess in done:
+                continue
+            done.add(sess)
+            if sessions.wanted(sess):
+                chosen[sess] = (rowid, 0.0)
+                if len(chosen) >= limit:
+                    return chosen
+            lo = conn.execute("SELECT min(lo) FROM spans WHERE sess=? AND lo<=? AND hi>=?",
+                              (sess, rowid, rowid)).fetchone()[0]
+            if lo is not None and rowid - lo > JUMP_ROWS:
+                restart = lo
+                break
+        if restart is None:
+            return chosen
+        bound = restart
+    return chosen
+
+
+def _hit(conn, q: str, sessions: _Sessions, sess: int, rowid: int, score: float,
+         ranked: bool) -> dict:
+    sid, project, kind, link = sessions.get(sess)
+    tool, type_, ts, seq, snippet = conn.execute(
+        f"SELECT tool, type, ts, seq, {SNIPPET} FROM events WHERE events MATCH ? "
+        "AND rowid = ?", (q, rowid)).fetchone()
+    return {"session_id": sid, "project": project, "session_type": kind, "tool": tool,
+            "type": type_, "ts": ts, "seq": seq, "snippet": snippet,
+            "score": round(-score, 4), "ranked": ranked,
+            "continued_from": orjson.loads(link) if link else None}
+
+
+def rankable(conn: sqlite3.Connection, query: str) -> bool:
+    """False when a word of `query` occurs in more than RANK_MAX_MATCHES rows (a look at
+    the newest matches only: well under a millisecond)."""
+    for word in list(dict.fromkeys(re.findall(r"\w+", query.lower())))[:8]:
+        try:
+            if conn.execute("SELECT rowid FROM events WHERE events MATCH ? ORDER BY "
+                            "rowid DESC LIMIT 1 OFFSET ?",
+                            (f'"{word}"', RANK_MAX_MATCHES)).fetchone():
+                return False
+        except sqlite3.OperationalError:
+            return True  # the query itself will say what is wrong with it
+    return True
+
+
+def quote_terms(query: str) -> str:
+    """Any user text as a safe FTS5 query: every word quoted, all required."""
+    words = re.findall(r"\w+", query)
+    return " ".join(f'"{w}"' for w in words) or '""'
