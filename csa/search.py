@@ -134,14 +134,21 @@ class Index:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(SCHEMA)
+        if bulk:
+            # No merging while segments pile up: the rebuild merges them all once at the end.
+            conn.execute("INSERT INTO events(events, rank) VALUES ('automerge', 0)")
         return conn
 
     def fill_all(self) -> None:
-        """Index every session of every project under the state base."""
+        """Index every session of every project under the state base, in one transaction:
+        FTS5 writes its pending terms as a new segment at each commit, so a commit per
+        session would leave a segment per session to merge."""
+        self.conn.execute("BEGIN")
         for project_dir, root in iter_project_dirs(self.base):
             store = Store.for_project_dir(self.base, project_dir, root)
             for session in store.sessions():
                 self.update_session(session)
+        self.conn.execute("COMMIT")
 
     def close(self) -> None:
         self.conn.close()
@@ -166,7 +173,9 @@ class Index:
             current_id = f"{st.st_dev}:{st.st_ino}"
         except FileNotFoundError:
             st, current_id = None, None
-        conn.execute("BEGIN IMMEDIATE")
+        own = not conn.in_transaction  # a rebuild holds one transaction for every session
+        if own:
+            conn.execute("BEGIN IMMEDIATE")
         try:
             # Explicit rowids above every existing one: the span is exactly this update's
             # rows, whatever the deletes below free.
@@ -195,10 +204,12 @@ class Index:
             hi = next(self._ids) - 1
             if hi >= lo:
                 conn.execute("INSERT INTO spans VALUES (?,?,?)", (sess, lo, hi))
-            conn.execute("COMMIT")
+            if own:
+                conn.execute("COMMIT")
             return added
         except BaseException:
-            conn.execute("ROLLBACK")
+            if own:
+                conn.execute("ROLLBACK")
             raise
 
     def _append(self, sess: int, tpath: Path, progress: tuple, new_bytes: int):

@@ -89,6 +89,8 @@ def rebuild(index: Index) -> None:
     try:
         index.fill_all()
         conn.execute("INSERT INTO events(events) VALUES ('optimize')")
+        # Incremental updates merge as they go again (FTS5's default).
+        conn.execute("INSERT INTO events(events, rank) VALUES ('automerge', 4)")
         conn.execute("PRAGMA incremental_vacuum")  # no free pages from the merges
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))

@@ -326,90 +326,11 @@ def bench_forget(tmp: Path, env: dict, sessions: int) -> None:
 
 
 def bench_search(tmp: Path, env: dict, mb: int, queries: int) -> None:
-    import orjson
+    """Indexing and queries next to FTS5 alone on the same texts (tools/bench_search.py)."""
+    from bench_search import measure, rows
 
-    from csa.search import Index
-    from csa.state import SessionState
-    from csa.store import Store
-
-    base = tmp / "search-state"
-    project = tmp / "search-proj"
-    project.mkdir()
-    store = Store(base, project)
-    store.ensure()
-    rng = random.Random(42)
-    # Zipf-distributed words, like prose and code: common words match a large share of
-    # the events, so ranking has real work to do.
-    vocab = ["database", "migration", "timeout", "flaky", "refactor", "parser", "deadlock",
-             "cache"] + [f"w{i}" for i in range(20000)]
-    weights = [1 / (i + 1) for i in range(len(vocab))]
-    cum = list(__import__("itertools").accumulate(weights))
-
-    def words(n: int) -> str:
-        return " ".join(rng.choices(vocab, cum_weights=cum, k=n))
-
-    per_session = 4 * 2**20
-    n_sessions = max(1, mb * 2**20 // per_session)
-    t_write = time.perf_counter()
-    total = 0
-    sids = []
-    for i in range(n_sessions):
-        _, st, _ = store.create(description=f"synthetic session {i}")
-        sids.append(st.meta_session_id)
-        path = store.session(st.meta_session_id).transcript_path
-        with open(path, "wb") as f:
-            seq = 0
-            size = 0
-            while size < per_session:
-                text = words(40)
-                ev = {"v": 1, "seq": seq, "ts": "2026-11-21T10:00:00.000Z", "type": "event",
-                      "event": {"type": "item.completed",
-                                "item": {"type": "agent_message", "text": text}}}
-                line = orjson.dumps(ev) + b"\n"
-                f.write(line)
-                size += len(line)
-                seq += 1
-        total += size
-    del SessionState
-    write_s = time.perf_counter() - t_write
-    floor_s = _fts_floor([store.session(sid).transcript_path for sid in sids], tmp)
-    row("search", "FTS5 insert of the same texts, no csa code (floor)",
-        f"{total / 2**20 / floor_s:.1f} MB/s", f"{floor_s:.1f} s")
-    t0 = time.perf_counter()
-    idx = Index(base)  # a fresh index builds itself from every transcript
-    build_s = time.perf_counter() - t0
-    row("search", f"index {total / 2**20:.0f} MB of transcripts ({n_sessions} sessions)",
-        f"{total / 2**20 / build_s:.1f} MB/s", f"{build_s:.1f} s; {floor_s / build_s:.2f}x "
-        "floor", f">= 30 MB/s (writing them: {total / 2**20 / write_s:.0f} MB/s)")
-    # One or two words from the head and the middle of the distribution.
-    qs = [" ".join(rng.choice(vocab[: 8 + rng.choice((8, 200, 2000))])
-                   for _ in range(rng.choice((1, 2)))) for _ in range(queries)]
-    times, ranked = [], 0
-    for q in qs:
-        t = time.perf_counter()
-        hits = idx.search(q, project=str(project), limit=20)
-        times.append(time.perf_counter() - t)
-        ranked += bool(hits and hits[0]["ranked"])
-    row("search", f"{queries} queries, median ({ranked} of them ranked, the rest newest "
-        "first)", ms(statistics.median(times)),
-        f"p95 {ms(sorted(times)[int(0.95 * len(times)) - 1])}", "<= 50 ms")
-    # Incremental update after one turn: a few new lines in one session.
-    upd = []
-    for k in range(20):
-        sid = sids[k % len(sids)]
-        path = store.session(sid).transcript_path
-        with open(path, "ab") as f:
-            for j in range(5):
-                ev = {"v": 1, "seq": 10_000_000 + k * 10 + j, "ts": "2026-11-21T11:00:00.000Z",
-                      "type": "event", "event": {"type": "item.completed", "item": {
-                          "type": "agent_message", "text": words(40)}}}
-                f.write(orjson.dumps(ev) + b"\n")
-        t = time.perf_counter()
-        idx.update_session(store.session(sid))
-        upd.append(time.perf_counter() - t)
-    row("search", "incremental index update after a turn (5 events), median",
-        ms(statistics.median(upd)), "", "<= 20 ms")
-    idx.close()
+    for name, value, detail, target in rows(measure(mb, queries, str(tmp))):
+        row("search", name, value, detail, target)
 
 
 def bench_import(env: dict, mb: int) -> None:
@@ -423,32 +344,6 @@ def bench_import(env: dict, mb: int) -> None:
         f"{r['events']} events)", f"{r['seconds']:.1f} s",
         f"{r['mb'] / r['seconds']:.1f} MB/s; {r['seconds'] / r['floor_s']:.1f}x floor",
         "<= 60 s at 1 GB")
-
-
-def _fts_floor(paths: list[Path], tmp: Path) -> float:
-    """Seconds for SQLite alone to index the transcripts' texts: one FTS5 table with the
-    same tokenizer, one transaction, no journal; texts read with orjson, no csa code."""
-    import sqlite3
-
-    import orjson
-
-    db = tmp / "fts-floor.sqlite3"
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=OFF")
-    conn.execute("PRAGMA synchronous=OFF")
-    conn.execute("CREATE VIRTUAL TABLE t USING fts5(text, tokenize = 'unicode61 "
-                 "remove_diacritics 2')")
-    t = time.perf_counter()
-    conn.execute("BEGIN")
-    for path in paths:
-        with open(path, "rb") as f:
-            conn.executemany("INSERT INTO t VALUES (?)", (
-                (orjson.loads(line)["event"]["item"]["text"],) for line in f))
-    conn.execute("COMMIT")
-    took = time.perf_counter() - t
-    conn.close()
-    db.unlink()
-    return took
 
 
 def bench_imports(env: dict, runs: int) -> None:
