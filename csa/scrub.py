@@ -225,7 +225,8 @@ def _index_rows_to_fix(session: Session) -> int:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            rows = conn.execute("SELECT text FROM events WHERE session_id=?", (session.id,))
+            rows = conn.execute("SELECT text FROM events WHERE sess = (SELECT rowid FROM "
+                                "sessions WHERE id=?)", (session.id,))
             return sum(redact(t) != t for (t,) in rows if isinstance(t, str))
         finally:
             conn.close()
