@@ -381,53 +381,14 @@ def index_session(session: Session) -> int:
         idx.close()
 
 
-def search(store: Store, query: str, *, all_projects: bool = False, tool: str | None = None,
-           kinds: list[str] | None = None, event_types: list[str] | None = None,
-           since: str | None = None, until: str | None = None, limit: int = 20) -> list[dict]:
-    """One hit per session, best first; sessions deleted since they were indexed are
-    dropped (and forgotten). `kinds`: session types; `since`/`until`: ISO times.
+def search(store: Store, query: str, **kw) -> list[dict]:
+    """One hit per session, best first (csa.search_query.search_store: the keywords).
 
         >>> search(store, "flaky", kinds=["imported"], since="2024-01-01T00:00:00.000Z")
     """
-    from csa.search_query import Filters, find
+    from csa.search_query import search_store
 
-    try:
-        idx = Index(store.base)
-    except (sqlite3.OperationalError, OSError) as e:
-        if is_disk_full(e):
-            raise disk_full("the search index", index_path(store.base)) from e
-        raise
-    try:
-        if not idx.rebuilt:
-            _catch_up(idx, store, all_projects)
-        filters = Filters(project=None if all_projects else str(store.root), kinds=kinds,
-                          tool=tool, event_types=event_types, since=since, until=until)
-        hits = find(idx.conn, query, filters, limit)
-        gone = sorted({h["session_id"] for h in hits
-                       if not Store(store.base, Path(h["project"])).session(h["session_id"])
-                       .exists()})
-        if gone:
-            idx.forget(gone)
-            hits = [h for h in hits if h["session_id"] not in gone]
-        return hits
-    except (sqlite3.OperationalError, OSError) as e:
-        if is_disk_full(e):
-            raise disk_full("the search index", idx.path) from e
-        raise
-    finally:
-        idx.close()
-
-
-def _catch_up(idx: Index, store: Store, all_projects: bool) -> None:
-    """Index sessions changed outside csa run (imports, restores) before searching."""
-    stores = [store]
-    if all_projects:
-        stores = [Store.for_project_dir(store.base, d, r) for d, r in iter_project_dirs(store.base)]
-    known = dict(idx.conn.execute("SELECT id, indexed_offset FROM sessions").fetchall())
-    for st in stores:
-        for session in st.sessions():
-            if known.get(session.id) != session.transcript_size():
-                idx.update_session(session)
+    return search_store(store, query, **kw)
 
 
 def reindex(base: Path) -> dict:

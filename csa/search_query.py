@@ -1,6 +1,7 @@
 """Answering a search: one hit per session, best match first (or newest first for a word
 in most of the corpus), with the session's type and the conversation it continues.
 
+    >>> hits = search_store(store, "flaky test", kinds=["chat"], since="2026-11-01T00:00:00.000Z")
     >>> hits = find(index.conn, "flaky test", Filters(project="/src/app", kinds=["chat"]), 10)
     >>> hits[0]["session_id"], hits[0]["session_type"], hits[0]["snippet"]
 
@@ -18,6 +19,7 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import orjson
 
@@ -52,6 +54,61 @@ class Filters:
             where.append("ts <= ?")
             args.append(self.until)
         return where, args
+
+
+def search_store(store, query: str, *, all_projects: bool = False, tool: str | None = None,
+                 kinds: list[str] | None = None, event_types: list[str] | None = None,
+                 since: str | None = None, until: str | None = None,
+                 limit: int = 20) -> list[dict]:
+    """One hit per session, best first; sessions deleted since they were indexed are
+    dropped (and forgotten). `kinds`: session types; `since`/`until`: ISO times.
+
+        >>> search_store(store, "flaky", kinds=["imported"], since="2024-01-01T00:00:00.000Z")
+    """
+    from csa.errors import disk_full, is_disk_full
+    from csa.search import Index, index_path
+    from csa.store import Store
+
+    try:
+        idx = Index(store.base)
+    except (sqlite3.OperationalError, OSError) as e:
+        if is_disk_full(e):
+            raise disk_full("the search index", index_path(store.base)) from e
+        raise
+    try:
+        if not idx.rebuilt:
+            _catch_up(idx, store, all_projects)
+        filters = Filters(project=None if all_projects else str(store.root), kinds=kinds,
+                          tool=tool, event_types=event_types, since=since, until=until)
+        hits = find(idx.conn, query, filters, limit)
+        gone = sorted({h["session_id"] for h in hits
+                       if not Store(store.base, Path(h["project"])).session(h["session_id"])
+                       .exists()})
+        if gone:
+            idx.forget(gone)
+            hits = [h for h in hits if h["session_id"] not in gone]
+        return hits
+    except (sqlite3.OperationalError, OSError) as e:
+        if is_disk_full(e):
+            raise disk_full("the search index", idx.path) from e
+        raise
+    finally:
+        idx.close()
+
+
+def _catch_up(idx, store, all_projects: bool) -> None:
+    """Index sessions changed outside csa run (imports, restores) before searching."""
+    from csa.store import Store, iter_project_dirs
+
+    stores = [store]
+    if all_projects:
+        stores = [Store.for_project_dir(store.base, d, r)
+                  for d, r in iter_project_dirs(store.base)]
+    known = dict(idx.conn.execute("SELECT id, indexed_offset FROM sessions").fetchall())
+    for st in stores:
+        for session in st.sessions():
+            if known.get(session.id) != session.transcript_size():
+                idx.update_session(session)
 
 
 def find(conn: sqlite3.Connection, query: str, filters: Filters, limit: int) -> list[dict]:
