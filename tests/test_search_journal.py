@@ -81,6 +81,9 @@ def test_reindex_gives_identical_results_and_corrupt_db_is_rebuilt(env, project,
 def test_index_is_incremental(env, project, state_dir):
     """Each update reads only the lines added since the last one (the runner brings the
     index up to date with earlier turns while the tool runs; search catches up)."""
+    # The runner's own update while a slow (loaded) tool runs would race this one.
+    (project / ".csa").mkdir()
+    (project / ".csa" / "config.toml").write_text("index_on_turn_end = false\n")
     idx = Index(state_dir)  # an index that exists before the session does
     sid = run(env, project, "--tool", "codex", "first words")
     store = Store.open(cd=str(project))
