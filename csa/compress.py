@@ -41,6 +41,7 @@ SEED_PROMPT = (
     "This conversation continues an earlier session whose context was compacted. Summary of "
     "the earlier conversation:\n\n{summary}\n\nReply 'ready' and wait for the next instruction."
 )
+KEEP_PROMPT = "Keep this context from the session journal verbatim in the summary:"
 
 
 @dataclass
@@ -92,10 +93,14 @@ def compress(session: Session, *, tool: str | None = None, timeout: float | None
             return run_turn(claim, TurnOptions(prompt=prompt, purpose=purpose, quiet=quiet,
                                                timeout=timeout, with_journal=False, **kw))
 
+        # the journal (key context, progress, next steps) is carried through compaction
+        from csa.journal import prompt_preamble
+
+        keep = prompt_preamble(session)
         if claim.choice.tool.compaction == "native":
-            result = _native(sid, tool, old_id, turn)
+            result = _native(sid, tool, old_id, turn, keep)
         else:
-            result = _rollover(session, tool, old_id, turn)
+            result = _rollover(session, tool, old_id, turn, keep)
         state = claim.state
         if result.success:
             state.is_compacted = True
@@ -110,9 +115,12 @@ def compress(session: Session, *, tool: str | None = None, timeout: float | None
         release(claim)
 
 
-def _native(sid: str, tool: str, old_id: str, turn) -> CompressResult:
-    """The tool's own compaction (claude-code `/compact`), judged by its compact result."""
-    res = turn("/compact", "compact", native_compact=True)
+def _native(sid: str, tool: str, old_id: str, turn, keep: str = "") -> CompressResult:
+    """The tool's own compaction (claude-code `/compact`), judged by its compact result.
+
+    `keep` (the journal) goes after `/compact` as the summary's instructions."""
+    res = turn(f"/compact {KEEP_PROMPT}\n{keep}" if keep else "/compact", "compact",
+               native_compact=True)
     outcome = res.outcome
     ok = res.exit_code == 0 and outcome is not None and outcome.compact_result == "success"
     if ok:
@@ -125,7 +133,7 @@ def _native(sid: str, tool: str, old_id: str, turn) -> CompressResult:
                           exit_code=res.exit_code)
 
 
-def _rollover(session: Session, tool: str, old_id: str, turn) -> CompressResult:
+def _rollover(session: Session, tool: str, old_id: str, turn, keep: str = "") -> CompressResult:
     """A summary turn, then a fresh provider conversation seeded with the summary."""
     sid = session.id
     summary_res = turn(SUMMARY_PROMPT, "rollover-summary")
@@ -136,7 +144,8 @@ def _rollover(session: Session, tool: str, old_id: str, turn) -> CompressResult:
             f"compaction failed: the summary turn ended with exit "
             f"{summary_res.exit_code}{'' if summary else ' and no text'}", old_id,
             old_id, exit_code=summary_res.exit_code or 1)
-    seed = turn(SEED_PROMPT.format(summary=summary), "rollover-seed",
+    seed = turn(SEED_PROMPT.format(summary=summary + (f"\n\n{keep}" if keep else "")),
+                "rollover-seed",
                 fresh_provider_session=True)
     new_id = seed.provider_session_id
     ok = seed.exit_code == 0 and bool(new_id) and new_id != old_id

@@ -35,7 +35,8 @@ def _argv(req) -> list[str]:
                         ("--description", req.description), ("--cd", req.cd),
                         ("--session", req.session), ("--name", req.name),
                         ("--timeout", req.timeout), ("--idle-timeout", req.idle_timeout),
-                        ("--transport", getattr(req, "transport", None))):
+                        ("--transport", getattr(req, "transport", None)),
+                        ("--goal", req.goal)):
         if value is not None:
             argv += [flag, str(value)]
     if req.last:
@@ -49,6 +50,8 @@ def _argv(req) -> list[str]:
         argv += ["--wait-timeout", repr(float(req.wait_slot))]
     if req.with_journal is not None:
         argv.append("--with-journal" if req.with_journal else "--no-journal")
+    for task in req.tasks:
+        argv += ["--task", task]
     if req.failover is not None:
         argv += ["--failover", ",".join(req.failover)]
     if req.worktree is not None:

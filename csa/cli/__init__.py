@@ -30,6 +30,7 @@ LAZY_COMMANDS = {
     "events": ("csa.cli.lifecycle", "events", "Show the project's events log."),
     "import": ("csa.cli.importing", "import_", "Import the AI tools' own transcripts as sessions."),
     "trust": ("csa.cli.trust", "trust", "Trust this project's .csa/config.toml (or --list, --revoke)."),
+    "hooks": ("csa.cli.hooking", "hooks", "Install csa's journal hooks into Claude Code."),
 }
 
 

@@ -91,13 +91,18 @@ def _complete(ctx, param, incomplete):
               help="Like --wait, but give up (exit 1) after SECONDS.")
 @click.option("--with-journal/--no-journal", default=None,
               help="Prepend the session journal's summary to the prompt.")
+@click.option("--goal", metavar="TEXT", callback=nonblank,
+              help="Start the session journal with this objective (see csa session note).")
+@click.option("--task", "tasks", metavar="ID", multiple=True,
+              help="Link a task id to the session journal (repeat, or comma-separated).")
 @click.option("--detach", is_flag=True,
               help="Start in the background, print the session id and return at once.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the outcome.")
 def run(prompt, prompt_opt, tool, failover, worktree, transport, model, description, cd,
         session, last, name, ephemeral, timeout,
-        idle_timeout, wait_slot, wait_timeout, with_journal, detach, quiet, as_json):
+        idle_timeout, wait_slot, wait_timeout, with_journal, goal, tasks, detach, quiet,
+        as_json):
     """Run an AI tool on PROMPT in a new session, or resume one.
 
     PROMPT comes from the argument (after `--` when it begins with '-'), from
@@ -117,6 +122,7 @@ def run(prompt, prompt_opt, tool, failover, worktree, transport, model, descript
       csa run --session 01JH4Q "continue"
       csa run --name auth-fix "fix the login bug"; csa run -s auth-fix "add a test"
       csa run --last "and now the docs"
+      csa run --goal "fix the sweep race" --task T-12 "reproduce the bug"
       git diff | csa run --tool gemini-cli -
       csa run --json --timeout 600 "review this branch" | jq .final_text
       csa run --ephemeral --tool codex "one-off question, keep nothing"
@@ -139,6 +145,8 @@ def run(prompt, prompt_opt, tool, failover, worktree, transport, model, descript
                      session=session, last=last, name=name, ephemeral=ephemeral,
                      timeout=timeout,
                      idle_timeout=idle_timeout, wait_slot=wait_slot, with_journal=with_journal,
+                     goal=valid_text(goal),
+                     tasks=[t.strip() for a in tasks for t in a.split(",") if t.strip()],
                      quiet=quiet,
                      failover=[t for t in failover.split(",") if t] if failover else None,
                      worktree=valid_text(worktree), transport=transport)

@@ -95,9 +95,15 @@ class DetachHandshake:
 
 
 class JournalPreamble:
-    """--with-journal (or config `with_journal`): the journal's summary opens a user turn."""
+    """--goal/--task start the journal; --with-journal (or config `with_journal`): the
+    journal's summary opens a user turn."""
 
     def before_turn(self, turn: Turn) -> None:
+        if turn.options.journal_start and turn.options.purpose == "run" \
+                and not turn.session.ephemeral:
+            from csa.journal_life import start
+
+            start(turn.session, **turn.options.journal_start)
         wanted = turn.options.with_journal
         if wanted is None:
             wanted = bool(turn.cfg.get("with_journal"))

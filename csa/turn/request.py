@@ -55,6 +55,7 @@ class TurnOptions:
         self.tool_reason: str | None = None  # why the tool was chosen (--tool auto, failover)
         self.give_up_retries: int | None = None  # stop a tool retrying a rate limit (failover)
         self.failover_history: list[dict] = []  # switches made earlier in this turn
+        self.journal_start: dict | None = None  # run --goal/--task: {goal, tasks}
 
     def say(self, msg: str) -> None:
         """A progress line for the user (stderr), unless quiet."""
@@ -81,6 +82,8 @@ class RunRequest:
     failover: list[str] | None = None  # --failover (None: config `failover`)
     worktree: str | None = None  # --worktree: "" (a new csa/<ULID> branch) or BRANCH
     with_journal: bool | None = None
+    goal: str | None = None  # --goal/--task: start the session journal (csa.journal_life)
+    tasks: list[str] = field(default_factory=list)
     quiet: bool = False
     transport: str | None = None  # --transport: headless | acp (None: config, session)
     announce: Callable[[str], None] = field(default=announce_on_stderr)
@@ -91,6 +94,9 @@ class RunRequest:
             raise UsageError("--ephemeral cannot be combined with --session or --last")
         if self.session and self.last:
             raise UsageError("--session and --last cannot be combined")
+        if self.ephemeral and (self.goal is not None or self.tasks):
+            raise UsageError("--goal/--task start a session journal; an --ephemeral run "
+                             "keeps none")
         if self.name is not None:
             from csa.names import check_name
 
@@ -110,6 +116,9 @@ class RunRequest:
             raise UsageError("--model contains a NUL character")
 
     def turn_options(self) -> TurnOptions:
-        return TurnOptions(prompt=self.prompt, model=self.model, timeout=self.timeout,
+        opts = TurnOptions(prompt=self.prompt, model=self.model, timeout=self.timeout,
                            idle_timeout=self.idle_timeout, with_journal=self.with_journal,
                            quiet=self.quiet, announce=self.announce)
+        if self.goal is not None or self.tasks:
+            opts.journal_start = {"goal": self.goal, "tasks": list(self.tasks)}
+        return opts

@@ -87,7 +87,8 @@ class ClaudeCode(Tool):
 
     def compact_argv(self, t: TurnSpec) -> list[str]:
         self.check_id(t.provider_session_id)
-        return self._argv(t, "/compact")
+        # `/compact <instructions>` (compress passes the journal to keep), else bare
+        return self._argv(t, t.prompt if t.prompt.startswith("/compact") else "/compact")
 
     def observe(self, event: dict, turn: TurnOutcome) -> None:
         if event.get("session_id"):
