@@ -13,8 +13,9 @@ UserPromptSubmit prints it only when the prompt asks to continue ("where were we
 
 The journal is found without csa around Claude: $CSA_SESSION_ID when Claude runs
 inside a csa session, else the csa session whose provider conversation is Claude's
-`session_id` (an imported or csa-run conversation), else the project's most recently
-updated active (or paused) journal. A hook never fails the user's tool: bad input, no
+`session_id` (an imported or csa-run conversation), else the most recently updated
+active (or paused) journal of the project of `cwd` (or of the nearest parent that has
+csa sessions). A hook never fails the user's tool: bad input, no
 project, no journal -> nothing printed, exit 0 (`handle` never raises).
 """
 
@@ -37,7 +38,7 @@ OUTPUT_LIMIT = 4000
 
 _PHRASES = re.compile(
     r"\bwhere (?:were|was|are) (?:we|i)\b(?! going)|\bwhere (?:did )?(?:we|i) (?:leave|left|stop)"
-    r"(?:ped)? off\b|\bleft off\b|\bpick(?:ing)? (?:it |this |things )?(?:back )?up where\b"
+    r"(?:ped)? off\b|\b(?:we|i|you) left off\b|\bpick(?:ing)? (?:it |this |things )?(?:back )?up where\b"
     r"|\bwhat (?:were|was) (?:we|i) (?:doing|working on)\b|\bcatch me up\b"
     r"|\bremind me (?:where|what we)\b|\bcontinue (?:from|where) (?:we|i|the last|last)\b")
 _NEGATION = {"don't", "dont", "do", "not", "never", "stop", "no"}
@@ -48,7 +49,7 @@ _FILLER = {"on", "going", "where", "we", "i", "left", "off", "from", "the", "las
            "session", "work", "working", "task", "our", "my", "please", "with", "it", "this",
            "that", "previous", "earlier", "before", "again", "yesterday", "so", "far", "then",
            "ok", "okay", "now", "what", "doing", "were", "was", "you", "us", "let's", "lets",
-           "job", "stuff", "things", "there", "thanks", "thank", "ahead", "up", "please"}
+           "job", "stuff", "things", "there", "thanks", "thank", "ahead", "up", "stopped"}
 
 
 def wants_continue(prompt: str) -> bool:
@@ -80,7 +81,7 @@ def find_session(cwd: str | None, claude_session_id: str | None) -> Session | No
     from csa.journal_life import journals
     from csa.store import Store
 
-    store = Store.open(cwd or None)
+    store = _project_store(cwd or os.environ.get("CLAUDE_PROJECT_DIR") or None)
     candidates = []
     if os.environ.get("CSA_SESSION_ID"):
         candidates.append(lambda: store.session(os.environ["CSA_SESSION_ID"]))
@@ -97,6 +98,21 @@ def find_session(cwd: str | None, claude_session_id: str | None) -> Session | No
         if row["status"] in ("active", "paused"):
             return store.session(row["session_id"])
     return None
+
+
+def _project_store(cwd: str | None):
+    """The csa project of `cwd`: its own, else the nearest parent dir's that has sessions
+    (Claude started in a subdirectory of a project that is not a git repository)."""
+    from csa.store import Store
+
+    store = Store.open(cwd)
+    first = store
+    while not store.sessions_dir.is_dir():
+        parent = store.root.parent
+        if parent == store.root:
+            return first
+        store = Store.open(parent)
+    return store
 
 
 def pre_compact(data: dict, session: Session) -> str:
