@@ -79,7 +79,6 @@ def find_session(cwd: str | None, claude_session_id: str | None) -> Session | No
     """The csa session whose journal this Claude session should see (None: no journal)."""
     from csa.errors import CsaError
     from csa.journal_life import journals
-    from csa.store import Store
 
     store = _project_store(cwd or os.environ.get("CLAUDE_PROJECT_DIR") or None)
     candidates = []

@@ -13,6 +13,7 @@ summary (duration, compactions, progress, decision and discovery counts, tasks).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from csa.errors import CsaError, UsageError
@@ -69,13 +70,19 @@ def _match(steps: list[dict], text: str) -> int | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def finish_step(session: Session, text: str) -> dict:
-    """`--done`: record a finished item; the open step it names leaves Next Steps."""
+@contextmanager
+def _naming(session: Session, kind: str, text: str):
+    """Edit an open journal: yield (journal, its `kind` list, index `text` names, text)."""
     body = clean(session, text)
     with editing(session) as journal:
         check_open(session, journal)
-        steps = journal.entries["next"]
-        i = _match(steps, body)
+        items = journal.open_blockers() if kind == "blocker" else journal.entries[kind]
+        yield journal, items, _match(items, body) if body else None, body
+
+
+def finish_step(session: Session, text: str) -> dict:
+    """`--done`: record a finished item; the open step it names leaves Next Steps."""
+    with _naming(session, "next", text) as (journal, steps, i, body):
         closed = steps.pop(i) if i is not None else None
         entry = {"ts": iso_ms(utcnow()), "text": first_line(closed["text"]) if closed else body}
         journal.entries["done"].append(entry)
@@ -85,11 +92,7 @@ def finish_step(session: Session, text: str) -> dict:
 
 def mark_current(session: Session, text: str) -> dict:
     """`--current`: the open step `text` names (added if none does) becomes current, first."""
-    body = clean(session, text)
-    with editing(session) as journal:
-        check_open(session, journal)
-        steps = journal.entries["next"]
-        i = _match(steps, body)
+    with _naming(session, "next", text) as (journal, steps, i, body):
         # the current step goes first: Next Steps lists immediate actions first
         step = steps.pop(i) if i is not None else {"ts": iso_ms(utcnow()), "text": body}
         for other in steps:
@@ -101,11 +104,8 @@ def mark_current(session: Session, text: str) -> dict:
 
 def clear_blocker(session: Session, text: str = "") -> dict:
     """`--clear-blocker [TEXT]`: the open blocker TEXT names (all open ones when empty)."""
-    with editing(session) as journal:
-        check_open(session, journal)
-        open_ = journal.open_blockers()
-        if text:
-            i = _match(open_, clean(session, text))
+    with _naming(session, "blocker", text) as (_journal, open_, i, body):
+        if body:
             if i is None:
                 raise CsaError(f"Session {session.id}: no open blocker matches {text!r}; see "
                                f"them with: csa session journal -s {session.id[:10]} "

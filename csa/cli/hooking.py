@@ -8,7 +8,6 @@ import click
 
 from csa.cli.output import emit_json, json_option
 
-
 EVENT_NAMES = ("pre-compact", "session-start", "user-prompt-submit")
 
 
@@ -42,15 +41,7 @@ def install(claude, dry_run, as_json):
     """
     from csa.hooks_install import install as do_install
 
-    report = do_install(dry_run=dry_run)
-    if as_json:
-        emit_json(report)
-        return
-    verb = "would add" if dry_run else "added"
-    click.echo(f"{report['settings']}: {verb} "
-               f"{', '.join(report['added']) or 'nothing'}"
-               + (f"; already there: {', '.join(report['present'])}" if report["present"] else "")
-               + (f"; backup: {report['backup']}" if report["backup"] else ""), err=True)
+    _say(do_install(dry_run=dry_run), "added", as_json)
 
 
 @hooks.command("uninstall")
@@ -66,12 +57,18 @@ def uninstall(claude, dry_run, as_json):
     """
     from csa.hooks_install import uninstall as do_uninstall
 
-    report = do_uninstall(dry_run=dry_run)
+    _say(do_uninstall(dry_run=dry_run), "removed", as_json)
+
+
+def _say(report: dict, key: str, as_json: bool) -> None:
+    """The report as JSON, or one line on stderr: what changed, what was there, the backup."""
     if as_json:
         emit_json(report)
         return
-    verb = "would remove" if dry_run else "removed"
-    click.echo(f"{report['settings']}: {verb} {', '.join(report['removed']) or 'nothing'}"
+    verb = {"added": "would add", "removed": "would remove"}[key] if report["dry_run"] else key
+    click.echo(f"{report['settings']}: {verb} {', '.join(report[key]) or 'nothing'}"
+               + (f"; already there: {', '.join(report['present'])}"
+                  if report.get("present") else "")
                + (f"; backup: {report['backup']}" if report["backup"] else ""), err=True)
 
 
