@@ -120,23 +120,14 @@ def pre_compact(data: dict, session: Session) -> str:
 
     journal = count_compaction(session)
     n = journal.meta["compaction_count"]
-    if os.environ.get("CSA_SESSION_ID") == session.id:
-        _checkpoint(session, n)
+    if os.environ.get("CSA_SESSION_ID") == session.id:  # inside csa: keep the uncompacted state
+        from csa.journal_life import save_checkpoint
+
+        save_checkpoint(session, f"before Claude Code compaction #{n}")
     head = (f"[csa session journal {session.id} — compaction #{n}; keep this context "
             "verbatim in the summary: objective, progress, current step, key context, "
             "decisions, next steps]")
     return context_text(journal, OUTPUT_LIMIT, header=head)
-
-
-def _checkpoint(session: Session, n: int) -> None:
-    """Inside a csa run: keep the uncompacted state in the sessions repository too."""
-    from csa.checkpoint import checkpoint
-    from csa.errors import CsaError
-
-    try:
-        checkpoint(session, note=f"before Claude Code compaction #{n}")
-    except (CsaError, OSError) as e:
-        print(f"csa hook: no checkpoint: {e}", file=sys.stderr)
 
 
 def session_start(data: dict, session: Session) -> str:
@@ -162,6 +153,8 @@ HANDLERS = {"PreCompact": pre_compact, "SessionStart": session_start,
 
 def handle(event: str | None, raw: str) -> str:
     """What the hook prints for `raw` (stdin); '' on any problem. Never raises."""
+    from csa.errors import CsaError
+
     try:
         try:
             data = json.loads(raw) if raw.strip() else {}
@@ -179,6 +172,8 @@ def handle(event: str | None, raw: str) -> str:
         sid = data.get("session_id") if isinstance(data.get("session_id"), str) else None
         session = find_session(cwd, sid)
         return HANDLERS[name](data, session) if session is not None else ""
+    except CsaError:  # foreseeable (no such cwd, unreadable state dir): nothing to add
+        return ""
     except Exception as e:  # noqa: BLE001 - a hook must never break Claude Code
         if os.environ.get("CSA_DEBUG"):
             raise

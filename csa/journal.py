@@ -207,18 +207,19 @@ def render(journal: Journal, title: str) -> str:
 
 
 @contextmanager
-def editing(session: Session, title: str | None = None):
+def editing(session: Session, title: str | None = None, *, wait: float = JOURNAL_WAIT_S):
     """Hold the journal lock, yield the parsed Journal, write it back (atomically).
 
     The title is the session's description unless given; `updated_at` is refreshed.
+    `wait`: how long another writer may hold the lock before CsaError.
     """
     from csa.mutex import hold
 
     if title is None:
         title = session.load(reconcile=False).description
-    with hold(session.journal_lock_path, timeout=JOURNAL_WAIT_S, make_dir=False,
+    with hold(session.journal_lock_path, timeout=wait, make_dir=False,
               busy=f"Session {session.id}: another csa process has held its journal for "
-                   f"{JOURNAL_WAIT_S:g} s; retry"):
+                   f"{wait:g} s; retry"):
         journal = load(session)
         yield journal
         journal.meta.setdefault("created_at", iso_ms(utcnow()))

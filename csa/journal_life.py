@@ -124,7 +124,18 @@ def pause(session: Session, note: str | None = None) -> dict:
         journal.meta.pop("pause_note", None)
         if note:
             journal.meta["pause_note"] = clean(session, note)
-    return {"status": "paused", "pause_note": journal.meta.get("pause_note")}
+    return {"status": "paused", "pause_note": journal.meta.get("pause_note"),
+            "checkpoint": save_checkpoint(session, f"journal paused: {note or ''}".rstrip(": "))}
+
+
+def save_checkpoint(session: Session, note: str) -> str | None:
+    """A checkpoint (the journal is in it): its commit, None when git cannot make one."""
+    from csa.checkpoint import checkpoint
+
+    try:
+        return checkpoint(session, note=note)["commit"]
+    except (CsaError, OSError):
+        return None
 
 
 def resume(session: Session) -> dict:
@@ -206,9 +217,11 @@ def render_summary(s: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def count_compaction(session: Session) -> Journal:
-    """The PreCompact hook: compaction_count + 1 and updated_at refreshed; the new journal."""
-    with editing(session) as journal:
+def count_compaction(session: Session, wait: float = 2.0) -> Journal:
+    """The PreCompact hook: compaction_count + 1 and updated_at refreshed; the new journal.
+
+    A hook has seconds, not a minute: a journal held longer by another writer is an error."""
+    with editing(session, wait=wait) as journal:
         journal.meta["compaction_count"] = int(journal.meta.get("compaction_count") or 0) + 1
     return journal
 

@@ -98,7 +98,11 @@ def test_pause_resume_complete_writes_the_archive(env, project, state_dir):
     note(env, project, sid, "--next", "write the lexer")
     note(env, project, sid, "--done", "write the lexer")
     note(env, project, sid, "--decision", "PEG grammar", "--rationale", "error messages")
-    note(env, project, sid, "--pause", "--reason", "urgent bug elsewhere")
+    paused = json.loads(note(env, project, sid, "--pause", "--reason", "urgent bug elsewhere",
+                             "--json").stdout)
+    cps = json.loads(csa("session", "checkpoints", "-s", sid, "--json", env=env,
+                         cwd=project).stdout)
+    assert paused["checkpoint"] and [c["commit"] for c in cps] == [paused["checkpoint"]]
     t = view(env, project, sid, "--tldr")
     assert t["status"] == "paused" and any("urgent bug elsewhere" in x for x in t["tldr"])
     note(env, project, sid, "--resume")
