@@ -47,6 +47,13 @@ def test_run_goal_and_tasks_start_the_journal(env, project):
     assert ctx["goal"] == "fix it for good" and ctx["task_ids"] == ["T-1", "T-2", "T-3", "T-9"]
     res = csa("run", "--ephemeral", "--goal", "x", "y", env=env, cwd=project)
     assert res.returncode == 2 and "--ephemeral" in res.stderr
+    res = csa("run", "--detach", "--tool", "codex", "--goal", "in the background", "--task",
+              "B-1", "z", env=env, cwd=project)
+    bg = res.stdout.strip()
+    assert res.returncode == 0 and csa("session", "wait", "-s", bg, env=env,
+                                       cwd=project).returncode == 0, res.stderr
+    ctx = view(env, project, bg, "--context")
+    assert (ctx["goal"], ctx["task_ids"]) == ("in the background", ["B-1"])
 
 
 def test_steps_progress_fraction_current_marker_and_done(env, project):
