@@ -46,6 +46,7 @@ from csa.store import NEW_PREFIX, TRASH_PREFIX, Store
 from csa.summaries import RACY_WINDOW_NS
 from csa.worktree import WorktreeHasWork
 from csa.worktree import keep_reason as worktree_keep_reason
+from csa.worktree import present as worktree_present
 
 GC_LOCK = "gc.lock"  # the store-wide lock of clean and gc (csa.mutex)
 GC_WAIT_S = 600.0
@@ -125,6 +126,38 @@ def _clean(store: Store, *, days: float, dry_run: bool, tools: list[str] | None,
                              probe=dry_run)
     report.kept += [{"id": sid, "reason": why} for sid, why in keep.items()
                     if why != "recently accessed"]
+    with _sweeper(store, marked_ns, fast=not dry_run and archive is None) as sweeper:
+        _sweep(store, report, candidates, parent_of, cutoff, archive, marked_ns, sweeper)
+    if not dry_run and report.removed:
+        from csa.forget import forget_sessions
+
+        forget_sessions(store, [r["id"] for r in report.removed])
+        events.emit(store, "clean", sessions=len(report.removed),
+                    bytes=report.bytes_freed, days=days)
+    if not dry_run:
+        trash.empty(store, len(report.removed))
+    return report
+
+
+def _sweeper(store: Store, marked_ns: int, fast: bool):
+    """clean's fast path through directory descriptors (csa.gc_sweep), or None (a dry
+    run, an archive, or a store it cannot open: each session takes the general path)."""
+    if fast:
+        from csa.gc_sweep import Sweeper
+
+        try:
+            return Sweeper(store, marked_ns)
+        except OSError:
+            pass
+    return nullcontext()
+
+
+def _sweep(store: Store, report: Report, candidates: dict[str, dict], parent_of: dict,
+           cutoff: datetime, archive: Path | None, marked_ns: int, sweeper) -> None:
+    """The sweep phase of clean: each candidate removed or kept, into `report`."""
+    from csa.gc_sweep import SLOW
+
+    dry_run = report.dry_run
     spared: set[str] = set()  # ancestors of sessions the sweep had to keep
     # Children before parents, so a crash midway never leaves a child without its parent.
     for sid in sorted(candidates, key=lambda s: -len(ancestors(s, parent_of))):
@@ -138,7 +171,9 @@ def _clean(store: Store, *, days: float, dry_run: bool, tools: list[str] | None,
         if sid in spared:
             report.kept.append({"id": sid, "reason": "ancestor of a kept session"})
             continue
-        swept = _sweep_one(store.session(sid), cutoff, archive, marked_ns)
+        swept = sweeper.sweep(sid) if sweeper else SLOW
+        if swept == SLOW:
+            swept = _sweep_one(store.session(sid), cutoff, archive, marked_ns)
         if swept is None:
             live = store.session(sid).is_alive()
             report.kept.append({"id": sid, "reason": "live (locked)" if live
@@ -149,15 +184,6 @@ def _clean(store: Store, *, days: float, dry_run: bool, tools: list[str] | None,
         if archive is not None:
             entry["archive"] = str(archive / f"{sid}.tar.gz")
         report.removed.append(entry)
-    if not dry_run and report.removed:
-        from csa.forget import forget_sessions
-
-        forget_sessions(store, [r["id"] for r in report.removed])
-        events.emit(store, "clean", sessions=len(report.removed),
-                    bytes=report.bytes_freed, days=days)
-    if not dry_run:
-        trash.empty(store)
-    return report
 
 
 def _mark(store: Store, rows: list[dict], parent_of: dict, cutoff: datetime,
@@ -165,6 +191,7 @@ def _mark(store: Store, rows: list[dict], parent_of: dict, cutoff: datetime,
     """(candidates by id, kept id -> why): the mark phase of clean (see module doc)."""
     candidates: dict[str, dict] = {}
     keep: dict[str, str] = {}
+    worktrees = worktree_present(store)
     for r in rows:
         sid = r["id"]
         last = _parse(r.get("last_accessed"))
@@ -176,7 +203,7 @@ def _mark(store: Store, rows: list[dict], parent_of: dict, cutoff: datetime,
             keep[sid] = "other tool"
         elif probe and store.session(sid).is_alive():
             keep[sid] = "live (locked)"
-        elif (why := worktree_keep_reason(store, sid)) is not None:
+        elif sid in worktrees and (why := worktree_keep_reason(store, sid)) is not None:
             keep[sid] = why
         else:
             candidates[sid] = r

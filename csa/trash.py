@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 TRASH_DIR = "trash"
 RECLAIM_BUDGET_S = 0.5  # what clean spends freeing space itself before it detaches the rest
+RECLAIM_INLINE = 200  # more sessions than this go to the detached process at once
 _counter = itertools.count()
 _made: set[Path] = set()  # trash dirs this process made or found (one mkdir each)
 
@@ -39,9 +40,8 @@ def trash_dir(store: Store) -> Path:
     return store.dir / TRASH_DIR
 
 
-def move(store: Store, path: Path) -> Path | None:
-    """Rename `path` (a dir inside the store) into the trash; None when the trash is on
-    another filesystem (a mounted or linked sessions/), and the caller removes it in place."""
+def ensure(store: Store) -> Path:
+    """The trash dir, made if missing (once per process)."""
     dest = trash_dir(store)
     if dest not in _made:
         try:
@@ -49,7 +49,18 @@ def move(store: Store, path: Path) -> Path | None:
         except FileExistsError:
             pass
         _made.add(dest)
-    entry = dest / f"{path.name}.{os.getpid()}.{next(_counter)}"
+    return dest
+
+
+def entry_name(name: str) -> str:
+    """A name in the trash for `name` that no other entry has (pid and a counter)."""
+    return f"{name}.{os.getpid()}.{next(_counter)}"
+
+
+def move(store: Store, path: Path) -> Path | None:
+    """Rename `path` (a dir inside the store) into the trash; None when the trash is on
+    another filesystem (a mounted or linked sessions/), and the caller removes it in place."""
+    entry = ensure(store) / entry_name(path.name)
     try:
         os.rename(path, entry)
     except OSError as e:
@@ -115,10 +126,11 @@ def reclaim_later(store: Store) -> int | None:
     return proc.pid
 
 
-def empty(store: Store) -> bool:
-    """Clean's last step: free the trash within RECLAIM_BUDGET_S, detach the rest. True
-    when it is empty now."""
-    if reclaim(store, RECLAIM_BUDGET_S):
+def empty(store: Store, moved: int = 0) -> bool:
+    """Clean's last step, after it `moved` sessions into the trash: free it within
+    RECLAIM_BUDGET_S, detach the rest (all of it when there are more than RECLAIM_INLINE:
+    those would spend the whole budget). True when it is empty now."""
+    if moved <= RECLAIM_INLINE and reclaim(store, RECLAIM_BUDGET_S):
         return True
     reclaim_later(store)
     return False

@@ -174,6 +174,15 @@ def work_left(path: Path, branch: str | None) -> str | None:
     return None
 
 
+def present(store: Store) -> set[str]:
+    """Names in the worktree home (one listdir: a clean of thousands asks keep_reason only
+    for these)."""
+    try:
+        return set(os.listdir(home(store.root)))
+    except OSError:
+        return set()
+
+
 def keep_reason(store: Store, sid: str) -> str | None:
     """Why a session must be kept for its worktree's sake (None: no worktree, or no work)."""
     path = home(store.root) / sid
