@@ -6,9 +6,9 @@
     >>> index.prefix("01JH4Q")               # ids starting with a prefix (range query)
 
 state.toml stays the truth. The database is validated cheaply: the mtime of
-sessions/ and the row count (a session created or removed changes both) are kept in
-`meta`; when they differ, one listdir brings the rows in line (new ids parsed, gone
-ids dropped). A row carries the (inode, mtime_ns, size) of the state.toml it was
+sessions/ and the row count (a session created or removed changes both; triggers keep
+the count, so reading it costs nothing at any size) are kept in `meta`; when they
+differ, one listdir brings the rows in line (new ids parsed, gone ids dropped). A row carries the (inode, mtime_ns, size) of the state.toml it was
 read from, and every row a query returns is re-checked against its file, so a
 hand-edited state.toml wins over its row (git's racy-file rule: a file written in
 the last two seconds is recorded as unverified and parsed again next time). A
@@ -36,8 +36,9 @@ if TYPE_CHECKING:
     from csa.store import Store
 
 DB_NAME = "summaries.db"
-SCHEMA_VERSION = 3  # 2: a failed, timed-out or interrupted last run shows in `status`;
-#                     3: session names and provider ids (issue 16)
+SCHEMA_VERSION = 4  # 2: a failed, timed-out or interrupted last run shows in `status`;
+#                     3: session names and provider ids (issue 16);
+#                     4: the row count kept by triggers (meta 'rows'), made in place from 3
 RACY_WINDOW_NS = 2_000_000_000
 REFRESH_CHUNK = 2000
 MAX_LIMIT = 2**62  # SQLite integers are 64-bit; a larger --limit means "all"
@@ -54,6 +55,17 @@ CREATE INDEX s_sort ON s (sort_key, id);
 CREATE INDEX s_access ON s (last_accessed, id);
 CREATE INDEX s_parent ON s (parent);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER);
+"""
+# The number of rows, kept in meta by every insert and delete, so the freshness check
+# reads one value instead of counting 100,000 rows (tens of ms). An INSERT OR REPLACE of
+# an existing id deletes the old row without firing the delete trigger (recursive_triggers
+# is off, SQLite's default, which csa never changes) and counts nothing.
+COUNTED = """
+CREATE TRIGGER s_new BEFORE INSERT ON s WHEN NOT EXISTS (SELECT 1 FROM s WHERE id = NEW.id)
+    BEGIN UPDATE meta SET value = value + 1 WHERE key = 'rows'; END;
+CREATE TRIGGER s_gone AFTER DELETE ON s
+    BEGIN UPDATE meta SET value = value - 1 WHERE key = 'rows'; END;
+INSERT OR REPLACE INTO meta VALUES ('rows', (SELECT count(*) FROM s));
 """
 COLS = "id, data, ino, mtime_ns, size"
 PUT = "INSERT OR REPLACE INTO s VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
@@ -116,13 +128,14 @@ class SummaryIndex:
     @staticmethod
     def _ensure_schema(db: sqlite3.Connection) -> sqlite3.Connection:
         """Create the tables when the file is new or of another schema version."""
-        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
             db.execute("BEGIN IMMEDIATE")
-            for table in ("s", "p", "meta"):
-                db.execute(f"DROP TABLE IF EXISTS {table}")
-            for stmt in SCHEMA.split(";"):
-                if stmt.strip():
-                    db.execute(stmt)
+            if version != 3:  # 3 has the same tables: it gets the count, keeps its rows
+                for table in ("s", "p", "meta"):
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+                _run(db, SCHEMA)
+            _run(db, COUNTED)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             db.execute("COMMIT")
         db.execute("SELECT count(*) FROM s WHERE id = ''").fetchone()
@@ -215,8 +228,7 @@ class SummaryIndex:
 
     @contextmanager
     def once(self) -> Iterator[None]:
-        """Queries inside share one check of sessions/ (a resolution runs several; the
-        check counts the rows, which costs tens of ms at 100,000 sessions)."""
+        """Queries inside share one check of sessions/ (a resolution runs several)."""
         if self._synced:
             yield
             return
@@ -238,13 +250,13 @@ class SummaryIndex:
         except FileNotFoundError:
             dir_mtime = 0
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        count = db.execute("SELECT count(*) FROM s").fetchone()[0]
+        count = _count(db, meta)
         if dir_mtime and meta.get("dir_mtime") == dir_mtime and meta.get("count") == count:
             return
         on_disk = set(self.store.ids())
         have = {r[0] for r in db.execute("SELECT id FROM s")}
         self._refresh(sorted((on_disk - have) | (have - on_disk)))
-        count = db.execute("SELECT count(*) FROM s").fetchone()[0]
+        count = _count(db)
         if dir_mtime > time.time_ns() - RACY_WINDOW_NS:
             dir_mtime = 0  # a change within the same tick could follow unseen: check again
         if (meta.get("dir_mtime"), meta.get("count")) != (dir_mtime, count):
@@ -421,6 +433,26 @@ def _row(summary: dict, st: os.stat_result | None) -> tuple:
             "," + ",".join(summary.get("tools") or []) + ",",
             st.st_ino if st else 0, UNVERIFIED if racy else st.st_mtime_ns,
             st.st_size if st else 0, orjson.dumps(summary), summary.get("name") or None)
+
+
+def _count(db: sqlite3.Connection, meta: dict | None = None) -> int:
+    """The row count the triggers keep (COUNTED); counted and recorded again when the
+    value is missing (a damaged meta table)."""
+    if meta is None:
+        meta = dict(db.execute("SELECT key, value FROM meta WHERE key = 'rows'").fetchall())
+    if isinstance(meta.get("rows"), int):
+        return meta["rows"]
+    count = db.execute("SELECT count(*) FROM s").fetchone()[0]
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('rows', ?)", (count,))
+    return count
+
+
+def _run(db: sqlite3.Connection, script: str) -> None:
+    """Each statement of `script` inside the caller's transaction (executescript would
+    commit it)."""
+    for stmt in script.split(";\n"):
+        if stmt.strip():
+            db.execute(stmt)
 
 
 def _unlink(path: str) -> None:

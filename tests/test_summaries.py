@@ -242,3 +242,64 @@ def test_damaged_pages_found_while_reading_are_rebuilt(store):
     fresh = Store.open()
     assert len(fresh.summaries()) == 40
     assert len(Store.open().summaries()) == 40
+
+
+def test_the_freshness_check_counts_no_rows(store):
+    """A warm check reads the trigger-kept count from meta; it never scans the table."""
+    for i in range(3):
+        _age(store, make_session(store, f"s{i}").meta_session_id)
+    store.summaries()
+    fresh = Store.open()
+    seen: list[str] = []
+    fresh.index.db().set_trace_callback(seen.append)
+    fresh.index.sync()
+    assert seen and not [q for q in seen if "count(" in q.lower()], seen
+    meta = dict(fresh.index.db().execute("SELECT key, value FROM meta").fetchall())
+    assert meta["rows"] == meta["count"] == 3
+
+
+def test_the_count_follows_inserts_replaces_and_deletes(store):
+    a = make_session(store, "a")
+    store.summaries()
+    db = store.index.db()
+    rows = lambda: db.execute("SELECT value FROM meta WHERE key = 'rows'").fetchone()[0]  # noqa: E731
+    assert rows() == 1
+    make_session(store, "b")  # a new row
+    s = store.session(a.meta_session_id)
+    s.save(s.read_state())  # INSERT OR REPLACE of an existing row
+    assert rows() == 2 == db.execute("SELECT count(*) FROM s").fetchone()[0]
+    store.drop_cached([a.meta_session_id])
+    assert rows() == 1
+
+
+def test_a_row_deleted_behind_the_index_is_noticed_without_a_dir_change(store):
+    a = make_session(store, "a")
+    b = make_session(store, "b")
+    for sid in (a.meta_session_id, b.meta_session_id):
+        _age(store, sid)
+    old = (datetime.now(UTC) - timedelta(hours=1)).timestamp()
+    os.utime(store.sessions_dir, (old, old))  # sessions/ outside the racy window
+    store.summaries()
+    mtime = os.stat(store.sessions_dir).st_mtime_ns
+    store.index.db().execute("DELETE FROM s WHERE id = ?", (b.meta_session_id,))
+    assert os.stat(store.sessions_dir).st_mtime_ns == mtime
+    ids = {r["id"] for r in Store.open().summaries()}
+    assert ids == {a.meta_session_id, b.meta_session_id}
+
+
+def test_an_index_of_schema_3_gets_the_count_and_keeps_its_rows(store):
+    a = make_session(store, "kept row")
+    _age(store, a.meta_session_id)
+    store.summaries()
+    db = store.index.db()
+    db.execute("DROP TRIGGER s_new")
+    db.execute("DROP TRIGGER s_gone")
+    db.execute("DELETE FROM meta WHERE key = 'rows'")
+    db.execute("UPDATE s SET data = json_set(data, '$.description', 'from the old index')")
+    db.execute("PRAGMA user_version=3")
+    store.index.close()
+    fresh = Store.open()
+    # The row was not re-parsed from state.toml (it would say "kept row").
+    assert [r["description"] for r in fresh.summaries()] == ["from the old index"]
+    meta = dict(fresh.index.db().execute("SELECT key, value FROM meta").fetchall())
+    assert meta["rows"] == 1
