@@ -114,3 +114,43 @@ def test_recorded_peak_rss_includes_the_tools_grandchild(tmp_path, project, stat
     # The fake tool alone is a small Python process (well under 40 MiB): only the
     # grandchild's 80 MiB can lift the tree's peak past that.
     assert peak > 80 * MB, peak
+
+
+def test_start_times_read_from_procfs_equal_psutils():
+    """Records written with either must compare equal (alive() allows 1 ms)."""
+    import psutil
+
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2)"])
+    try:
+        for pid in (os.getpid(), p.pid, 1):
+            assert procs._procfs_start_time(pid) == psutil.Process(pid).create_time()
+    finally:
+        p.kill()
+        p.wait()
+    assert procs._procfs_start_time(p.pid) is None and procs.start_time(p.pid) is None
+
+
+# Runs csa with an audit hook that lists what was imported before the tool was spawned.
+BEFORE_SPAWN = """
+import runpy, sys
+seen = []
+def hook(event, args):
+    if event == "subprocess.Popen" and "codex" in str(args[0]) and not seen:
+        seen.append(sorted(m for m in sys.modules if "." not in m))
+        print("BEFORE-SPAWN", *seen[0], file=sys.stderr)
+sys.addaudithook(hook)
+sys.argv = ["csa", *sys.argv[1:]]
+runpy.run_module("csa", run_name="__main__")
+"""
+
+
+def test_a_run_imports_no_psutil_before_the_tools_spawn(tmp_path, project):
+    env = fake_env(tmp_path)
+    for _ in range(2):  # the second run has a memory history (the pre-run memory check)
+        res = subprocess.run([sys.executable, "-c", BEFORE_SPAWN, "run", "-q", "--tool",
+                              "codex", "hello"], env=env, cwd=project, capture_output=True,
+                             text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        before = next(line.split()[1:] for line in res.stderr.splitlines()
+                      if line.startswith("BEFORE-SPAWN"))
+        assert "ulid" in before and "psutil" not in before
