@@ -68,14 +68,14 @@ def build_store(root: Path, project: Path, mb: int) -> tuple[Path, int]:
     return root / "projects", total
 
 
-def parse_floor(store: Path) -> float:
-    """Seconds to read and orjson-parse every line of every file."""
-    t = time.perf_counter()
+def parse_floor(store: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds to read and orjson-parse every line of every file."""
+    t, c = time.perf_counter(), time.process_time()
     for path in store.rglob("*.jsonl"):
         with open(path, "rb") as f:
             for line in f:
                 orjson.loads(line)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
 def measure(mb: int, env: dict, csa: list[str]) -> dict:
@@ -89,11 +89,16 @@ def measure(mb: int, env: dict, csa: list[str]) -> dict:
         run_env = dict(env, CLAUDE_CONFIG_DIR=str(tmp / "claude"),
                        CSA_STATE_DIR=str(tmp / "state"))
         t = time.perf_counter()
-        res = subprocess.run([*csa, "import", "claude", "--json"], env=run_env, cwd=project,
-                             capture_output=True, check=True)
+        proc = subprocess.Popen([*csa, "import", "claude", "--json"], env=run_env, cwd=project,
+                                stdout=subprocess.PIPE)
+        out = proc.stdout.read()
+        _, status, ru = os.wait4(proc.pid, 0)
         took = time.perf_counter() - t
-        report = orjson.loads(res.stdout)
-        return {"mb": total / 2**20, "seconds": took, "floor_s": floor,
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"csa import claude exited {os.waitstatus_to_exitcode(status)}")
+        report = orjson.loads(out)
+        return {"mb": total / 2**20, "seconds": took, "cpu_s": ru.ru_utime + ru.ru_stime,
+                "floor_s": floor[0], "floor_cpu_s": floor[1],
                 "created": report.get("created"), "events": report.get("events")}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -105,10 +110,16 @@ def main() -> int:
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CSA_")}
     env["PYTHONPATH"] = str(REPO)
+    load = os.getloadavg()[0]
     r = measure(args.mb, env, [sys.executable, "-m", "csa"])
-    print(f"csa import claude, {r['mb']:.0f} MB ({r['created']} sessions, {r['events']} events):"
-          f" {r['seconds']:.1f} s = {r['mb'] / r['seconds']:.1f} MB/s; floor (orjson.loads of "
-          f"every line) {r['mb'] / r['floor_s']:.0f} MB/s; goal <= 60 s at 1 GB")
+    mb = r["mb"]
+    print(f"csa import claude, {mb:.0f} MB ({r['created']} sessions, {r['events']} events), "
+          f"load {load:.1f} -> {os.getloadavg()[0]:.1f}:\n"
+          f"  wall {r['seconds']:.1f} s = {mb / r['seconds']:.1f} MB/s; CPU {r['cpu_s']:.1f} s = "
+          f"{mb / r['cpu_s']:.1f} MB/s ({1024 * r['cpu_s'] / mb:.0f} s of CPU per GB)\n"
+          f"  floor, orjson.loads of every line: wall {mb / r['floor_s']:.0f} MB/s, CPU "
+          f"{mb / r['floor_cpu_s']:.0f} MB/s; ratio (CPU) {r['floor_cpu_s'] / r['cpu_s']:.2f}x "
+          f"of the floor's rate\n  goal: <= 60 s at 1 GB")
     return 0
 
 
