@@ -13,7 +13,9 @@ Sweep: each candidate is locked (non-blocking; a session that is being resumed i
 skipped), re-read under the lock (it may have been resumed meanwhile), optionally
 archived as `<DIR>/<ULID>.tar.gz`, then renamed out of `sessions/` into the trash,
 whose space is freed at the end (csa.trash: a detached process frees what takes
-more than half a second; `gc` frees what a killed one left). A
+more than half a second; `gc` frees what a killed one left). Plain sessions take
+these steps through directory descriptors (csa.gc_sweep, a few system calls each);
+anything unusual takes the general path (_sweep_one). A
 resume that races the sweep either wins the lock (the session is kept) or finds
 the session locked, then gone; it never sees a half-deleted session.
 
@@ -126,8 +128,10 @@ def _clean(store: Store, *, days: float, dry_run: bool, tools: list[str] | None,
                              probe=dry_run)
     report.kept += [{"id": sid, "reason": why} for sid, why in keep.items()
                     if why != "recently accessed"]
-    with _sweeper(store, marked_ns, fast=not dry_run and archive is None) as sweeper:
-        _sweep(store, report, candidates, parent_of, cutoff, archive, marked_ns, sweeper)
+    from csa.gc_sweep import sweep_all
+
+    sweep_all(store, report, candidates, parent_of, archive, marked_ns,
+              lambda sid: _sweep_one(store.session(sid), cutoff, archive, marked_ns))
     if not dry_run and report.removed:
         from csa.forget import forget_sessions
 
@@ -137,53 +141,6 @@ def _clean(store: Store, *, days: float, dry_run: bool, tools: list[str] | None,
     if not dry_run:
         trash.empty(store, len(report.removed))
     return report
-
-
-def _sweeper(store: Store, marked_ns: int, fast: bool):
-    """clean's fast path through directory descriptors (csa.gc_sweep), or None (a dry
-    run, an archive, or a store it cannot open: each session takes the general path)."""
-    if fast:
-        from csa.gc_sweep import Sweeper
-
-        try:
-            return Sweeper(store, marked_ns)
-        except OSError:
-            pass
-    return nullcontext()
-
-
-def _sweep(store: Store, report: Report, candidates: dict[str, dict], parent_of: dict,
-           cutoff: datetime, archive: Path | None, marked_ns: int, sweeper) -> None:
-    """The sweep phase of clean: each candidate removed or kept, into `report`."""
-    from csa.gc_sweep import SLOW
-
-    dry_run = report.dry_run
-    spared: set[str] = set()  # ancestors of sessions the sweep had to keep
-    # Children before parents, so a crash midway never leaves a child without its parent.
-    for sid in sorted(candidates, key=lambda s: -len(ancestors(s, parent_of))):
-        r = candidates[sid]
-        entry = {"id": sid, "description": r.get("description", ""),
-                 "last_accessed": r.get("last_accessed"), "tools": r.get("tools") or []}
-        if dry_run:
-            entry["bytes"] = store.session(sid).size()
-            report.removed.append(entry)
-            continue
-        if sid in spared:
-            report.kept.append({"id": sid, "reason": "ancestor of a kept session"})
-            continue
-        swept = sweeper.sweep(sid) if sweeper else SLOW
-        if swept == SLOW:
-            swept = _sweep_one(store.session(sid), cutoff, archive, marked_ns)
-        if swept is None:
-            live = store.session(sid).is_alive()
-            report.kept.append({"id": sid, "reason": "live (locked)" if live
-                                else "resumed or locked during clean"})
-            spared.update(ancestors(sid, parent_of))
-            continue
-        entry["bytes"] = swept
-        if archive is not None:
-            entry["archive"] = str(archive / f"{sid}.tar.gz")
-        report.removed.append(entry)
 
 
 def _mark(store: Store, rows: list[dict], parent_of: dict, cutoff: datetime,

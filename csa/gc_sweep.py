@@ -1,6 +1,7 @@
-"""clean's sweep of many sessions: lock, check and rename each into the trash through
-directory descriptors, with no per-session objects.
+"""clean's sweep: lock, check and rename each candidate into the trash, plain sessions
+through directory descriptors with no per-session objects.
 
+    >>> sweep_all(store, report, candidates, parent_of, archive, marked_ns, general)
     >>> with Sweeper(store, marked_ns) as sweeper:
     ...     freed = sweeper.sweep(sid)   # bytes; None: keep it (locked); SLOW: gc decides
 
@@ -23,10 +24,14 @@ from __future__ import annotations
 import fcntl
 import os
 import stat
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from csa import trash
 from csa.fsutil import FILE_MODE
+from csa.genealogy import ancestors
 from csa.lock import SESSION_LOCK
 from csa.session import LOCKS_DIR, STATE_FILE
 from csa.summaries import RACY_WINDOW_NS
@@ -91,6 +96,52 @@ class Sweeper:
         finally:
             for fd in reversed(fds):  # closing the lock's fd releases the flock
                 os.close(fd)
+
+
+def sweep_all(store: Store, report, candidates: dict[str, dict], parent_of: dict,
+              archive: Path | None, marked_ns: int,
+              general: Callable[[str], int | None]) -> None:
+    """The sweep phase of clean (csa.gc): each candidate removed or kept, into `report`;
+    `general(sid)` is the general path (bytes freed, or None to keep the session)."""
+    dry_run = report.dry_run
+    spared: set[str] = set()  # ancestors of sessions the sweep had to keep
+    with _sweeper(store, marked_ns, fast=not dry_run and archive is None) as sweeper:
+        # Children before parents: a crash midway never leaves a child without its parent.
+        for sid in sorted(candidates, key=lambda s: -len(ancestors(s, parent_of))):
+            r = candidates[sid]
+            entry = {"id": sid, "description": r.get("description", ""),
+                     "last_accessed": r.get("last_accessed"), "tools": r.get("tools") or []}
+            if dry_run:
+                entry["bytes"] = store.session(sid).size()
+                report.removed.append(entry)
+                continue
+            if sid in spared:
+                report.kept.append({"id": sid, "reason": "ancestor of a kept session"})
+                continue
+            swept = sweeper.sweep(sid) if sweeper else SLOW
+            if swept == SLOW:
+                swept = general(sid)
+            if swept is None:
+                live = store.session(sid).is_alive()
+                report.kept.append({"id": sid, "reason": "live (locked)" if live
+                                    else "resumed or locked during clean"})
+                spared.update(ancestors(sid, parent_of))
+                continue
+            entry["bytes"] = swept
+            if archive is not None:
+                entry["archive"] = str(archive / f"{sid}.tar.gz")
+            report.removed.append(entry)
+
+
+def _sweeper(store: Store, marked_ns: int, fast: bool):
+    """A Sweeper, or a context yielding None (a dry run, an archive, or a store it cannot
+    open: each session takes the general path)."""
+    if fast:
+        try:
+            return Sweeper(store, marked_ns)
+        except OSError:
+            pass
+    return nullcontext()
 
 
 def _size_at(fd: int) -> int:
