@@ -263,3 +263,28 @@ def test_command_line_script_from_env(tmp_path):
         proc.terminate()
         assert proc.wait(timeout=10) == 0
         proc.stdout.close()
+
+
+def test_hold_rule_keeps_a_matching_request_in_flight():
+    import threading
+    import time
+
+    with MockLLM(script=[{"hold": 30, "when": "hold on", "apis": ["chat"]}]) as mock:
+        t0 = time.monotonic()
+        _s, _h, raw = post(mock, PATHS["chat"], first_body("chat", "quick"))
+        assert the_text("chat", raw).startswith("MOCK-REPLY") and not mock.holds
+        done: list[bytes] = []
+        worker = threading.Thread(target=lambda: done.append(
+            post(mock, PATHS["chat"], first_body("chat", "hold on please"))[2]))
+        worker.start()
+        while not mock.holds and time.monotonic() - t0 < 10:
+            time.sleep(0.02)
+        assert mock.holds and mock.holds[0]["api"] == "chat" and not done
+        # A held reply answers when the mock stops, instead of blocking the test.
+        mock.stop()
+        worker.join(10)
+        assert time.monotonic() - t0 < 20
+    with pytest.raises(ValueError):
+        load_rules([{"hold": "long"}])
+    with pytest.raises(ValueError):
+        load_rules([{"hold": 1, "apis": ["grpc"]}])

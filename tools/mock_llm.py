@@ -56,7 +56,7 @@ from urllib.parse import urlsplit
 
 from mock_errors import error_reply
 from mock_schema import gemini_json_schema, schema_instance
-from mock_script import Rule, decide, load_rules, scripted_error
+from mock_script import Rule, decide, load_rules, scripted_error, scripted_hold
 from mock_turns import count_user_turns, latest_user_text
 from mock_wire import Call, Text, reply
 
@@ -146,6 +146,12 @@ def _model_reply(mock: MockLLM, api: str, body: dict, url_model: str | None,
     """Answer one model request (JSON for a schema, a scripted tool call, or text) and
     note what was answered in ``record``: ``n``, ``reply``, and ``tool_call`` /
     ``tool_output`` when the script was involved."""
+    hold = scripted_hold(mock.rules(), api, latest_user_text(api, body))
+    if hold:  # a turn kept in flight (for cancel tests); stop() ends the wait
+        with mock._lock:
+            mock.holds.append({"time": time.time(), "api": api, "seconds": hold})
+        record["held"] = hold
+        mock._stopping.wait(hold)
     kind = scripted_error(mock.rules(), api, latest_user_text(api, body))
     if kind is not None:  # a scripted API failure (tools/mock_errors.py)
         status, error = error_reply(api, kind)
@@ -325,6 +331,8 @@ class MockLLM:
         self.netns = netns
         self.script = script
         self.requests: list[dict[str, Any]] = []
+        self.holds: list[dict[str, Any]] = []
+        self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._replies = 0
         self._server: _Server | None = None
@@ -360,6 +368,7 @@ class MockLLM:
         """Bind and serve in a daemon thread; returns self."""
         if self._server is not None:
             return self
+        self._stopping.clear()
 
         def bind() -> _Server:
             return _Server((self.host, self._want_port), _Handler)
@@ -382,6 +391,7 @@ class MockLLM:
         server, self._server = self._server, None
         if server is None:
             return
+        self._stopping.set()  # held replies give up waiting
         server.shutdown()
         server.server_close()
         if self._thread is not None:

@@ -12,7 +12,10 @@ claude-code ``Bash`` {command}, codex ``exec_command`` {cmd}, opencode ``bash``
 the result in its next request; that follow-up gets ``then`` as the final text
 (``{output}`` becomes the tool's output, the CLI's own wrapping included). A rule with an ``error`` key instead
 (``{"error": "rate_limit", "apis": ["gemini"], "when": "..."}``) answers matching model
-requests with that API failure in the provider's format (tools/mock_errors.py). Rules
+requests with that API failure in the provider's format (tools/mock_errors.py). A rule
+with a ``hold`` key (``{"hold": 30, "when": "..."}``) makes the mock wait that many
+seconds before it answers a matching model request, a turn still in flight that a
+test can cancel (``MockLLM.holds`` lists the holds begun). Rules
 are matched in order; ``args`` adds tool arguments (e.g. ``{"login": false}`` for
 codex), ``apis`` limits a rule to some of ``anthropic``, ``responses``, ``chat``,
 ``gemini``. The follow-up is recognised from the request alone (the last model
@@ -37,8 +40,8 @@ from typing import Any
 from mock_turns import entries
 from mock_wire import Call
 
-__all__ = ["COMMAND_ARG", "SHELL_TOOLS", "ErrorRule", "Rule", "decide", "load_rules",
-           "offered_tools", "pending_result", "scripted_error"]
+__all__ = ["COMMAND_ARG", "SHELL_TOOLS", "ErrorRule", "HoldRule", "Rule", "decide",
+           "load_rules", "offered_tools", "pending_result", "scripted_error", "scripted_hold"]
 
 # The shell tool each CLI offers, by the API it speaks, and its command argument.
 SHELL_TOOLS = {"anthropic": "Bash", "responses": "exec_command", "chat": "bash",
@@ -87,6 +90,39 @@ class ErrorRule:
         return not self.apis or api in self.apis
 
 
+@dataclass(frozen=True)
+class HoldRule:
+    """A held reply: ``{"hold": 30, "when": "optional prompt text", "apis": [...]}`` makes
+    the mock wait ``hold`` seconds before answering a matching model request."""
+
+    hold: float
+    when: str = ""
+    apis: tuple[str, ...] = ()
+
+    def applies_to(self, api: str) -> bool:
+        return not self.apis or api in self.apis
+
+
+def _hold_rule(obj: dict) -> HoldRule:
+    unknown = set(obj) - {"hold", "when", "apis"}
+    hold = obj["hold"]
+    if unknown or isinstance(hold, bool) or not isinstance(hold, int | float) or hold < 0 \
+            or not isinstance(obj.get("when", ""), str):
+        raise ValueError(f"a hold rule is {{'hold': seconds, 'when'?, 'apis'?}}, got {obj!r}")
+    bad = set(obj.get("apis") or ()) - set(SHELL_TOOLS)
+    if bad:
+        raise ValueError(f"unknown apis {sorted(bad)} in script rule; use {sorted(SHELL_TOOLS)}")
+    return HoldRule(float(hold), obj.get("when", ""), tuple(obj.get("apis") or ()))
+
+
+def scripted_hold(rules: list, api: str, prompt: str) -> float:
+    """Seconds the first matching hold rule asks the mock to wait (0: none)."""
+    for rule in rules:
+        if isinstance(rule, HoldRule) and rule.applies_to(api) and rule.when in prompt:
+            return rule.hold
+    return 0.0
+
+
 def _error_rule(obj: dict) -> ErrorRule:
     from mock_errors import KINDS
 
@@ -108,11 +144,13 @@ def scripted_error(rules: list, api: str, prompt: str) -> str | None:
     return None
 
 
-def _rule(obj: Any) -> Rule | ErrorRule:
-    if isinstance(obj, Rule | ErrorRule):
+def _rule(obj: Any) -> Rule | ErrorRule | HoldRule:
+    if isinstance(obj, Rule | ErrorRule | HoldRule):
         return obj
     if isinstance(obj, dict) and "error" in obj:
         return _error_rule(obj)
+    if isinstance(obj, dict) and "hold" in obj:
+        return _hold_rule(obj)
     if not isinstance(obj, dict) or not isinstance(obj.get("when"), str) \
             or not isinstance(obj.get("shell"), str):
         raise ValueError(f"a script rule needs string 'when' and 'shell', got {obj!r}")
