@@ -112,21 +112,56 @@ async def _prompt(conn: Any, rec: Recorder, mock: MockLLM, sid: str, text: str,
             "first_body_bytes": len(json.dumps(reqs[0].get("body"))) if reqs else None}
 
 
+class Agent:
+    """An ACP agent process in its own process group, and the SDK connection to it."""
+
+    def __init__(self, proc: Any, conn: Any) -> None:
+        self.proc, self.conn = proc, conn
+
+    async def close(self, grace: float = 1.0) -> float:
+        """Close stdin; SIGTERM (then SIGKILL) the group after `grace` s. Returns seconds.
+
+        claude-agent-acp and codex-acp (a node launcher around a native binary) do not
+        exit on EOF, so the whole group is signalled, as csa does.
+        """
+        import signal
+
+        t0 = time.monotonic()
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        for sig in (None, signal.SIGTERM, signal.SIGKILL):
+            if sig is not None:
+                try:
+                    os.killpg(self.proc.pid, sig)
+                except ProcessLookupError:
+                    pass
+            try:
+                await asyncio.wait_for(self.proc.wait(), grace)
+                break
+            except TimeoutError:
+                continue
+        await self.conn.close()
+        return time.monotonic() - t0
+
+
 async def _start(agent: str, env: dict, project: Path, bin_dir: Path, rec: Recorder,
-                 stderr: Any = None):
-    from acp import PROTOCOL_VERSION, spawn_agent_process
+                 stderr: Any = None) -> tuple[Agent, Any, float]:
+    """Spawn `agent`, run `initialize`; return (agent, initialize response, seconds)."""
+    from acp import PROTOCOL_VERSION, connect_to_agent
     from acp.schema import ClientCapabilities, FileSystemCapabilities, Implementation
 
     cmd = acp_command(agent, bin_dir)
-    ctx = spawn_agent_process(rec, cmd[0], *cmd[1:], env=env, cwd=project,
-                              transport_kwargs={"limit": 50 * 1024 * 1024, "stderr": stderr})
-    conn, proc = await ctx.__aenter__()
     t0 = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=stderr if stderr is not None else asyncio.subprocess.DEVNULL, env=env,
+        cwd=project, start_new_session=True, limit=50 * 1024 * 1024)
+    conn = connect_to_agent(rec, proc.stdin, proc.stdout)
     init = await asyncio.wait_for(conn.initialize(
         protocol_version=PROTOCOL_VERSION,
         client_capabilities=ClientCapabilities(fs=FileSystemCapabilities(), terminal=False),
         client_info=Implementation(name="csa-probe", version="0")), 60)
-    return ctx, conn, proc, init, round(time.monotonic() - t0, 2)
+    return Agent(proc, conn), init, round(time.monotonic() - t0, 2)
 
 
 async def probe(agent: str, bin_dir: Path, root: Path) -> dict[str, Any]:
@@ -138,8 +173,8 @@ async def probe(agent: str, bin_dir: Path, root: Path) -> dict[str, Any]:
         env = acp_env(agent, mock, home, bin_dir)
         rec = Recorder()
         log = (root / agent / "stderr.log").open("ab")
-        ctx, conn, _proc, init, out["init_secs"] = await _start(agent, env, project, bin_dir,
-                                                                rec, log)
+        ag, init, out["init_secs"] = await _start(agent, env, project, bin_dir, rec, log)
+        conn = ag.conn
         out["initialize"] = init.model_dump(by_alias=True, exclude_none=True)
         try:
             new = await asyncio.wait_for(conn.new_session(cwd=str(project), mcp_servers=[]), 60)
@@ -147,9 +182,10 @@ async def probe(agent: str, bin_dir: Path, root: Path) -> dict[str, Any]:
             out["new_session"] = new.model_dump(by_alias=True, exclude_none=True)
             out["turn1"] = await _prompt(conn, rec, mock, sid, "hello")
         finally:
-            await ctx.__aexit__(None, None, None)
+            out["close_secs"] = round(await ag.close(), 2)
         rec = Recorder()
-        ctx, conn, _proc, _init, _ = await _start(agent, env, project, bin_dir, rec, log)
+        ag, _init, _ = await _start(agent, env, project, bin_dir, rec, log)
+        conn = ag.conn
         try:
             if init.agent_capabilities and init.agent_capabilities.load_session:
                 t0 = time.monotonic()
@@ -166,7 +202,7 @@ async def probe(agent: str, bin_dir: Path, root: Path) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 - a probe reports, never stops
             out["error"] = f"{type(exc).__name__}: {exc} {getattr(exc, 'data', '')}"
         finally:
-            await ctx.__aexit__(None, None, None)
+            await ag.close()
         out["permissions"] = rec.permissions
         out["stray"] = [r["path"] for r in mock.requests if r["api"] == "unknown"]
         log.close()
