@@ -289,9 +289,11 @@ class RealCli:
 
 
 @contextmanager
-def make_realcli(binaries: dict[str, Path], netns: Any, tmp_path: Path):
+def make_realcli(binaries: dict[str, Path], netns: Any, tmp_path: Path, configure: Any = None):
     """A `RealCli` whose tool is the first of `binaries` (csa tool name -> real binary);
-    every tool listed is configured in the project, all against one mock and one HOME."""
+    every tool listed is configured in the project, all against one mock and one HOME.
+    `configure(tools_cfg, rc)`, when given, edits the `[tools]` table before it is written
+    and trusted (e.g. an ACP command, test_realcli_acp.py)."""
     root = tmp_path / "rc"
     root.mkdir()
     tool = next(iter(binaries))
@@ -309,6 +311,8 @@ def make_realcli(binaries: dict[str, Path], netns: Any, tmp_path: Path):
             tools_cfg[name] = cfg
             if name == tool:
                 rc.tool_env = tool_env
+        if configure is not None:
+            configure(tools_cfg, rc)
         (rc.project / ".csa").mkdir()
         (rc.project / ".csa" / "config.toml").write_text(
             toml_dumps({"tools": tools_cfg}), encoding="utf-8")
