@@ -235,3 +235,19 @@ def test_a_missing_acp_agent_is_one_line(env, project):
               env={**env, "PATH": "/usr/bin:/bin"})
     assert res.returncode == 1
     assert res.stderr.count("\n") == 1 and "ACP agent 'gemini' not found" in res.stderr
+
+
+def test_history_replayed_after_the_load_answer_is_not_this_turns_text(env, project, state_dir):
+    """gemini-cli 0.61 answers session/load before it streams the history (the protocol
+    says after); csa must still not take the replayed replies for the new turn's text."""
+    env = {**env, "FAKE_ACP_LATE_REPLAY": "1"}
+    first = csa("run", "--tool", "fake-acp", "--json", "hello agent", cwd=project, env=env)
+    assert first.returncode == 0, first.stderr
+    sid = json.loads(first.stdout)["session_id"]
+    second = csa("run", "-s", sid, "--json", "and again", cwd=project, env=env)
+    assert second.returncode == 0, second.stderr
+    out = json.loads(second.stdout)
+    assert out["final_text"].startswith("FAKE-ACP-REPLY (user turns seen: 2) and again"), out
+    assert "hello agent" not in out["final_text"]
+    loaded = acp_events(transcript(state_dir, project, sid), "session/load")
+    assert loaded[-1]["replayed"] == 2, loaded

@@ -23,6 +23,8 @@ Switches (environment, like tools/fake_clis):
                             (redaction tests)
     FAKE_PRINT_ENV=1        put the CSA_* environment in the reply
     FAKE_ACP_NO_LOAD=1      do not advertise loadSession
+    FAKE_ACP_LATE_REPLAY=1  answer session/load first and replay the history after it, as
+                            gemini-cli 0.61 does (the protocol says before)
     FAKE_ACP_INIT_SLEEP=S   wait S seconds before answering initialize
     FAKE_STDERR=TEXT        print TEXT on stderr at start
     FAKE_ACP_LOG=PATH       append one JSON line per request (method, session id, CSA_* env)
@@ -122,11 +124,17 @@ class FakeAgent:
         log("session/load", sessionId=session_id, cwd=cwd, found=rec is not None)
         if rec is None:
             raise acp.RequestError.resource_not_found(session_id)
+        if os.environ.get("FAKE_ACP_LATE_REPLAY"):
+            self.late = asyncio.ensure_future(self._replay(session_id, rec))
+        else:
+            await self._replay(session_id, rec)
+        return schema.LoadSessionResponse()
+
+    async def _replay(self, session_id: str, rec: dict) -> None:
         for turn in rec["turns"]:
             await self.conn.session_update(session_id, acp.update_user_message_text(turn["user"]))
             await self.conn.session_update(session_id,
                                            acp.update_agent_message_text(turn["reply"]))
-        return schema.LoadSessionResponse()
 
     async def cancel(self, session_id: str, **kwargs: Any) -> None:
         log("session/cancel", sessionId=session_id)

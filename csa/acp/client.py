@@ -206,6 +206,7 @@ async def _open_session(conn, client: CsaClient, job: Job, can_load: bool,
         client.replaying = True
         try:
             resp = await conn.load_session(cwd=job.cwd, session_id=job.resume_id)
+            await _replay_barrier(conn)
             emit(events.event("session/load", sessionId=job.resume_id,
                               replayed=client.replayed))
             return job.resume_id, resp
@@ -221,6 +222,22 @@ async def _open_session(conn, client: CsaClient, job: Job, can_load: bool,
     resp = await conn.new_session(cwd=job.cwd)
     emit(events.event("session/new", sessionId=resp.session_id))
     return resp.session_id, resp
+
+
+async def _replay_barrier(conn, timeout: float = 10.0) -> None:
+    """Wait out history that the agent replays after answering session/load.
+
+    The protocol says the replay comes before the answer; gemini-cli 0.61 answers first
+    and streams the history right after, so it would land in this turn's text. One more
+    round trip (an extension method no agent knows: its error answer is enough) comes back
+    behind those updates, which the agent wrote first.
+    """
+    import acp
+
+    try:
+        await asyncio.wait_for(conn.ext_method("csa/replay_barrier", {}), timeout)
+    except (acp.RequestError, asyncio.TimeoutError):
+        pass
 
 
 async def _set_model(conn, sid: str, session: Any, model: str, emit) -> None:
