@@ -251,3 +251,18 @@ def test_history_replayed_after_the_load_answer_is_not_this_turns_text(env, proj
     assert "hello agent" not in out["final_text"]
     loaded = acp_events(transcript(state_dir, project, sid), "session/load")
     assert loaded[-1]["replayed"] == 2, loaded
+
+
+def test_an_agent_slow_to_answer_the_cancel_is_not_killed_first(env, project, state_dir, tmp_path):
+    """opencode under load takes seconds to answer session/cancel; the kill grace must
+    let it, so the prompt ends `cancelled` instead of the agent being killed."""
+    proc = spawn("run", "--tool", "fake-acp", "a long task", cwd=project,
+                 env={**env, "FAKE_SLEEP": "30", "FAKE_ACP_CANCEL_DELAY": "4"})
+    wait_for(lambda: any(e["method"] == "session/prompt" for e in read_log(tmp_path / "acp.log")),
+             timeout=30)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=40)
+    assert proc.returncode == 130, err
+    events = transcript(state_dir, project, session_id_from(err))
+    assert acp_events(events, "session/prompt")[-1]["stopReason"] == "cancelled"
+    assert not acp_events(events, "error"), acp_events(events, "error")

@@ -23,6 +23,8 @@ Switches (environment, like tools/fake_clis):
                             (redaction tests)
     FAKE_PRINT_ENV=1        put the CSA_* environment in the reply
     FAKE_ACP_NO_LOAD=1      do not advertise loadSession
+    FAKE_ACP_CANCEL_DELAY=S take S seconds to wind down after session/cancel (opencode
+                            under load takes several)
     FAKE_ACP_LATE_REPLAY=1  answer session/load first and replay the history after it, as
                             gemini-cli 0.61 does (the protocol says before)
     FAKE_ACP_INIT_SLEEP=S   wait S seconds before answering initialize
@@ -202,6 +204,8 @@ class FakeAgent:
             await asyncio.wait_for(cancel.wait(), env_seconds("FAKE_SLEEP"))
         except TimeoutError:
             pass
+        if cancel.is_set():
+            await asyncio.sleep(env_seconds("FAKE_ACP_CANCEL_DELAY"))
         return cancel.is_set()
 
 

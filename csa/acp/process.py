@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from csa.turn.pipeline import Turn
 
 SHUTDOWN_S = 1.0  # after the prompt: how long the agent may take to exit on its own
+# After session/cancel: how long the agent may take to answer the prompt (`cancelled`)
+# before the relay kills its group. opencode 1.18 needs several seconds under load.
+CANCEL_GRACE_S = 10.0
 
 
 class AcpProcess:
@@ -54,6 +57,8 @@ class AcpProcess:
         return self
 
     # -- what the relay calls ------------------------------------------------------------
+
+    stop_grace = CANCEL_GRACE_S  # read by the relay after soft_stop
 
     def soft_stop(self, reason: str) -> None:
         """Ask the agent to stop the prompt (session/cancel); the relay's kill grace

@@ -120,7 +120,7 @@ class Relay:
         if self._interrupted is None:
             self._interrupted = signum
             self._stop_tool(signum, f"interrupted ({signal.Signals(signum).name})")
-            self._kill_at = time.monotonic() + KILL_GRACE_S
+            self._kill_at = time.monotonic() + self._grace()
 
     def _pump(self) -> None:
         proc = self.proc
@@ -149,7 +149,7 @@ class Relay:
                 self._lines(name, [buf], self._recorded[name])
         sel.close()
         try:
-            proc.wait(timeout=KILL_GRACE_S if self._interrupted or self.status == "timeout"
+            proc.wait(timeout=self._grace() if self._interrupted or self.status == "timeout"
                       else None)
         except subprocess.TimeoutExpired:
             stop(proc)
@@ -250,7 +250,12 @@ class Relay:
         self.outcome.errors.append(why)
         self.options.say(f"csa: {why}; stopping {self.tool.name}")
         self._stop_tool(signal.SIGTERM, why)
-        self._kill_at = time.monotonic() + KILL_GRACE_S
+        self._kill_at = time.monotonic() + self._grace()
+
+    def _grace(self) -> float:
+        """Seconds between asking the tool to stop and SIGKILL: an ACP agent answers a
+        session/cancel (csa.acp.process.CANCEL_GRACE_S), a process gets KILL_GRACE_S."""
+        return getattr(self.proc, "stop_grace", KILL_GRACE_S)
 
     def _stop_tool(self, sig: int, why: str) -> None:
         """Ask the tool to stop: an ACP agent's prompt is cancelled (session/cancel,
@@ -269,7 +274,7 @@ class Relay:
         self.outcome.errors.append(why)
         self.options.say(f"csa: {why}; stopping {self.tool.name}")
         self._stop_tool(signal.SIGTERM, why)
-        self._kill_at = time.monotonic() + KILL_GRACE_S
+        self._kill_at = time.monotonic() + self._grace()
 
     def _writer_failed(self, error: OSError) -> None:
         """Disk full or similar: keep relaying (the turn is not lost), stop recording."""
