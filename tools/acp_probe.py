@@ -210,6 +210,16 @@ async def probe(agent: str, bin_dir: Path, root: Path) -> dict[str, Any]:
     return out
 
 
+def bin_dir_for(script: str, args: Any, argv: list[str] | None) -> Path:
+    """The real CLIs' bin dir; with `--netns`, first re-exec `script` inside `unshare -n`
+    (the mock then runs in that namespace too, so a stray request fails at once)."""
+    if args.netns:
+        argv2 = [a for a in (argv or sys.argv[1:]) if a != "--netns"]
+        cmd = realcli_env.netns_wrap([sys.executable, script, *argv2])
+        os.execvp(cmd[0], cmd)
+    return Path(os.environ.get("CSA_REAL_CLIS_BIN") or realcli_env.real_clis_bin())
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("agents", nargs="*", default=list(AGENTS))
@@ -217,11 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="also write the findings to this file")
     ap.add_argument("--keep", help="work in this dir (kept) instead of a temp dir")
     args = ap.parse_args(argv)
-    if args.netns:
-        argv2 = [a for a in (argv or sys.argv[1:]) if a != "--netns"]
-        cmd = realcli_env.netns_wrap([sys.executable, __file__, *argv2])
-        os.execvp(cmd[0], cmd)
-    bin_dir = Path(os.environ.get("CSA_REAL_CLIS_BIN") or realcli_env.real_clis_bin())
+    bin_dir = bin_dir_for(__file__, args, argv)
     found = []
     with tempfile.TemporaryDirectory(prefix="acp-probe-") as tmp:
         tmp = args.keep or tmp

@@ -37,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/ is not a package
 
 import realcli_env  # noqa: E402
-from acp_probe import AGENTS, Recorder, _start, acp_env  # noqa: E402
+from acp_probe import AGENTS, Recorder, _start, acp_env, bin_dir_for  # noqa: E402
 from mock_llm import MockLLM  # noqa: E402
 
 PROMPT = "Say hello in one short sentence."
@@ -148,11 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--netns", action="store_true", help="re-run inside `unshare -n`")
     ap.add_argument("--markdown", help="write the table to this file")
     args = ap.parse_args(argv)
-    if args.netns:
-        argv2 = [a for a in (argv or sys.argv[1:]) if a != "--netns"]
-        cmd = realcli_env.netns_wrap([sys.executable, __file__, *argv2])
-        os.execvp(cmd[0], cmd)
-    bin_dir = Path(os.environ.get("CSA_REAL_CLIS_BIN") or realcli_env.real_clis_bin())
+    bin_dir = bin_dir_for(__file__, args, argv)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-acp-") as tmp:
         for agent in args.agents:

@@ -236,7 +236,7 @@ async def _replay_barrier(conn, timeout: float = 10.0) -> None:
 
     try:
         await asyncio.wait_for(conn.ext_method("csa/replay_barrier", {}), timeout)
-    except (acp.RequestError, asyncio.TimeoutError):
+    except (TimeoutError, acp.RequestError):
         pass
 
 

@@ -130,6 +130,7 @@ def interrupt_when_held(rc: RealCli, args: list[str], label: str) -> subprocess.
 
 # --- the test --------------------------------------------------------------------------
 
+@pytest.mark.timeout(900)  # five turns; opencode alone takes ~40 s a turn at load 30
 @pytest.mark.parametrize("tool", TOOL_IDS)
 def test_acp_session_life(tool: str, acpcli: RealCli) -> None:
     rc = acpcli
