@@ -106,6 +106,7 @@ def compress(session: Session, *, tool: str | None = None, timeout: float | None
             state.is_compacted = True
             state.last_compacted_at = utcnow()
             state.compaction_count += 1
+            _mark_digest(state, result.message)
             transition(state, "available")
             session.save(state)
         result.compaction_count = state.compaction_count
@@ -113,6 +114,13 @@ def compress(session: Session, *, tool: str | None = None, timeout: float | None
         return result
     finally:
         release(claim)
+
+
+def _mark_digest(state, message: str) -> None:
+    from csa.digest_marks import mark
+
+    if isinstance(state.extra.get("digest"), dict):
+        mark(state.extra["digest"], "compaction", message, ts=None)
 
 
 def _native(sid: str, tool: str, old_id: str, turn, keep: str = "") -> CompressResult:

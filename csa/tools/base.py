@@ -77,6 +77,10 @@ class TurnOutcome:
     errors: list[str] = field(default_factory=list)
     compact_result: str | None = None  # "success" | "failed" (native compaction)
     compact_error: str | None = None
+    # The tool compacted its own context in this turn (claude's `compact_boundary`): one
+    # {"trigger": "manual" | "auto", "pre_tokens": N} per boundary (csa.turn.compaction).
+    compactions: list[dict] = field(default_factory=list)
+    retries: list[str] = field(default_factory=list)  # the tool's own retry events (texts)
     tool_calls: dict[str, int] = field(default_factory=dict)
     last_tool: str | None = None  # the latest tool call's name (the live status line)
     events: int = 0
@@ -219,6 +223,13 @@ class Tool:
     def observe(self, event: dict, turn: TurnOutcome) -> None:
         """Update `turn` from one parsed stdout event (JSON object)."""
         raise NotImplementedError
+
+    def take_event(self, event: dict, turn: TurnOutcome) -> None:
+        """observe() plus what every tool's events say alike: its own retries."""
+        self.observe(event, turn)
+        text = self.retry_event_text(event)
+        if text is not None:
+            turn.retries.append(text)
 
     def render(self, event: dict) -> str:
         """One stdout event as a short line for people ("" when it has nothing to show)."""

@@ -204,6 +204,7 @@ def _end_transcript(turn: Turn, relay: Relay, result: RunResult) -> OSError | No
         errors = list(result.errors)
         if writer_error is not None:
             errors.append(f"transcript incomplete: {writer_error.strerror or writer_error}")
+        _write_tool_compaction(turn, result)
         writer.write(catalogue.turn_end(
             tool=result.tool, exit_code=result.exit_code, status=result.status,
             provider_session_id=result.provider_session_id,
@@ -218,11 +219,30 @@ def _end_transcript(turn: Turn, relay: Relay, result: RunResult) -> OSError | No
     return writer_error
 
 
+def _write_tool_compaction(turn: Turn, result: RunResult) -> None:
+    """A `compaction` record before the turn's end when the tool compacted by itself."""
+    from csa.turn import compaction
+
+    n = compaction.count(result.outcome, turn.options.purpose)
+    if not n:
+        return
+    assert turn.writer is not None
+    turn.writer.write(compaction.transcript_event(
+        session_id=turn.sid, tool=turn.tool.name, outcome=result.outcome,
+        provider_id=result.provider_session_id,
+        compaction_count=turn.state.compaction_count + n, exit_code=result.exit_code))
+
+
 def _save_outcome(turn: Turn, result: RunResult) -> None:
+    from csa.turn import compaction
+
     state, now = turn.state, utcnow()
     _add_to_tool(state.tools.setdefault(turn.tool.name, ToolState()), result, now,
                  turn.store.redactor)
-    if turn.options.purpose == "run":
+    purpose = turn.options.purpose
+    compacted = compaction.apply(state, result.outcome, purpose=purpose, now=now)
+    user_turn = not compaction.manual_only(result.outcome)
+    if purpose == "run" and user_turn:
         state.turn_count += 1
     state.last_accessed = now
     from csa.digest import add_turn, new_digest
@@ -233,14 +253,15 @@ def _save_outcome(turn: Turn, result: RunResult) -> None:
     add_turn(digest, status=result.status,
              exit_code=result.exit_code, tokens=result.tokens, cost_usd=result.cost_usd,
              tool_calls=result.outcome.tool_calls if result.outcome else None,
-             errors=len(result.errors))
+             errors=len(result.errors), compactions=compacted, user_turn=user_turn,
+             retries=result.outcome.retries if result.outcome else None,
+             **_snippets(turn, result))
     started_at = turn.started_at
     state.run = RunRecord(status=result.status, tool=turn.tool.name, pid=os.getpid(),
                           started_at=started_at, finished_at=now, exit_code=result.exit_code,
                           error=turn.store.redactor.text("; ".join(result.errors))
                           if result.errors else None)
     turn.claim.running = False
-    purpose = turn.options.purpose
     turn.session.write_result(name=RESULT_FILE if purpose == "run" else
                               f"{purpose}-result.toml", data=turn.store.redactor.obj({
                                   "session_id": turn.sid, "tool": turn.tool.name,
@@ -258,6 +279,22 @@ def _save_outcome(turn: Turn, result: RunResult) -> None:
                                   "tool_reason": result.tool_reason,
                                   "failover": result.failover or None}))
     turn.session.save(state)
+    if compacted:
+        from csa import events
+
+        events.emit(turn.store, "compress", session_id=turn.sid, tool=turn.tool.name,
+                    method="tool", success=True, compactions=compacted)
+
+
+def _snippets(turn: Turn, result: RunResult) -> dict:
+    """The digest's key snippets of this turn, redacted (csa.digest_marks cuts them)."""
+    # Redacted with a margin before the cut: a secret cut in half would no longer match.
+    red, keep = turn.store.redactor, 4 * SUMMARY_CHARS
+    prompt = turn.spec.prompt if turn.spec and turn.options.purpose == "run" else None
+    return {"prompt": red.line(prompt[:keep], keep) if prompt else None,
+            "answer": red.line(result.final_text[-keep:], keep) if result.final_text else None,
+            "error_texts": [red.line(e, SUMMARY_CHARS) for e in result.errors] or None,
+            "ts": iso_ms(utcnow())}
 
 
 def _add_to_tool(tstate: ToolState, result: RunResult, now, redactor) -> None:

@@ -336,7 +336,7 @@ class Relay:
                 event = None
         if isinstance(event, dict):
             try:
-                tool.observe(event, outcome)
+                tool.take_event(event, outcome)
             except Exception as e:  # noqa: BLE001 - one odd event must not end the relay
                 outcome.errors.append(f"unreadable {tool.name} event: {e}")
             if outcome.provider_session_id is not None and self.on_provider_id is not None:

@@ -131,6 +131,14 @@ class ClaudeCode(Tool):
             if "compact_result" in event:
                 turn.compact_result = event.get("compact_result")
                 turn.compact_error = event.get("compact_error")
+            if event.get("subtype") == "compact_boundary":  # `/compact`, or auto-compaction
+                meta = event.get("compact_metadata")
+                meta = meta if isinstance(meta, dict) else {}
+                trigger = meta.get("trigger") if meta.get("trigger") in ("manual", "auto") \
+                    else "auto"
+                pre = meta.get("pre_tokens")
+                turn.compactions.append({"trigger": trigger, "pre_tokens": pre if isinstance(
+                    pre, int) and not isinstance(pre, bool) else None})
 
     def error_texts(self, events) -> list[str]:
         # While claude retries it prints `{"type":"system","subtype":"api_retry",

@@ -108,6 +108,9 @@ def main(run):
         from .claude_compact import compact
 
         return compact(run)
+    from .claude_compact import auto_compact
+
+    auto_compact(run)
     return play(run, ClaudeTurn(run))
 
 

@@ -9,6 +9,10 @@
 
 The stored conversation collapses to one summary user turn.  With fewer than 2 user turns
 it fails ("Not enough messages to compact.", exit 1) and nothing changes.
+
+FAKE_CLAUDE_AUTO_COMPACT=N: before an ordinary prompt, a conversation of N user turns or more
+is compacted automatically (`auto_compact`: a `compact_boundary` with trigger "auto", as
+claude prints when its context fills up), then the prompt is answered as usual.
 """
 
 from . import store, switches
@@ -59,8 +63,30 @@ def refuse(run):
         store.save(run.rec)
 
 
+def auto_compact(run):
+    """Compact before answering when the conversation is long enough (see the docstring)."""
+    limit = switches.text("FAKE_CLAUDE_AUTO_COMPACT")
+    if not limit.isdigit() or len(run.rec["turns"]) < max(1, int(limit)):
+        return
+    run.t0 = now_ms()
+    collapse(run, "auto")
+
+
 def summarize(run):
     """Collapse the conversation to one summary turn; boundary + summary in the transcript."""
+    rec, sid = run.rec, run.rec["id"]
+    pre_tokens = collapse(run, "manual")
+    if run.stream:
+        out_line(status_event(run, None, compact_result="success"))
+    # the summary is one model call: its tokens show in usage/modelUsage/total_cost_usd
+    res = result_event(sid, run.model, "", pre_tokens, 10, max(1, now_ms() - run.t0), num_turns=0)
+    print_result(run, res, "")
+    store.save(rec)
+
+
+def collapse(run, trigger):
+    """The conversation becomes one summary turn; the boundary is printed (stream-json)
+    and written to the tool's own transcript with the summary."""
     rec, sid = run.rec, run.rec["id"]
     n = len(rec["turns"])
     pre_tokens = 10 * n + OUTPUT_TOKENS * len(rec["replies"])
@@ -70,7 +96,7 @@ def summarize(run):
     rec["compactions"] = rec.get("compactions", 0) + 1
     if run.stream:
         metadata = {
-            "trigger": "manual",
+            "trigger": trigger,
             "pre_tokens": pre_tokens,
             "post_tokens": 10,
             "duration_ms": max(1, now_ms() - run.t0),
@@ -84,20 +110,16 @@ def summarize(run):
                 "compact_metadata": metadata,
             }
         )
-        out_line(status_event(run, None, compact_result="success"))
-    # the summary is one model call: its tokens show in usage/modelUsage/total_cost_usd
-    res = result_event(sid, run.model, "", pre_tokens, 10, max(1, now_ms() - run.t0), num_turns=0)
-    print_result(run, res, "")
     boundary = transcript_line(run, "system")
     boundary.update(
         {
             "subtype": "compact_boundary",
             "content": "Conversation compacted",
             "level": "info",
-            "compactMetadata": {"trigger": "manual", "preTokens": pre_tokens},
+            "compactMetadata": {"trigger": trigger, "preTokens": pre_tokens},
         }
     )
     summary_line = transcript_line(run, "user")
     summary_line.update({"isCompactSummary": True, "message": {"role": "user", "content": summary}})
     append_lines(rec["transcript"], [boundary, summary_line])
-    store.save(rec)
+    return pre_tokens
