@@ -184,6 +184,8 @@ class _Folder:
         if role == "user" and is_intervention(text):
             mark(self.d, "intervention", text, ts=ts)
             return
+        if role == "system" and ev.get("subtype") == "turn_aborted":  # codex: stopped by the user
+            mark(self.d, "intervention", text, ts=ts)
         if role == "system" and ev.get("subtype") == "compact_boundary":
             mark(self.d, "compaction", text or "context compacted", ts=ts)
         if role == "system" and ev.get("subtype") in ("api_retry", "retry"):

@@ -57,16 +57,59 @@ def state_record(record: dict) -> dict:
     return drop_none(rec)
 
 
-def import_digest(events: list[dict], cost_usd: float | None) -> dict:
-    """csa.digest over the transcript, plus an outcome guess and the provider's cost."""
+def import_digest(events: list[dict], cost_usd: float | None, *, tool: str | None = None,
+                  model: str | None = None) -> dict:
+    """csa.digest over the transcript, plus an outcome guess and the cost: the provider's
+    own running total when it keeps one, else the events' tokens priced per model
+    (csa.cost; `cost_source` says which, `cost_usd` is absent when a price is unknown)."""
     from csa.digest import digest_events
 
     d = digest_events(events)
     d["outcome"] = outcome_of(events)
     d["source"] = "import"
     if cost_usd is not None:
-        d["cost_usd"] = round(float(cost_usd), 9)
+        d["cost_usd"], d["cost_source"] = round(float(cost_usd), 9), "provider"
+    elif tool is not None:
+        from csa.cost import session_cost
+
+        priced = session_cost({tool: model_tokens(events, model)})
+        d.pop("cost_usd", None)
+        if priced is not None:
+            d["cost_usd"], d["cost_source"] = round(priced, 9), "priced"
     return d
+
+
+def model_tokens(events: list[dict], model: str | None) -> dict[str, dict[str, int]]:
+    """Token usage of imported events by model (an event without one: the last model seen,
+    else the session's)."""
+    from csa.cost import UNKNOWN_MODEL
+
+    out: dict[str, dict[str, int]] = {}
+    current = None
+    for ev in events:
+        if isinstance(ev.get("model"), str) and ev["model"]:
+            current = ev["model"]
+        usage = ev.get("usage")
+        if not isinstance(usage, dict):
+            continue
+        mine = out.setdefault(current or model or UNKNOWN_MODEL, {})
+        for k, v in usage.items():
+            if isinstance(v, int) and not isinstance(v, bool):
+                mine[k] = mine.get(k, 0) + v
+    return out
+
+
+def apply_compactions(state, digest: dict) -> None:
+    """The tool's own compactions found in its store, as `[context_status]` records them."""
+    n = int(digest.get("compactions") or 0)
+    if n <= state.compaction_count:
+        return
+    from csa.importers.base import parse_ts
+
+    state.compaction_count, state.is_compacted = n, True
+    stamps = [m.get("ts") for m in digest.get("markers") or [] if m.get("kind") == "compaction"]
+    when = parse_ts(stamps[-1]) if stamps else None
+    state.last_compacted_at = when or state.last_compacted_at or state.last_accessed
 
 
 def outcome_of(events: list[dict]) -> str:
@@ -100,6 +143,19 @@ def merge_digest(old: dict, new: dict) -> dict:
     out["tool_calls"] = calls
     out["errors"] = int(old.get("errors", 0)) + int(new.get("errors", 0))
     out["outcome"] = new.get("outcome", out.get("outcome"))
-    out["cost_usd"] = new.get("cost_usd") if new.get("cost_usd") else old.get("cost_usd", 0.0)
+    if new.get("cost_source") == "priced":  # priced for the new events only: add them
+        out["cost_usd"] = round(float(old.get("cost_usd") or 0) + new["cost_usd"], 9)
+    elif new.get("cost_usd"):  # the provider's running total
+        out["cost_usd"] = new["cost_usd"]
+    for key in ("compactions", "retries", "interventions"):
+        out[key] = int(old.get(key) or 0) + int(new.get(key) or 0)
+    from csa.digest_marks import MAX_MARKERS
+
+    out["markers"] = (list(old.get("markers") or []) + list(new.get("markers") or []))[
+        :MAX_MARKERS]
+    out["snippets"] = {**(old.get("snippets") or {}), **(new.get("snippets") or {})}
+    if "first_prompt" in (old.get("snippets") or {}):
+        out["snippets"]["first_prompt"] = old["snippets"]["first_prompt"]
+    out["analyzed_at"] = new.get("analyzed_at")
     out["source"] = "import"
     return out

@@ -13,7 +13,14 @@ from pathlib import Path
 from csa.errors import CsaError, SessionLocked, SessionNotFound
 from csa.importers.base import MAX_BAD_SHOWN, Parsed, Reader, Source, final_event, iso_ts
 from csa.importers.project import Project, depth_of, project_of, seen_ids, session_exists
-from csa.importers.records import Report, import_digest, merge_digest, state_record
+from csa.importers.records import (
+    Report,
+    apply_compactions,
+    import_digest,
+    merge_digest,
+    model_tokens,
+    state_record,
+)
 from csa.tools.base import Tool
 
 WRITE_BATCH = 256  # events redacted together (one gate pass per batch)
@@ -310,13 +317,17 @@ class ImportRun:
             # Filled before the session appears: it is never seen half-imported.
             with hidden.transcript_writer(self.redactor) as tw:
                 last_seq = write_events(tw, [final_event(ev, self.redactor) for ev in parsed.events])
-            digest = import_digest(list(hidden.read_transcript()), parsed.cost_usd)
+            events = list(hidden.read_transcript())
+            digest = import_digest(events, parsed.cost_usd, tool=self.reader.tool,
+                                   model=parsed.model)
             state.created_at = started
             state.last_accessed = parsed.last or started
             state.turn_count = int(digest.get("turns", 0))
             ts = state.tools[self.reader.tool] = ToolState()
             self.tool_state(ts, src, parsed, digest)
+            ts.extra["model_tokens"] = model_tokens(events, parsed.model)
             state.extra["digest"] = digest
+            apply_compactions(state, digest)
             record.update({"session_id": state.meta_session_id, "last_seq": last_seq,
                            "events": len(parsed.events)})
             state.extra["import"] = state_record(record)
@@ -359,14 +370,22 @@ class ImportRun:
             ts = state.tools.setdefault(self.reader.tool, ToolState())
             old = state.extra.get("digest") if isinstance(state.extra.get("digest"), dict) \
                 else {}
-            cost = parsed.cost_usd if parsed.cost_usd is not None else (
-                ts.cost_usd if ts.cost_usd is not None else old.get("cost_usd"))
+            kw = {"tool": self.reader.tool, "model": parsed.model}
             if "evicted" in state.extra:
                 # gc kept only the digest: fold the new events into it.
-                digest = merge_digest(old, import_digest(parsed.events, cost))
+                digest = merge_digest(old, import_digest(parsed.events, parsed.cost_usd, **kw))
+                by_model = _add_tokens(ts.extra.get("model_tokens"),
+                                       model_tokens(parsed.events, parsed.model))
             else:
-                digest = import_digest(list(session.read_transcript()), cost)
+                events = list(session.read_transcript())
+                digest = import_digest(events, parsed.cost_usd, **kw)
+                by_model = model_tokens(events, parsed.model)
+            if digest.get("cost_source") != "priced" and parsed.cost_usd is None \
+                    and ts.cost_usd is not None:
+                digest["cost_usd"] = ts.cost_usd  # the provider's total seen last time
+            ts.extra["model_tokens"] = by_model
             state.extra["digest"] = digest
+            apply_compactions(state, digest)
             if parsed.last and parsed.last > state.last_accessed:
                 state.last_accessed = parsed.last
             state.turn_count = int(digest.get("turns", 0))
@@ -391,3 +410,13 @@ class ImportRun:
             entry["children"] = {**old["children"], **(entry.get("children") or {})}
         proj.cursors[src.key] = entry
         proj.dirty = True
+
+
+def _add_tokens(old, new: dict) -> dict:
+    """Per-model token counts of an evicted session plus those of its new events."""
+    out = {m: dict(t) for m, t in (old or {}).items() if isinstance(t, dict)}
+    for m, tokens in new.items():
+        mine = out.setdefault(m, {})
+        for k, v in tokens.items():
+            mine[k] = int(mine.get(k, 0)) + v
+    return out

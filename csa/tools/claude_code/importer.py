@@ -101,6 +101,7 @@ class ClaudeReader(Reader):
 
     def read(self, src: Source, entry: dict) -> Parsed:
         p = Parsed(provider_id=src.provider_id, cwd=src.cwd)
+        self._alias: dict[str, str | None] = {}  # uuid of a line that left no event -> parent
         state = dict(entry.get("state") or {})
         agent = src.meta.get("agent") or {}
         p.agent_meta = {k: agent[k] for k in ("agentType", "description", "model", "spawnDepth")
@@ -133,6 +134,11 @@ class ClaudeReader(Reader):
         return agent, child
 
     def _line(self, p: Parsed, d: dict, state: dict) -> None:
+        first = len(p.events)
+        self._record(p, d, state)
+        _link(p.events[first:], d, self._alias)
+
+    def _record(self, p: Parsed, d: dict, state: dict) -> None:
         t = as_str(d.get("type"))
         ts = d.get("timestamp")
         if isinstance(d.get("cwd"), str) and not p.cwd:
@@ -232,6 +238,29 @@ class ClaudeReader(Reader):
                 state["pending_usage"] = usage  # thinking-only line: the next block gets it
         elif usage:
             first["usage"] = usage
+
+
+def _link(new: list[dict], d: dict, alias: dict) -> None:
+    """The turn DAG: each event of a line carries the line's `uuid` and `parent_uuid`
+    (claude's `parentUuid`, or `logicalParentUuid` across a compaction boundary). A line
+    that left no event (thinking, metadata) is skipped over: its children point at its
+    nearest ancestor that did."""
+    u = d.get("uuid")
+    if not isinstance(u, str) or not u:
+        return
+    parent = d.get("parentUuid") or d.get("logicalParentUuid")
+    parent = parent if isinstance(parent, str) and parent else None
+    seen: set[str] = set()
+    while parent in alias and parent not in seen:
+        seen.add(parent)
+        parent = alias[parent]
+    if not new:
+        alias[u] = parent
+        return
+    for ev in new:
+        ev["uuid"] = u
+        if parent:
+            ev["parent_uuid"] = parent
 
 
 # ---------------------------------------------------------------------------------------

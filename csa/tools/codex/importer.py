@@ -129,7 +129,8 @@ class CodexReader(Reader):
         elif t == "event_msg":
             self._event(p, pl, ts, state)
         elif t == "compacted":
-            p.add("system", "context compacted", ts=ts, source=self.name)
+            p.add("system", "context compacted", ts=ts, source=self.name,
+                  subtype="compact_boundary")
         elif t in ("world_state", "token_usage_record"):
             p.ignored += 1
             p.touch(ts)
@@ -202,7 +203,7 @@ class CodexReader(Reader):
                   source=self.name)
         elif et == "turn_aborted":
             p.add("system", f"turn aborted: {pl.get('reason') or 'interrupted'}", ts=ts,
-                  source=self.name, is_error=True)
+                  source=self.name, is_error=True, subtype="turn_aborted")
         elif et in _CODEX_QUIET_EVENTS:
             p.ignored += 1
             p.touch(ts)

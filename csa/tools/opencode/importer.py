@@ -33,6 +33,9 @@ from csa.importers.base import (
 )
 from csa.safeio import read_bytes
 
+# Part types the digest marks (csa.digest): a compaction boundary, a retried request.
+_SUBTYPES = {"compaction": "compact_boundary", "retry": "retry"}
+
 
 class OpenCodeReader(Reader):
     """opencode 1.18 keeps sessions in SQLite. Sessions are listed from the database
@@ -309,7 +312,8 @@ class OpenCodeReader(Reader):
             elif pt in ("step-start", "reasoning", "snapshot", "patch"):
                 continue
             elif pt in ("compaction", "agent", "subtask", "retry"):
-                p.add("system", f"[{pt}]", ts=ts, source=self.name)
+                p.add("system", f"[{pt}]", ts=ts, source=self.name,
+                      subtype=_SUBTYPES.get(pt))
             else:
                 p.note_unknown(f"part type={pt!r}", ts, self.name)
         err = mi.get("error")

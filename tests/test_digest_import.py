@@ -1,0 +1,115 @@
+"""Digests of imported sessions (seed 004): the uuid/parentUuid turn DAG, retry and
+human-intervention markers, key snippets, compactions and cost, through `csa import`."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import pytest
+
+from csa.store import Store
+from helpers import invoke
+from test_import import mangle, place
+
+SID = "5e1dc0de-1111-4000-8000-00000000d1a9"
+
+
+@pytest.fixture(autouse=True)
+def no_tool_env(monkeypatch):
+    for var in ("CODEX_HOME", "CLAUDE_CONFIG_DIR"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def home(isolated_env):
+    return isolated_env / "home"
+
+
+def line(uuid, parent, typ, content, **kw):
+    d = {"type": typ, "uuid": uuid, "parentUuid": parent, "sessionId": SID, "cwd": kw.pop("cwd"),
+         "timestamp": kw.pop("ts", "2026-11-20T10:00:00.000Z")}
+    if typ in ("user", "assistant"):
+        d["message"] = {"role": typ, "content": content, **kw.pop("message", {})}
+    else:
+        d.update(content)
+    d.update(kw)
+    return json.dumps(d)
+
+
+def synthetic(project, home) -> None:
+    """A claude session with an edited prompt (a fork), a retry, an interruption by the
+    user, an automatic compaction and priced usage (no cost-state line)."""
+    usage = {"input_tokens": 1000, "output_tokens": 100}
+    a = {"model": "claude-sonnet-4-5", "id": "msg_1", "usage": usage}
+    c = str(project)
+    rows = [
+        line("u1", None, "user", "refactor the parser", cwd=c),
+        line("a1", "u1", "assistant", [{"type": "text", "text": "first try"}], cwd=c, message=a),
+        line("a1b", "u1", "assistant", [{"type": "text", "text": "second try"}], cwd=c,
+             message={**a, "id": "msg_2"}),
+        line("r1", "a1b", "system", {"subtype": "api_retry", "content": "API error 529",
+                                     "level": "warning"}, cwd=c),
+        line("u2", "r1", "user", [{"type": "text", "text": "[Request interrupted by user]"}],
+             cwd=c),
+        line("cb", None, "system", {"subtype": "compact_boundary", "content":
+                                    "Conversation compacted", "logicalParentUuid": "u2",
+                                    "compactMetadata": {"trigger": "auto"}}, cwd=c,
+             ts="2026-11-20T10:05:00.000Z"),
+        line("u3", "cb", "user", "now add tests", cwd=c),
+        line("a3", "u3", "assistant", [{"type": "text", "text": "tests added"}], cwd=c,
+             message={**a, "id": "msg_3"}),
+    ]
+    dest = home / ".claude" / "projects" / mangle(project) / f"{SID}.jsonl"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text("\n".join(rows) + "\n")
+
+
+def imported_state(project) -> dict:
+    store = Store.open(str(project))
+    (session,) = store.sessions()
+    return tomllib.loads(session.state_path.read_text())
+
+
+def test_imported_digest_has_dag_markers_snippets_compaction_and_cost(project, home):
+    synthetic(project, home)
+    res = invoke("import", "claude")
+    assert res.exit_code == 0, res.stderr
+    st = imported_state(project)
+    d = st["digest"]
+    assert d["dag"] == {"nodes": 8, "roots": 1, "forks": 1, "leaves": 2, "main_chain": 7}
+    assert d["retries"] == 1 and d["interventions"] == 1 and d["compactions"] == 1
+    kinds = [m["kind"] for m in d["markers"]]
+    assert kinds.count("intervention") == 1 and kinds.count("retry") == 1
+    assert d["snippets"]["first_prompt"] == "refactor the parser"
+    assert d["snippets"]["last_prompt"] == "now add tests"
+    assert d["snippets"]["last_answer"] == "tests added"
+    assert d["turns"] == 2  # the interruption is not a prompt
+    assert d["cost_source"] == "priced" and d["cost_usd"] > 0
+    assert st["context_status"]["compaction_count"] == 1
+    assert st["context_status"]["last_compacted_at"].isoformat().startswith("2026-11-20T10:05")
+    assert "analyzed_at" in d
+    tokens = st["tools"]["claude-code"]["model_tokens"]["claude-sonnet-4-5"]
+    assert tokens["input_tokens"] == 3000
+
+
+def test_real_capture_digest_keeps_provider_cost_and_chain(project, home):
+    place("claude", project, home)
+    assert invoke("import", "claude").exit_code == 0
+    d = imported_state(project)["digest"]
+    assert d["cost_source"] == "provider"
+    # two prompts, two replies, one chain without forks (attachments are skipped over)
+    assert d["dag"]["roots"] == 1 and d["dag"]["forks"] == 0
+    assert d["snippets"]["first_prompt"] == "first prompt"
+    assert d["snippets"]["last_prompt"] == "second prompt"
+    assert d["retries"] == 0 and d["interventions"] == 0
+
+
+def test_codex_capture_is_priced_or_unknown_never_zero(project, home):
+    place("codex", project, home)
+    assert invoke("import", "codex").exit_code == 0
+    d = imported_state(project)["digest"]
+    if d.get("cost_source") == "priced":
+        assert d["cost_usd"] > 0
+    else:  # the mock model is not in the price table: unknown, not $0
+        assert "cost_usd" not in d
