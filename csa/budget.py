@@ -1,6 +1,8 @@
-"""Budget retention: `csa gc --max-bytes SIZE` evicts transcripts, oldest digested first.
+"""Evicting transcripts (csa.retention decides which): `csa gc --max-bytes SIZE`.
 
     >>> enforce_budget(store, parse_size("500M"), dry_run=True)["evicted"]
+    >>> evict_one(session, mode="analyze", dry_run=False)["status"]
+    'evicted'
 
 A session's transcript is the bulk of its size; its digest (in state.toml) and its
 state are small and are kept. An evicted transcript is replaced by a one-line stub
@@ -40,70 +42,60 @@ def parse_size(text: str) -> int:
         raise UsageError(f"invalid size {text!r}: too large") from None
 
 
-def _usage(store: Store) -> int:
+def usage(store: Store) -> int:
+    """Bytes the project's sessions take on disk."""
     return sum(session.size() for session in store.sessions())
 
 
 def enforce_budget(store: Store, max_bytes: int, *, dry_run: bool = False,
                    force: bool = False) -> dict:
-    before = _usage(store)
-    report = {"max_bytes": max_bytes, "before": before, "after": before, "evicted": [],
-              "skipped_undigested": 0, "skipped_live": 0, "dry_run": dry_run}
-    if before <= max_bytes:
-        return report
-    rows = [r for r in store.summaries(reconcile=False, write_cache=not dry_run)
-            if not r.get("corrupt")]
-    rows.sort(key=lambda r: (r.get("last_accessed") or "", r["id"]))
-    total = before
-    for r in rows:
-        if total <= max_bytes:
-            break
-        session = store.session(r["id"])
-        size = session.transcript_size()
-        if size == 0 or is_eviction_stub(session.transcript_path) \
-                or not os.path.isfile(session.transcript_path) \
-                or os.path.islink(session.transcript_path):
-            continue  # a link or FIFO in the transcript's place is left alone (logs says why)
-        if session.is_alive():
-            report["skipped_live"] += 1
-            continue
-        state = session.read_state()
-        if "digest" not in state.extra and not force:
-            report["skipped_undigested"] += 1
-            continue
-        if not dry_run:
-            freed = _evict(session)
-            if freed is None:
-                report["skipped_live"] += 1
-                continue
-            size = freed
-        total -= size
-        report["evicted"].append({"id": session.id, "bytes": size,
-                                  "last_accessed": r.get("last_accessed")})
-    report["after"] = total if dry_run else _usage(store)
-    if not dry_run and report["evicted"]:
-        from csa import events
-        from csa.forget import forget_sessions
+    """`gc --max-bytes`: the soft-cap pass of csa.retention alone."""
+    from csa.retention import Policy, enforce
 
-        forget_sessions(store, [e["id"] for e in report["evicted"]], transcript_only=True)
-        events.emit(store, "gc", evicted=len(report["evicted"]),
-                    bytes=before - report["after"])
-    return report
+    return enforce(store, Policy(max_bytes=max_bytes), dry_run=dry_run, force=force)
 
 
-def _evict(session: Session) -> int | None:
+def evict_one(session: Session, *, mode: str, dry_run: bool) -> dict | None:
+    """Evict one session's transcript. `mode`: "digested" (only with a digest),
+    "analyze" (make the digest first when missing), "loss" (evict even without one:
+    the retention overflow path). None when there is nothing to evict; else a dict with
+    `status` (evicted | lost | live | undigested), `id`, `bytes`, `analyzed_now`."""
+    path = session.transcript_path
+    size = session.transcript_size()
+    if size == 0 or is_eviction_stub(path) or not os.path.isfile(path) or os.path.islink(path):
+        return None  # a link or FIFO in the transcript's place is left alone (logs says why)
+    if session.is_alive():
+        return {"status": "live"}
+    try:
+        digested = isinstance(session.read_state().extra.get("digest"), dict)
+    except CsaError:
+        return None
+    if not digested and mode == "digested":
+        return {"status": "undigested"}
+    entry = {"id": session.id, "bytes": size, "analyzed_now": not digested and mode != "loss",
+             "status": "lost" if not digested and mode == "loss" else "evicted"}
+    if dry_run:
+        return entry
+    freed = _evict(session, analyze=mode != "loss")
+    if freed is None:
+        return {"status": "live"}
+    entry["bytes"] = freed
+    return entry
+
+
+def _evict(session: Session, *, analyze: bool) -> int | None:
     """Replace the transcript with a stub under the session lock; bytes freed or None."""
     with session.try_lock(reason="evict") as lock:
         if lock is None:  # locked, gone, or broken (locks/ not a dir): skip it
             return None
         try:
-            return _replace_with_stub(session)
+            return _replace_with_stub(session, analyze=analyze)
         except OSError as e:
             raise CsaError(f"Session {session.id}: could not evict the transcript: "
                            f"{e.strerror or e}") from e
 
 
-def _replace_with_stub(session: Session) -> int:
+def _replace_with_stub(session: Session, *, analyze: bool) -> int:
     import orjson
 
     from csa.digest import digest_events
@@ -111,7 +103,8 @@ def _replace_with_stub(session: Session) -> int:
 
     path = session.transcript_path
     state = session.read_state()
-    if "digest" not in state.extra:
+    lost = "digest" not in state.extra and not analyze
+    if "digest" not in state.extra and analyze:
         state.extra["digest"] = digest_events(session.read_transcript())
     size = path.stat().st_size
     h = hashlib.sha256()
@@ -122,6 +115,8 @@ def _replace_with_stub(session: Session) -> int:
     stub = orjson.dumps(envelope(0 if seq is None else seq + 1, iso_ms(utcnow()),
                                  evicted(size=size, sha256=h.hexdigest(), last_seq=seq))) + b"\n"
     state.extra["evicted"] = {"at": iso_ms(utcnow()), "bytes": size, "sha256": h.hexdigest()}
+    if lost:  # the retention overflow path: no digest was made (a data_loss event says so)
+        state.extra["evicted"]["data_loss"] = True
     session.save(state)
     atomic_write(path, stub)
     return size - len(stub)

@@ -74,6 +74,11 @@ NESTED_KEYS: dict[str, dict[str, tuple[type | tuple, float, float]]] = {
     "transcript": {"flush_interval": ((int, float), 0.01, 3600)},
     "acp": {"init_timeout": ((int, float), 0.1, 3600),
             "permissions": (str, 0, 0)},  # checked by _validate_acp
+    # csa.retention (0: no cap / no age limit) and csa sweep (docs/retention.md)
+    "retention": {"max_bytes": (int, 0, 2**62), "hard_cap_bytes": (int, 0, 2**62),
+                  "raw_max_age_days": ((int, float), 0, 1e6),
+                  "analyze_max_s": ((int, float), 0, 1e6)},
+    "sweep": {"import": (list, 0, 0)},
 }
 
 TOP_TYPES: dict[str, type | tuple] = {
@@ -87,6 +92,8 @@ TOP_TYPES: dict[str, type | tuple] = {
     "events": dict,
     "gc": dict,
     "transcript": dict,
+    "retention": dict,
+    "sweep": dict,
     "stall_after": (int, float),
     "tools": dict,
     "auto_order": list,
@@ -215,7 +222,7 @@ def validate(d: dict, where: str) -> None:
                 continue  # a choice: _validate_acp
             if not isinstance(value, want) or isinstance(value, bool):
                 raise bad(f"{table}.{key}", want)
-            if not low <= value <= high:  # also refuses nan
+            if not isinstance(value, list) and not low <= value <= high:  # refuses nan
                 raise ConfigError(f"{where}: '{table}.{key}' must be between "
                                   f"{low:g} and {high:g}")
     for name, tool in d.get("tools", {}).items():

@@ -65,7 +65,7 @@ class Report:
     stale_temps: list[str] = field(default_factory=list)
     ephemeral_dirs: list[str] = field(default_factory=list)  # leaked --ephemeral temp dirs
     archive_dir: str | None = None
-    budget: dict | None = None  # `gc --max-bytes`: csa.budget.enforce_budget's report
+    budget: dict | None = None  # retention (`gc --max-bytes`, config): csa.retention's report
     trash_freed: int = 0  # gc: trash entries a killed reclaimer had left (csa.trash)
 
     @property
@@ -234,19 +234,15 @@ def collect(store: Store, *, dry_run: bool = False, max_bytes: str | None = None
     """
     from csa.config import load_config
 
-    limit = None
-    if max_bytes:
-        from csa.budget import parse_size
+    from csa.retention import enforce, policy
 
-        limit = parse_size(max_bytes)
     cfg = load_config(store.root)
+    pol = policy(cfg, max_bytes=max_bytes)  # `[retention]` config; --max-bytes wins
     report = gc(store, dry_run=dry_run,
                 retire_after_days=float(cfg.get("gc.retire_after_days", 0) or 0),
                 orphan_age_s=float(cfg.get("gc.orphan_dir_age_s", 3600)))
-    if limit is not None:
-        from csa.budget import enforce_budget
-
-        report.budget = enforce_budget(store, limit, dry_run=dry_run, force=force)
+    if pol.active:
+        report.budget = enforce(store, pol, dry_run=dry_run, force=force)
     return report
 
 

@@ -54,9 +54,12 @@ def merge(into: Report, one: Report, project: str) -> None:
     if one.archive_dir:
         into.archive_dir = one.archive_dir
     if one.budget is not None:  # --max-bytes applies to each project; the sums are shown
-        b = into.budget if into.budget is not None else dict(one.budget, evicted=[])
+        b = into.budget if into.budget is not None else dict(one.budget, evicted=[],
+                                                                data_loss=[])
         if into.budget is not None:
             for key in COUNTED:
                 b[key] = b.get(key, 0) + one.budget.get(key, 0)
-        b["evicted"] += [{**e, "project": project} for e in one.budget.get("evicted", [])]
+        for key in ("evicted", "data_loss"):
+            b[key] = b.get(key, []) + [{**e, "project": project} for e in one.budget.get(key, [])]
+        b["met"] = b.get("met", True) and one.budget.get("met", True)
         into.budget = b

@@ -287,12 +287,35 @@ def gc(dry_run, max_bytes, force, all_projects, as_json, cd):
                         max_bytes=max_bytes, force=force)
     _print_report(rep, as_json, "removed", summary=_gc_summary(rep))
     budget = rep.budget
-    if as_json or budget is None:
+    if budget is None:
         return
+    if not as_json:
+        print_evictions(budget, dry_run)
+    unmet_budget_fails(budget, as_json)
+
+
+def print_evictions(budget: dict, dry_run: bool) -> None:
+    """One line per evicted transcript (data loss said as such), then the budget line."""
+    from csa.cli.output import human_bytes
+
     for item in budget["evicted"]:
         click.echo(f"{'would evict' if dry_run else 'evicted'} transcript of {item['id']} "
                    f"({human_bytes(item['bytes'])})")
-    click.echo(_budget_line(budget), err=True)
+    for item in budget.get("data_loss", []):
+        click.echo(f"{'would evict' if dry_run else 'DATA LOSS: evicted'} undigested transcript "
+                   f"of {item['id']} ({human_bytes(item['bytes'])}, over the hard cap)")
+    if budget.get("met", True):
+        click.echo(_budget_line(budget), err=True)
+
+
+def unmet_budget_fails(budget: dict, as_json: bool) -> None:
+    """An unreachable budget is a failure: one line on stderr, exit 1."""
+    if budget.get("met", True):
+        return
+    from csa.errors import CsaError
+
+    raise CsaError(_budget_line(budget) + "; raise retention.max_bytes (or --max-bytes), "
+                   "or remove sessions with: csa session clean --days N", exit_code=1)
 
 
 def _gc_summary(rep) -> str:
