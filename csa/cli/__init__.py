@@ -28,6 +28,7 @@ LAZY_COMMANDS = {
     "demo": ("csa.cli.demoing", "demo", "Run a small agent tree offline, no API key needed."),
     "gc": ("csa.cli.lifecycle", "gc", "Garbage-collect stale locks, orphan dirs and old sessions."),
     "events": ("csa.cli.lifecycle", "events", "Show the project's events log."),
+    "sweep": ("csa.cli.sweeping", "sweep", "Import, digest, then gc and retention: the one to schedule."),
     "import": ("csa.cli.importing", "import_", "Import the AI tools' own transcripts as sessions."),
     "trust": ("csa.cli.trust", "trust", "Trust this project's .csa/config.toml (or --list, --revoke)."),
     "hooks": ("csa.cli.hooking", "hooks", "Install csa's journal hooks into Claude Code."),
