@@ -78,7 +78,7 @@ def dag_shape(events: Iterable[dict]) -> dict | None:
     if not parent:
         return None
     children: dict[str, int] = {}
-    for u, p in parent.items():
+    for p in parent.values():
         if p is not None and p in parent:
             children[p] = children.get(p, 0) + 1
     roots = sum(1 for p in parent.values() if p is None or p not in parent)

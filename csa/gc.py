@@ -233,7 +233,6 @@ def collect(store: Store, *, dry_run: bool = False, max_bytes: str | None = None
         >>> collect(store, max_bytes="2G").budget["after"]
     """
     from csa.config import load_config
-
     from csa.retention import enforce, policy
 
     cfg = load_config(store.root)

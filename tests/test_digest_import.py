@@ -7,18 +7,12 @@ import json
 import tomllib
 
 import pytest
+from test_import import mangle, no_tool_env, place  # noqa: F401 - a fixture
 
 from csa.store import Store
 from helpers import invoke
-from test_import import mangle, place
 
 SID = "5e1dc0de-1111-4000-8000-00000000d1a9"
-
-
-@pytest.fixture(autouse=True)
-def no_tool_env(monkeypatch):
-    for var in ("CODEX_HOME", "CLAUDE_CONFIG_DIR"):
-        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture

@@ -7,16 +7,10 @@ import json
 import tomllib
 
 import pytest
+from test_import import no_tool_env, place  # noqa: F401 - a fixture
 
 from csa.store import Store
 from runkit import csa, fake_env, session_id_from
-from test_import import place
-
-
-@pytest.fixture(autouse=True)
-def no_tool_env(monkeypatch):
-    for var in ("CODEX_HOME", "CLAUDE_CONFIG_DIR"):
-        monkeypatch.delenv(var, raising=False)
 
 
 def global_config(home, text: str) -> None:

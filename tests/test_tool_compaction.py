@@ -3,7 +3,6 @@ tool's automatic compaction, are recorded as compactions, through the CLI and th
 
 from __future__ import annotations
 
-import json
 import tomllib
 
 import pytest

@@ -166,7 +166,7 @@ all_projects_option = click.option(
 
 
 def _print_report(rep, as_json: bool, verb: str, summary: str | None = None) -> None:
-    from csa.cli.output import human_bytes, table
+    from csa.cli.output import table
 
     if as_json:
         emit_json(rep.to_json())
@@ -289,38 +289,15 @@ def gc(dry_run, max_bytes, force, all_projects, as_json, cd):
     budget = rep.budget
     if budget is None:
         return
+    from csa.cli.budgets import print_evictions, unmet_budget_fails
+
     if not as_json:
         print_evictions(budget, dry_run)
-    unmet_budget_fails(budget, as_json)
-
-
-def print_evictions(budget: dict, dry_run: bool) -> None:
-    """One line per evicted transcript (data loss said as such), then the budget line."""
-    from csa.cli.output import human_bytes
-
-    for item in budget["evicted"]:
-        click.echo(f"{'would evict' if dry_run else 'evicted'} transcript of {item['id']} "
-                   f"({human_bytes(item['bytes'])})")
-    for item in budget.get("data_loss", []):
-        click.echo(f"{'would evict' if dry_run else 'DATA LOSS: evicted'} undigested transcript "
-                   f"of {item['id']} ({human_bytes(item['bytes'])}, over the hard cap)")
-    if budget.get("met", True):
-        click.echo(_budget_line(budget), err=True)
-
-
-def unmet_budget_fails(budget: dict, as_json: bool) -> None:
-    """An unreachable budget is a failure: one line on stderr, exit 1."""
-    if budget.get("met", True):
-        return
-    from csa.errors import CsaError
-
-    raise CsaError(_budget_line(budget) + "; raise retention.max_bytes (or --max-bytes), "
-                   "or remove sessions with: csa session clean --days N", exit_code=1)
+    unmet_budget_fails(budget)
 
 
 def _gc_summary(rep) -> str:
     """`gc: 2 stale locks and 1 orphan dir removed, 0 sessions retired, 3.1 KiB freed`."""
-    from csa.cli.output import human_bytes
 
     def n(count: int, what: str) -> str:
         return f"{count} {what}{'' if count == 1 else 's'}"
@@ -330,24 +307,6 @@ def _gc_summary(rep) -> str:
             f"{n(len(rep.orphan_dirs), 'orphan dir')} and {n(len(rep.stale_temps), 'temp file')} "
             f"{would}removed, {n(len(rep.retired), 'session')} {would}retired, "
             f"{human_bytes(rep.bytes_freed)} {would}freed")
-
-
-def _budget_line(budget: dict) -> str:
-    """The size budget's outcome, saying so when it could not be met and why."""
-    from csa.cli.output import human_bytes
-
-    line = (f"Budget {human_bytes(budget['max_bytes'])}: {human_bytes(budget['before'])} "
-            f"-> {human_bytes(budget['after'])}")
-    if budget["after"] <= budget["max_bytes"]:
-        return line + " (met)"
-    kept = [f"{budget['skipped_live']} running session(s) kept"] if budget.get("skipped_live") \
-        else []
-    if budget.get("skipped_undigested"):
-        kept.append(f"{budget['skipped_undigested']} undigested transcript(s) kept "
-                    "(--force to evict them)")
-    kept.append("state.toml, results and journals are never evicted")
-    return (f"{line}: NOT met, {human_bytes(budget['after'] - budget['max_bytes'])} over; "
-            + "; ".join(kept))
 
 
 @click.command("wait")

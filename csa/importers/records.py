@@ -159,3 +159,13 @@ def merge_digest(old: dict, new: dict) -> dict:
     out["analyzed_at"] = new.get("analyzed_at")
     out["source"] = "import"
     return out
+
+
+def add_tokens(old, new: dict) -> dict:
+    """Per-model token counts of an evicted session plus those of its new events."""
+    out = {m: dict(t) for m, t in (old or {}).items() if isinstance(t, dict)}
+    for m, tokens in new.items():
+        mine = out.setdefault(m, {})
+        for k, v in tokens.items():
+            mine[k] = int(mine.get(k, 0)) + v
+    return out

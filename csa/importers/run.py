@@ -15,6 +15,7 @@ from csa.importers.base import MAX_BAD_SHOWN, Parsed, Reader, Source, final_even
 from csa.importers.project import Project, depth_of, project_of, seen_ids, session_exists
 from csa.importers.records import (
     Report,
+    add_tokens,
     apply_compactions,
     import_digest,
     merge_digest,
@@ -374,7 +375,7 @@ class ImportRun:
             if "evicted" in state.extra:
                 # gc kept only the digest: fold the new events into it.
                 digest = merge_digest(old, import_digest(parsed.events, parsed.cost_usd, **kw))
-                by_model = _add_tokens(ts.extra.get("model_tokens"),
+                by_model = add_tokens(ts.extra.get("model_tokens"),
                                        model_tokens(parsed.events, parsed.model))
             else:
                 events = list(session.read_transcript())
@@ -411,12 +412,3 @@ class ImportRun:
         proj.cursors[src.key] = entry
         proj.dirty = True
 
-
-def _add_tokens(old, new: dict) -> dict:
-    """Per-model token counts of an evicted session plus those of its new events."""
-    out = {m: dict(t) for m, t in (old or {}).items() if isinstance(t, dict)}
-    for m, tokens in new.items():
-        mine = out.setdefault(m, {})
-        for k, v in tokens.items():
-            mine[k] = int(mine.get(k, 0)) + v
-    return out
