@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from csa.digest_marks import cut, dag_shape, is_intervention, mark, snip
+from csa.digest_marks import cut, dag_shape, is_intervention, manual_compaction, mark, snip
 
 VERSION = 2
 OUTCOMES = {"finished": "success", "failed": "failed", "timeout": "timeout",
@@ -53,7 +53,8 @@ def add_turn(d: dict, *, status: str, exit_code: int | None, tokens: dict | None
              cost_usd: float | None, tool_calls: dict | None, errors: int,
              compactions: int = 0, user_turn: bool = True, retries: list[str] | None = None,
              prompt: str | None = None, answer: str | None = None,
-             error_texts: list[str] | None = None, ts: str | None = None) -> dict:
+             error_texts: list[str] | None = None, ts: str | None = None,
+             stamp: bool = True) -> dict:
     """Fold one finished turn into digest `d` (in place) and return it. A turn that was
     only the tool's own compaction (`user_turn=False`) is not counted as a turn."""
     d.setdefault("version", VERSION)
@@ -86,7 +87,8 @@ def add_turn(d: dict, *, status: str, exit_code: int | None, tokens: dict | None
     snip(d, "answer", answer)
     if error_texts:
         snip(d, "error", error_texts[-1])
-    d["analyzed_at"] = _now()
+    if stamp:  # digest_events stamps once, at the end
+        d["analyzed_at"] = _now()
     return d
 
 
@@ -212,18 +214,12 @@ class _Folder:
         add_turn(self.d, status=status, exit_code=exit_code if isinstance(exit_code, int) else 0,
                  tokens=o.tokens, cost_usd=o.cost_usd, tool_calls=o.tool_calls,
                  errors=len(o.errors), compactions=0,
-                 user_turn=self.user_turn and not _manual_compaction(o),
+                 user_turn=self.user_turn and not manual_compaction(o),
                  retries=o.retries, prompt=self.prompt, answer=o.final_text,
-                 error_texts=[cut(e) for e in errors], ts=ts)
+                 error_texts=[cut(e) for e in errors], ts=ts, stamp=False)
 
     def end(self) -> None:
         if self.open_turn:
             self._close("died", -1, None)
         elif self.outcome.events:  # the last imported exchange
             self._close("finished", 0, None)
-
-
-def _manual_compaction(outcome) -> bool:
-    from csa.turn.compaction import manual_only
-
-    return manual_only(outcome)

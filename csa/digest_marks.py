@@ -27,6 +27,12 @@ COUNTERS = {"retry": "retries", "intervention": "interventions", "compaction": "
             "error": None}
 
 
+def manual_compaction(outcome) -> bool:
+    """The turn was a compaction the user asked for (`/compact`), not a user turn."""
+    found = getattr(outcome, "compactions", None) or []
+    return any(c.get("trigger") == "manual" for c in found)
+
+
 def is_intervention(text: object) -> bool:
     return isinstance(text, str) and text.lstrip().startswith(INTERVENTION_PREFIXES)
 
@@ -93,11 +99,13 @@ def dag_shape(events: Iterable[dict]) -> dict | None:
 
 def _depth(u: str, parent: dict, depth: dict) -> int:
     """Chain length from a root to `u` (iterative: chains are thousands long)."""
-    path = []
+    path: list[str] = []
+    on_path: set[str] = set()
     while u not in depth:
         path.append(u)
+        on_path.add(u)
         p = parent.get(u)
-        if p is None or p not in parent or p in path:
+        if p is None or p not in parent or p in on_path:
             depth[u] = 1
             path.pop()
             break

@@ -73,6 +73,12 @@ def _project(store: Store, dry_run: bool) -> dict:
     digested = digest_pending(store, dry_run=dry_run)
     rep = collect(store, dry_run=dry_run)
     budget = rep.budget or {}
+    if not dry_run:
+        from csa import events
+
+        events.emit(store, "sweep", digested=len(digested),
+                    evicted=len(budget.get("evicted", [])),
+                    data_loss=len(budget.get("data_loss", [])), met=budget.get("met", True))
     return {"project": str(store.root), "digested": len(digested),
             "evicted": len(budget.get("evicted", [])),
             "data_loss": [e["id"] for e in budget.get("data_loss", [])],

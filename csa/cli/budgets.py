@@ -33,7 +33,8 @@ def budget_line(budget: dict) -> str:
     """The size budget's outcome, saying so when it could not be met and why."""
     from csa.cli.output import human_bytes
 
-    line = (f"Budget {human_bytes(budget['max_bytes'] or 0)}: {human_bytes(budget['before'])} "
+    cap = f"Budget {human_bytes(budget['max_bytes'])}" if budget["max_bytes"] else "Retention"
+    line = (f"{cap}: {human_bytes(budget['before'])} "
             f"-> {human_bytes(budget['after'])}")
     if budget.get("met", budget["after"] <= budget["max_bytes"]):
         return line + " (met)"

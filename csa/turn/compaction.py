@@ -19,11 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from csa.digest_marks import manual_compaction as manual_only
 
-def manual_only(outcome: Any) -> bool:
-    """The turn was a compaction the user asked for (`/compact`) and nothing else."""
-    found = getattr(outcome, "compactions", None) or []
-    return any(c.get("trigger") == "manual" for c in found)
+__all__ = ["apply", "count", "manual_only", "transcript_event"]
 
 
 def count(outcome: Any, purpose: str) -> int:
