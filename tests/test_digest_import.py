@@ -107,3 +107,33 @@ def test_codex_capture_is_priced_or_unknown_never_zero(project, home):
         assert d["cost_usd"] > 0
     else:  # the mock model is not in the price table: unknown, not $0
         assert "cost_usd" not in d
+
+
+def test_compaction_in_a_real_claude_store_is_recorded(project, home):
+    """The captured real transcript, followed by what claude 2.1 writes to its store when it
+    compacts (tools/REALCLI_NOTES.md): a compact_boundary system line whose parentUuid is
+    null (logicalParentUuid links it) and an isCompactSummary user line."""
+    (path,) = place("claude", project, home)
+    tail = [o for o in map(json.loads, path.read_text().splitlines()) if o.get("uuid")][-1]
+    base = {"sessionId": tail["sessionId"], "cwd": str(project),
+            "isSidechain": False, "version": "2.1.330", "userType": "external"}
+    boundary = {**base, "parentUuid": None, "logicalParentUuid": tail["uuid"],
+                "type": "system", "subtype": "compact_boundary",
+                "content": "Conversation compacted", "isMeta": False, "level": "info",
+                "timestamp": "2026-11-21T15:00:00.000Z",
+                "uuid": "b0b0b0b0-0000-4000-8000-0000000000c1",
+                "compactMetadata": {"trigger": "manual", "preTokens": 15}}
+    summary = {**base, "parentUuid": boundary["uuid"], "type": "user", "isCompactSummary": True,
+               "timestamp": "2026-11-21T15:00:00.100Z",
+               "uuid": "b0b0b0b0-0000-4000-8000-0000000000c2",
+               "message": {"role": "user", "content": "This session is being continued from a "
+                                                      "previous conversation that ran out of context."}}
+    with path.open("a") as f:
+        f.write(json.dumps(boundary) + "\n" + json.dumps(summary) + "\n")
+    assert invoke("import", "claude").exit_code == 0
+    st = imported_state(project)
+    assert st["context_status"]["compaction_count"] == 1
+    assert st["context_status"]["is_compacted"] is True
+    d = st["digest"]
+    assert d["compactions"] == 1 and d["turns"] == 2  # the summary is not a user turn
+    assert d["dag"]["roots"] == 1  # the boundary continues the chain (logicalParentUuid)
