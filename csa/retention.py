@@ -90,6 +90,7 @@ class _Pass:
         rows.sort(key=lambda r: (r.get("last_accessed") or "", r["id"]))
         self.rows = rows
         self.done: set[str] = set()
+        self.skipped: dict[str, set[str]] = {"live": set(), "undigested": set()}
         self.report: dict = {"max_bytes": 0, "hard_cap_bytes": pol.hard_cap_bytes,
                              "before": total, "after": total, "evicted": [], "data_loss": [],
                              "analyzed": [], "skipped_undigested": 0, "skipped_live": 0,
@@ -131,15 +132,22 @@ class _Pass:
         if entry is None:
             return
         status = entry.pop("status")
-        if status in ("live", "undigested"):
-            self.report["skipped_live" if status == "live" else "skipped_undigested"] += 1
+        if status in ("live", "undigested"):  # counted once, though several passes see it
+            self.skipped[status].add(r["id"])
+            self._count_skipped()
             return
         self.done.add(r["id"])
+        self.skipped["undigested"].discard(r["id"])  # analyzed now and evicted after all
+        self._count_skipped()
         entry.update(last_accessed=r.get("last_accessed"), reason=why)
         self.total -= entry["bytes"]
         if entry.pop("analyzed_now", False):
             self.report["analyzed"].append(r["id"])
         (self.report["data_loss"] if status == "lost" else self.report["evicted"]).append(entry)
+
+    def _count_skipped(self) -> None:
+        self.report["skipped_live"] = len(self.skipped["live"])
+        self.report["skipped_undigested"] = len(self.skipped["undigested"])
 
     def finish(self, before: int) -> None:
         rep = self.report

@@ -108,9 +108,10 @@ def main(run):
         from .claude_compact import compact
 
         return compact(run)
-    from .claude_compact import auto_compact
+    if os.environ.get("FAKE_CLAUDE_AUTO_COMPACT"):  # (only then: a turn loads only its fake)
+        from .claude_compact import auto_compact
 
-    auto_compact(run)
+        auto_compact(run)
     return play(run, ClaudeTurn(run))
 
 
