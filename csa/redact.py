@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from typing import Any, NamedTuple
 
-from csa.redact_entropy import near_spans
+from csa.redact_entropy import keyed_token, near_spans
 from csa.redact_gate import Gate
 from csa.redact_names import REDACTED_PREFIX, assignment_spans, is_secret_name
 from csa.secret_rules import COMMAND_FLAGS, SHAPES, TOKENS, Token
@@ -255,17 +255,23 @@ class Redactor:
         """
         return self.cut(" ".join(self.text(s).split()), n)
 
-    def obj(self, obj: Any) -> Any:
+    def obj(self, obj: Any, flagged: bool = False) -> Any:
         """A redacted copy of parsed JSON (dict/list/str/number/bool/None).
 
         Non-empty string values of secret-named keys (``api_key``, ``password``,
         ``Authorization``...) become ``[REDACTED:secret-value]``; counters such
         as ``input_tokens`` stay. Every other string (keys too) goes through
-        :meth:`text`.
+        :meth:`text`. flagged: the gate already flagged the object's raw line, so
+        every string goes through the rules (decoding may hide from the gate what the
+        raw line showed: ``{\\"twilio\\":\\"...\\"}`` printed inside a string).
         """
         strings: list[str] = []
-        _collect(obj, strings)
-        bad = self.suspects(*_joined(strings)) if strings else set()
+        keyed: set[int] = set()
+        _collect(obj, strings, keyed)
+        if flagged:
+            bad: set[int] = set(range(len(strings)))
+        else:
+            bad = self.suspects(*_joined(strings, keyed)) if strings else set()
         return _Rebuild(self, bad).walk(obj)
 
     def objs(self, objs: list[Any]) -> list[Any]:
@@ -273,8 +279,9 @@ class Redactor:
         (an import redacts thousands of events: one scan of a batch instead of one per
         event, which made the gate's per-call cost most of an import's time)."""
         strings: list[str] = []
-        _collect(objs, strings)
-        bad = self.suspects(*_joined(strings)) if strings else set()
+        keyed: set[int] = set()
+        _collect(objs, strings, keyed)
+        bad = self.suspects(*_joined(strings, keyed)) if strings else set()
         rebuild = _Rebuild(self, bad)  # walks them in the order _collect visited them
         return [rebuild.walk(o) for o in objs]
 
@@ -323,27 +330,34 @@ def _apply(text: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join(parts)
 
 
-def _joined(strings: list[str]) -> tuple[bytes, list[int]]:
+def _joined(strings: list[str], keyed: set[int] | None = None) -> tuple[bytes, list[int]]:
+    """The strings as one buffer for the gate, and where each starts: a key and its string
+    value are joined by "=" (the gate then sees {"twilio": "..."} as twilio=...), all else
+    by newlines."""
     parts = [_encode(s) for s in strings]
     starts = []
     off = 0
     for p in parts:
         starts.append(off)
         off += len(p) + 1
-    return b"\n".join(parts), starts
+    if not keyed:
+        return b"\n".join(parts), starts
+    return b"".join(p + (b"=" if i in keyed else b"\n") for i, p in enumerate(parts))[:-1], starts
 
 
-def _collect(obj: Any, out: list[str]) -> None:
+def _collect(obj: Any, out: list[str], keyed: set[int]) -> None:
     if isinstance(obj, str):
         out.append(obj)
     elif isinstance(obj, dict):
         for k, v in obj.items():
             if isinstance(k, str):
+                if isinstance(v, str):
+                    keyed.add(len(out))
                 out.append(k)
-            _collect(v, out)
+            _collect(v, out, keyed)
     elif isinstance(obj, (list, tuple)):
         for v in obj:
-            _collect(v, out)
+            _collect(v, out, keyed)
 
 
 _PAIR_NAMES = ("name", "Name", "key", "Key")
@@ -375,7 +389,13 @@ class _Rebuild:
             for k, v in obj.items():
                 if isinstance(k, str):
                     before = k
+                    flagged = self.i in self.bad or self.i + 1 in self.bad
                     k = self.text(k)
+                    if flagged and isinstance(v, str) and keyed_token(before, v):
+                        # {"twilio": "<token>"}: the name is the key, the value alone says nothing
+                        self.i += 1
+                        out[k] = SECRET_VALUE
+                        continue
                     # judged before and after redaction, so a second pass agrees
                     if (is_secret_name(before) or is_secret_name(k) or before == pair) and not isinstance(v, dict):
                         # numbers, booleans and None stay (flags, counters);

@@ -30,7 +30,7 @@ from collections import Counter
 
 from csa.secret_rules import NEAR_WORDS, PROVIDER_WORDS
 
-__all__ = ["looks_random", "near_hit", "near_spans"]
+__all__ = ["keyed_token", "looks_random", "near_hit", "near_spans"]
 
 # The same order in every process (hash seeds differ): it is part of the compiled gate's
 # cache key (csa.recache), so a varying order made a new cache file per process.
@@ -42,6 +42,7 @@ _PARTS = re.compile(r"[_./+=~-]+")
 # A part of a name, path or version, not of a generated token: "python3", "x86",
 # "getAccessToken", "11", "2fa", "64bit", "b64encode", "utf8mb4".
 _WORDY = re.compile(r"[A-Za-z]+[0-9]{0,4}|[0-9]+|[0-9]{1,4}[a-z]{1,4}|[A-Za-z]+[0-9]{1,3}[a-z]+[0-9]{0,2}")
+_NAME_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 WINDOW = 64  # characters after the word in which the token must start
 MIN_LEN = 14
 
@@ -87,6 +88,8 @@ def _is_word_start(text: str, i: int) -> bool:
     if i == 0:
         return True
     prev = text[i - 1]
+    if prev in "ntr" and text[i - 2:i - 1] == "\\":
+        return True  # after an escaped newline or tab: JSON printed as text
     return not prev.isalpha() or (prev.islower() and text[i].isupper())
 
 
@@ -109,19 +112,37 @@ def _window_end(text: str, start: int) -> int:
     return end
 
 
+def _in_url(text: str, i: int) -> bool:
+    """Whether position i is inside a URL (a "://" earlier in the same run of non-space)."""
+    j = text.rfind("://", max(0, i - 256), i)
+    return j >= 0 and not any(c in text[j:i] for c in " \t\n\"'<>`")
+
+
 def near_spans(text: str) -> list[tuple[int, int]]:
     """Spans of random-looking tokens close after a secret word or provider name."""
     spans: list[tuple[int, int]] = []
     done = 0
+    last = -1
     for start, word_end in _word_positions(text):
+        if start == last:
+            continue  # "pass" where "password" starts: the longer word was tried
+        last = start
         if start < done or not _is_word_start(text, start) or text.endswith("[REDACTED:", 0, start):
             continue  # inside a value already found, inside a word, or the kind in our own tag
         if word_end - start == 5 and text[word_end:word_end + 1] in ("s", "S") \
                 and text[start:word_end].lower() == "token":
             continue  # "tokens": a count
+        if _in_url(text, start) and text[start:word_end].lower() in PROVIDER_WORDS:
+            continue  # a provider's host or path: ids and commit hashes follow, not keys
         for r in _RUN.finditer(text, word_end, _window_end(text, word_end)):
-            s, e = r.span()
-            s += len(r.group()) - len(r.group().lstrip("=+-./~"))  # "=value": the value
+            s = r.start()
+            e = _RUN.match(text, s).end()  # a token may run past the window: take all of it
+            run = text[s:e]
+            s += len(run) - len(run.lstrip("=+-./~"))  # "=value": the value
+            k = text.find("=", s, e)
+            if 0 < k - s < 40 and e - k > MIN_LEN and _NAME_PART.fullmatch(text, s, k) \
+                    and all(_WORDY.fullmatch(p) for p in _PARTS.split(text[s:k]) if p):
+                s = k + 1  # the rest of the name, then its value: "DATADOG_API=<value>"
             if not _close(text[word_end:s]) or "[REDACTED" in text[word_end:s]:
                 break  # too far, another field, or this word's value is already taken
             tok = text[s:e].rstrip(".-=") if not text[s:e].endswith("==") else text[s:e]
@@ -147,6 +168,16 @@ def _word_positions(text: str) -> list[tuple[int, int]]:
             i = low.find(w, i + 1)
     found.sort()
     return [(i, i - n) for i, n in found]
+
+
+def keyed_token(key: str, value: str) -> bool:
+    """Whether value, under a key that names a provider or a secret word, is one random token.
+
+    >>> keyed_token("twilio", "dd311ca871902316d9841aab4ccec38d"), keyed_token("id", "dd311ca871902316d9841aab4ccec38d")
+    (True, False)
+    """
+    low = key.lower()
+    return len(low) <= 64 and any(w in low for w in WORDS) and looks_random(value.strip())
 
 
 def near_hit(buf: bytes, pos: int) -> bool:

@@ -35,6 +35,8 @@ from csa.redact_entropy import WORDS as NEAR_GATE_WORDS
 from csa.redact_entropy import near_hit
 from csa.redact_names import is_secret_name
 
+NEAR_GATE_BYTES = tuple(w.encode() for w in NEAR_GATE_WORDS)
+
 __all__ = ["Gate", "name_hit"]
 
 # Anchor characters in order of preference (rarest in typical tool output first;
@@ -98,7 +100,34 @@ _RAW_PATTERNS = [
     rb"\.(?:[\w-]{6}\.[\w-]{27}(?<=[MNO][\w-]{23}\.[\w-]{6}\.[\w-]{27})"
     rb"|(?<=dt0c01\.)[A-Za-z0-9]{24}|(?<=sl\.)[\w=-]{100})",
 ]
+# A provider's name assigned a random-looking token with no secret word in sight
+# ("datadog = <32 hex>", "TWILIO: <token>", "stripe => '<token>'"): found from the
+# operator, whatever letters the name has (a name without the anchors above costs
+# nothing more). The look-aheads keep it in C: a run of 14 token characters with a
+# digit or a capital follows; provider_hit then reads the name and judges the token.
+_TOKEN_CH = rb"[A-Za-z0-9_+/=.~-]"
+_ASSIGNED_TOKEN = (rb"[\\\"'`]{0,2}(?=" + _TOKEN_CH + rb"{14})(?=" + _TOKEN_CH + rb"{0,48}?[0-9A-Z])")
+_PROVIDER_PATTERNS = [
+    rb"=>?[ \t]{0,3}" + _ASSIGNED_TOKEN,
+    rb":[ \t]{1,3}" + _ASSIGNED_TOKEN,  # YAML, INI, prose, JSON with spaces
+    rb'\\":' + _ASSIGNED_TOKEN,  # compact JSON printed inside a JSON string
+]
 _NAME_RUN = re.compile(rb"[A-Za-z0-9_.\-]*")
+_NAME_BACK = re.compile(rb"[ \t\\\"'`\]:+?.]{0,8}")  # what may stand between a name and its = or :
+
+
+def provider_hit(buf: bytes, pos: int) -> bool:
+    """Whether the name before the operator at pos holds a secret word or a provider's
+    name and a random-looking token follows (the careful path redacts it: near_spans)."""
+    lo = max(0, pos - 80)
+    back = buf[lo:pos][::-1]
+    gap = _NAME_BACK.match(back).end()
+    n = _NAME_RUN.match(back, gap).end() - gap
+    if n == 0:
+        return False
+    start = pos - gap - n
+    name = buf[start:pos - gap].lower()
+    return any(w in name for w in NEAR_GATE_BYTES) and near_hit(buf, start)
 
 
 def name_hit(buf: bytes, pos: int) -> bool:
@@ -178,17 +207,18 @@ def _patterns(keywords: tuple[tuple[str, int], ...]) -> list[bytes]:
     low = [re.escape(a.encode()) + b"(?:" + b"|".join(
                _trie(part) for part in (by_anchor.get(a, []), near.get(a, [])) if part) + b")"
            for a in sorted(set(by_anchor) | set(near))]
-    return [*low, *_EXTRA, *_RAW_PATTERNS]
+    return [*low, *_EXTRA, *_RAW_PATTERNS, *_PROVIDER_PATTERNS]
 
 
 class Gate:
     """Compiled byte gate for one rule set plus known literal secrets."""
 
     def __init__(self, low: list[re.Pattern[bytes]], raw: list[re.Pattern[bytes]],
-                 known: tuple[bytes, ...]):
+                 known: tuple[bytes, ...], provider: list[re.Pattern[bytes]] = ()):
         self._low = low
         self._raw = raw
         self._known = known
+        self._provider = provider
 
     @classmethod
     def build(cls, keywords: Iterable[tuple[str, int]], known: Iterable[bytes]) -> Gate:
@@ -199,8 +229,9 @@ class Gate:
         me = os.stat(__file__)
         inputs = (keywords, NEAR_GATE_WORDS, me.st_mtime_ns, me.st_size)
         compiled = compile_all(inputs, lambda: _patterns(keywords))
-        n_raw = len(_RAW_PATTERNS)
-        return cls(compiled[:-n_raw], compiled[-n_raw:], tuple(known))
+        n_raw, n_prov = len(_RAW_PATTERNS), len(_PROVIDER_PATTERNS)
+        return cls(compiled[:-n_raw - n_prov], compiled[-n_raw - n_prov:-n_prov], tuple(known),
+                   compiled[-n_prov:])
 
     def _hits(self, buf: bytes, first: bool) -> list[int]:
         hits: list[int] = []
@@ -209,6 +240,12 @@ class Gate:
                 hits.append(m.start())
                 if first:
                     return hits
+        for rx in self._provider:
+            for m in rx.finditer(buf):
+                if provider_hit(buf, m.start()):
+                    hits.append(m.start())
+                    if first:
+                        return hits
         at = buf.find(b"@")
         while at >= 0:
             if _url_hit(buf, at):

@@ -179,7 +179,9 @@ def _value_span(text: str, name_start: int, name_end: int, name: str, flag: bool
             vs = scheme.end()
         return (vs, ve) if _quoted_value_ok(text[vs:ve], name) else None
     scheme = _AUTH_SCHEME.match(text, vs)
-    if scheme and _BARE.match(text, scheme.end()) and not text.startswith(REDACTED_PREFIX, scheme.end()):
+    if scheme and text.startswith(REDACTED_PREFIX, scheme.end()):
+        return None  # "Bearer [REDACTED...]": its credentials are already gone (idempotent)
+    if scheme and _BARE.match(text, scheme.end()):
         vs = scheme.end()
     bm = _BARE.match(text, vs)
     if not bm:

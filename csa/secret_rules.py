@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-RULESET_VERSION = "2026-12-03.2"
+RULESET_VERSION = "2026-12-03.3"
 UPSTREAM = {
     "gitleaks": "gitleaks/gitleaks@009e025ad4106ab333aa0b9dc4f2a884390d134c",
     "detect-secrets": "Yelp/detect-secrets@6cf2d66013b4575d6c56646b903e2934f92d279f",
@@ -422,6 +422,25 @@ PROVIDER_WORDS: dict[str, str] = {
     "telegr": "telegram-bot-api-token", "travis": "travisci-access-token", "twitch": "twitch-api-token",
     "twitter": "twitter-access-secret,twitter-access-token,twitter-api-key,twitter-api-secret,twitter-bearer-token",
     "yandex": "yandex-access-token,yandex-api-key,yandex-aws-access-token", "zendesk": "zendesk-secret-key",
+    # the providers of gitleaks' other rules too: a bare "<provider> = <token>" carries no
+    # prefix when the key is an older or secondary kind (a Twilio auth token, an Okta value
+    # without its SSWS scheme). Not the forges and registries (github, gitlab, npm, pypi...):
+    # their tokens all have prefixes, and their names stand before commit hashes and ids.
+    "anthropic": "anthropic-api-key", "clickhouse": "clickhouse-cloud-api-secret-key",
+    "databricks": "databricks-api-token", "digitalocean": "digitalocean-access-token",
+    "doppler": "doppler-api-token", "dynatrace": "dynatrace-api-token", "easypost": "easypost-api-token",
+    "flutterwave": "flutterwave-secret-key", "grafana": "grafana-api-key", "harness": "harness-api-key",
+    "infracost": "infracost-api-token", "mailchimp": "mailchimp-api-key", "maxmind": "maxmind-license-key",
+    "okta": "okta-access-token", "openai": "openai-api-key", "perplexity": "perplexity-api-key",
+    "planetscale": "planetscale-api-token", "prefect": "prefect-api-token", "pulumi": "pulumi-api-token",
+    "rubygems": "rubygems-api-token", "scalingo": "scalingo-api-token", "sendgrid": "sendgrid-api-token",
+    "sendinblue": "sendinblue-api-token", "brevo": "sendinblue-api-token",
+    "sourcegraph": "sourcegraph-access-token", "square": "square-access-token",
+    "stripe": "stripe-access-token", "twilio": "twilio-api-key", "typeform": "typeform-api-token",
+    # not in gitleaks: widely used services whose keys are bare hex or alphanumerics
+    "pagerduty": "csa", "circleci": "csa", "rollbar": "csa", "bugsnag": "csa", "mixpanel": "csa",
+    "segment": "csa", "honeycomb": "csa", "supabase": "csa", "vercel": "csa", "auth0": "csa",
+    "onesignal": "csa", "pusher": "csa",
 }
 # Upstream rules csa covers by a mechanism rather than a rule of the same name.
 UPSTREAM_COVERED: dict[str, str] = {

@@ -102,7 +102,7 @@ class Renderer:
             node = node[key]
         node[e.path[-1]] = ""
         if not e.raw:  # the gate flagged the line: its other fields are redacted too
-            event = self.redactor.obj(event)
+            event = self.redactor.obj(event, flagged=True)
         node = event
         for key in e.path[:-1]:
             node = node[key]
@@ -137,7 +137,7 @@ class Renderer:
             if ms != last_ms:
                 ts, last_ms = T._ts(t), ms
             if j in suspects:
-                out[i] = self._careful(seq, ts.decode("ascii"), line)
+                out[i] = self._careful(seq, ts.decode("ascii"), line, flagged=True)
                 if type(out[i]) is _Entry and out[i].event is None:
                     # a key block may follow, or the value of a name on this line
                     text_stream = 2 if any(m in line for m in KEY_MARKS) else max(text_stream, 1)
@@ -177,7 +177,7 @@ class Renderer:
         self._stream("stdout").prime(carry)
         return 1
 
-    def _careful(self, seq: int, ts: str, line: str) -> bytes | _Entry:
+    def _careful(self, seq: int, ts: str, line: str, flagged: bool = False) -> bytes | _Entry:
         """Parse, walk and redact: the path for lines the gate flagged, for deltas, and
         for JSON-looking lines that are not plain compact objects (pretty-printed, or
         only the stdlib parser accepts them: lone-surrogate escapes, which may also
@@ -188,7 +188,7 @@ class Renderer:
             if path is not None:
                 return _delta(obj, path, seq, ts, None)
             try:
-                event = self.redactor.obj(obj)
+                event = self.redactor.obj(obj, flagged)
             except RecursionError:
                 event = None
             if event is not None:

@@ -124,3 +124,56 @@ def test_make_and_php_assignment_operators(op):
     for name in ("DB_PASSWORD", "$dbPassword", "api_token"):
         assert "hunter2!x" not in R.text(f'{name} {op} "hunter2!x"'), (name, op)
     assert R.text(f"password {op} char") == f"password {op} char"  # code
+
+
+# A provider's name assigned a token with no secret word in sight: names the gate has no
+# anchor letter for (twilio, datadog, sentry...) and providers added from gitleaks' list.
+BARE_PROVIDERS = ["twilio", "datadog", "stripe", "sendgrid", "okta", "rollbar", "circleci", "zendesk",
+                  "sentry", "twitter", "mailchimp", "pagerduty"]
+BARE_FORMS = ["{p} = {s}", "{P}={s}", "{p}: {s}", '{p}: "{s}"', 'export {P}_SID="{s}"', "{p} => '{s}'",
+              '"{p}": "{s}"', "{P}_API={s}", "  {p}:\t{s}  # prod", '{{\\"{p}\\":\\"{s}\\"}}']
+
+
+@pytest.mark.parametrize("provider", BARE_PROVIDERS)
+def test_a_bare_provider_assignment_is_caught(provider):
+    rng = random.Random("bare" + provider)
+    leaks = []
+    for form in BARE_FORMS:
+        for shape in ("hex", "lower", "mixed", "uuid"):
+            s = _secret(rng, shape)
+            text = form.format(p=provider, P=provider.upper(), s=s)
+            if s in R.text(text):
+                leaks.append(text)
+    assert not leaks, leaks
+
+
+def test_a_bare_provider_assignment_never_reaches_the_transcript(tmp_path):
+    from csa.transcript import TranscriptWriter
+
+    s = _secret(random.Random(5), "hex")
+    lines = [f"twilio: {s}", f"DATADOG={s}", '{"type":"result","config":{"rollbar": "%s"}}' % s,
+             '{"type":"assistant","text":"cfg {\\"sentry\\":\\"%s\\"}"}' % s,
+             '{"type":"tool_result","content":"stripe = %s"}' % s]
+    path = tmp_path / "t.jsonl"
+    with TranscriptWriter(path, redactor=Redactor()) as tw:
+        for line in lines:
+            tw.append_stdout_line(line)
+    data = path.read_text()
+    assert s not in data and data.count("[REDACTED:") == len(lines)
+
+
+def test_a_provider_key_in_parsed_json_is_redacted():
+    s = _secret(random.Random(6), "mixed")
+    red = R.obj({"twilio": s, "cfg": {"datadog_api": s}, "id": s, "n": 3})
+    assert red["twilio"] == red["cfg"]["datadog_api"] == "[REDACTED:secret-value]"
+    assert red["id"] == s and red["n"] == 3  # no provider in the name: an id like any other
+
+
+@pytest.mark.parametrize("text", [
+    "https://sentry.io/organizations/acme/issues/4f9a1c0b7e5d42a8b6c1f0e9d8a7b6c5/",
+    "open https://app.datadoghq.com/apm/trace/7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e?env=prod",
+    "commit = 4f9a1c0b7e5d42a8b6c1f0e9d8a7b6c5aa12bb34",  # no provider, no secret word
+    "segment 3 of 7 = done", "stripe = 'solid red'",
+])
+def test_a_provider_name_in_a_url_or_without_a_token_is_left_alone(text):
+    assert R.text(text) == text
