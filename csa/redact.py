@@ -261,17 +261,18 @@ class Redactor:
         Non-empty string values of secret-named keys (``api_key``, ``password``,
         ``Authorization``...) become ``[REDACTED:secret-value]``; counters such
         as ``input_tokens`` stay. Every other string (keys too) goes through
-        :meth:`text`. flagged: the gate already flagged the object's raw line, so
-        every string goes through the rules (decoding may hide from the gate what the
-        raw line showed: ``{\\"twilio\\":\\"...\\"}`` printed inside a string).
+        :meth:`text`. flagged: the gate flagged the object's raw line; its strings are
+        gated as they were written there too (JSON-escaped), since decoding may hide
+        what the raw line showed: ``{\\"twilio\\":\\"...\\"}`` printed inside a string.
         """
         strings: list[str] = []
         keyed: set[int] = set()
         _collect(obj, strings, keyed)
-        if flagged:
-            bad: set[int] = set(range(len(strings)))
-        else:
-            bad = self.suspects(*_joined(strings, keyed)) if strings else set()
+        bad = self.suspects(*_joined(strings, keyed)) if strings else set()
+        if flagged and strings:
+            import orjson
+
+            bad |= self.suspects(*_joined([orjson.dumps(s).decode() for s in strings], keyed))
         return _Rebuild(self, bad).walk(obj)
 
     def objs(self, objs: list[Any]) -> list[Any]:

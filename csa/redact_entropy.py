@@ -28,13 +28,15 @@ import math
 import re
 from collections import Counter
 
-from csa.secret_rules import NEAR_WORDS, PROVIDER_WORDS
+from csa.secret_rules import ASSIGNED_PROVIDER_WORDS, NEAR_WORDS, PROVIDER_WORDS
 
 __all__ = ["keyed_token", "looks_random", "near_hit", "near_spans"]
 
 # The same order in every process (hash seeds differ): it is part of the compiled gate's
 # cache key (csa.recache), so a varying order made a new cache file per process.
-WORDS = tuple(sorted(set(NEAR_WORDS) | set(PROVIDER_WORDS), key=lambda w: (-len(w), w)))
+GATE_WORDS = tuple(sorted(set(NEAR_WORDS) | set(PROVIDER_WORDS), key=lambda w: (-len(w), w)))
+WORDS = tuple(sorted(set(GATE_WORDS) | set(ASSIGNED_PROVIDER_WORDS), key=lambda w: (-len(w), w)))
+_PROVIDERS = frozenset(PROVIDER_WORDS) | frozenset(ASSIGNED_PROVIDER_WORDS)
 _RUN = re.compile(r"[A-Za-z0-9_+/=.~-]{14,}")
 _RUN_B = re.compile(rb"[A-Za-z0-9_+/=.~-]{14,}")
 _NAME_B = re.compile(rb"[A-Za-z0-9_.-]*")
@@ -132,7 +134,7 @@ def near_spans(text: str) -> list[tuple[int, int]]:
         if word_end - start == 5 and text[word_end:word_end + 1] in ("s", "S") \
                 and text[start:word_end].lower() == "token":
             continue  # "tokens": a count
-        if _in_url(text, start) and text[start:word_end].lower() in PROVIDER_WORDS:
+        if _in_url(text, start) and text[start:word_end].lower() in _PROVIDERS:
             continue  # a provider's host or path: ids and commit hashes follow, not keys
         for r in _RUN.finditer(text, word_end, _window_end(text, word_end)):
             s = r.start()

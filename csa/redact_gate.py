@@ -29,13 +29,15 @@ import os
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
+from functools import lru_cache
 
 from csa.recache import compile_all
-from csa.redact_entropy import WORDS as NEAR_GATE_WORDS
+from csa.redact_entropy import GATE_WORDS as NEAR_GATE_WORDS
+from csa.redact_entropy import WORDS
 from csa.redact_entropy import near_hit
 from csa.redact_names import is_secret_name
 
-NEAR_GATE_BYTES = tuple(w.encode() for w in NEAR_GATE_WORDS)
+_WORD_BYTES = tuple(w.encode() for w in WORDS)  # with the names counted only when assigned
 
 __all__ = ["Gate", "name_hit"]
 
@@ -126,8 +128,13 @@ def provider_hit(buf: bytes, pos: int) -> bool:
     if n == 0:
         return False
     start = pos - gap - n
-    name = buf[start:pos - gap].lower()
-    return any(w in name for w in NEAR_GATE_BYTES) and near_hit(buf, start)
+    return _names_a_provider(buf[start:pos - gap]) and near_hit(buf, start)
+
+
+@lru_cache(maxsize=4096)
+def _names_a_provider(name: bytes) -> bool:
+    low = name.lower()
+    return any(w in low for w in _WORD_BYTES)
 
 
 def name_hit(buf: bytes, pos: int) -> bool:

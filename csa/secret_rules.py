@@ -422,16 +422,23 @@ PROVIDER_WORDS: dict[str, str] = {
     "telegr": "telegram-bot-api-token", "travis": "travisci-access-token", "twitch": "twitch-api-token",
     "twitter": "twitter-access-secret,twitter-access-token,twitter-api-key,twitter-api-secret,twitter-bearer-token",
     "yandex": "yandex-access-token,yandex-api-key,yandex-aws-access-token", "zendesk": "zendesk-secret-key",
+}
+# More provider names, counted only with an operator ("stripe = <token>", "TWILIO: <token>",
+# {"okta": "<token>"}): in the byte gate's anchor tries (as PROVIDER_WORDS are, for the
+# prose forms) each name costs time on every line, and their prose forms come with a
+# secret word ("my stripe key is ...") or a prefix. Rule ids as above.
+ASSIGNED_PROVIDER_WORDS: dict[str, str] = {
     # the providers of gitleaks' other rules too: a bare "<provider> = <token>" carries no
     # prefix when the key is an older or secondary kind (a Twilio auth token, an Okta value
-    # without its SSWS scheme). Not the forges and registries (github, gitlab, npm, pypi...):
-    # their tokens all have prefixes, and their names stand before commit hashes and ids.
-    "anthropic": "anthropic-api-key", "clickhouse": "clickhouse-cloud-api-secret-key",
+    # without its SSWS scheme). Not the forges, registries and model vendors (github, npm,
+    # anthropic, openai...): their tokens all have prefixes, and their names stand before
+    # commit hashes, ids and model names in every tool's output.
+    "clickhouse": "clickhouse-cloud-api-secret-key",
     "databricks": "databricks-api-token", "digitalocean": "digitalocean-access-token",
     "doppler": "doppler-api-token", "dynatrace": "dynatrace-api-token", "easypost": "easypost-api-token",
     "flutterwave": "flutterwave-secret-key", "grafana": "grafana-api-key", "harness": "harness-api-key",
     "infracost": "infracost-api-token", "mailchimp": "mailchimp-api-key", "maxmind": "maxmind-license-key",
-    "okta": "okta-access-token", "openai": "openai-api-key", "perplexity": "perplexity-api-key",
+    "okta": "okta-access-token", "perplexity": "perplexity-api-key",
     "planetscale": "planetscale-api-token", "prefect": "prefect-api-token", "pulumi": "pulumi-api-token",
     "rubygems": "rubygems-api-token", "scalingo": "scalingo-api-token", "sendgrid": "sendgrid-api-token",
     "sendinblue": "sendinblue-api-token", "brevo": "sendinblue-api-token",

@@ -10,7 +10,7 @@ import pytest
 
 from csa.redact import Redactor
 from csa.redact_entropy import looks_random, near_spans
-from csa.secret_rules import PROVIDER_WORDS, SHAPES, TOKENS, UPSTREAM_COVERED
+from csa.secret_rules import ASSIGNED_PROVIDER_WORDS, PROVIDER_WORDS, SHAPES, TOKENS, UPSTREAM_COVERED
 
 R = Redactor()
 IDS = Path(__file__).parent / "fixtures" / "gitleaks_rule_ids.txt"
@@ -24,7 +24,7 @@ def _cited() -> set[str]:
             part = part.strip()
             if part.startswith("gitleaks:"):
                 out |= {x.strip().split(" ")[0] for x in part[len("gitleaks:"):].split(",")}
-    for ids in PROVIDER_WORDS.values():
+    for ids in [*PROVIDER_WORDS.values(), *ASSIGNED_PROVIDER_WORDS.values()]:
         out |= set(ids.split(","))
     return out | set(UPSTREAM_COVERED)
 
