@@ -108,7 +108,7 @@ _RAW_PATTERNS = [
 # nothing more). The look-aheads keep it in C: a run of 14 token characters with a
 # digit or a capital follows; provider_hit then reads the name and judges the token.
 _TOKEN_CH = rb"[A-Za-z0-9_+/=.~-]"
-_ASSIGNED_TOKEN = (rb"[\\\"'`]{0,2}(?=" + _TOKEN_CH + rb"{14})(?=" + _TOKEN_CH + rb"{0,48}?[0-9A-Z])")
+_ASSIGNED_TOKEN = (rb"[\\\"'`]{0,8}(?=" + _TOKEN_CH + rb"{14})(?=" + _TOKEN_CH + rb"{0,48}?[0-9A-Z])")
 _PROVIDER_PATTERNS = [
     rb"=>?[ \t]{0,3}" + _ASSIGNED_TOKEN,
     rb":[ \t]{1,3}" + _ASSIGNED_TOKEN,  # YAML, INI, prose, JSON with spaces

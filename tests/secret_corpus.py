@@ -187,6 +187,7 @@ def _named(g: Callable[..., str], fresh: Callable[[], str]) -> list[tuple[str, s
     pw = PW
     upw = g(20)  # in a URL a password is percent-encoded; a random URL-safe one stands for it
     aws = g(40, B64)
+    bare = [g(32, HEX), g(34), g(40, LO), g(24)]  # providers' own keys: bare hex or alphanumerics
     return [
         ("env-file", pw, f"DB_PASSWORD={pw}"),
         ("env-export", pw, f'export STRIPE_API_KEY="{pw}"'),
@@ -233,6 +234,11 @@ def _named(g: Callable[..., str], fresh: Callable[[], str]) -> list[tuple[str, s
         ("client-secret", pw, f"client_secret => '{pw}'"),
         ("go-assign", pw, f'apiKey := "{pw}"'),
         ("private-key-named", pw, f"signing_key: {pw}"),
+        # a provider's name, an operator and the key: no secret word, no prefix
+        ("bare-provider-eq", bare[0], f"datadog = {bare[0]}"),
+        ("bare-provider-colon", bare[1], f"twilio: {bare[1]}"),
+        ("bare-provider-env", bare[2], f"export SENDGRID={bare[2]}"),
+        ("bare-provider-json", bare[3], '{"okta": "%s", "org": "acme"}' % bare[3]),
     ]
 
 
