@@ -108,6 +108,32 @@ def test_builtin_default_commands_and_configured_agents(tmp_path):
     assert pick_tool("codex", cfg, "acp").command == ["/opt/codex-acp", "--x"]
 
 
+def test_claude_adapter_runs_the_claude_csa_runs_headless(tmp_path, monkeypatch):
+    """claude-agent-acp bundles its own claude; csa points it at the user's (the config's
+    binary, else PATH), unless the environment or tools.claude-code.env names one."""
+    home = tmp_path / "home"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("claude", "my-claude"):
+        (bin_dir / name).write_text("#!/bin/sh\n")
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.delenv("CLAUDE_CODE_EXECUTABLE", raising=False)
+    write_config(home, "")
+    env = acp_tool("claude", load_config()).env()
+    assert env["CLAUDE_CODE_EXECUTABLE"] == str((bin_dir / "claude").resolve())
+    write_config(home, f'[tools.claude-code]\nbinary = "{bin_dir / "my-claude"}"\n')
+    env = acp_tool("claude", load_config()).env()
+    assert env["CLAUDE_CODE_EXECUTABLE"] == str((bin_dir / "my-claude").resolve())
+    assert "CLAUDE_CODE_EXECUTABLE" not in acp_tool("codex", load_config()).env()
+    monkeypatch.setenv("CLAUDE_CODE_EXECUTABLE", "/opt/theirs")
+    assert "CLAUDE_CODE_EXECUTABLE" not in acp_tool("claude", load_config()).env()
+    (bin_dir / "claude").unlink()
+    (bin_dir / "my-claude").unlink()
+    monkeypatch.delenv("CLAUDE_CODE_EXECUTABLE")
+    assert "CLAUDE_CODE_EXECUTABLE" not in acp_tool("claude", load_config()).env()
+
+
 @pytest.mark.parametrize("text, message", [
     ('[tools.x]\ntransport = "grpc"\n', "'tools.x.transport' must be one of headless, acp"),
     ('[tools.x]\ncommand = []\n', "'tools.x.command' must be a non-empty list"),

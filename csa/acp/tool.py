@@ -28,6 +28,10 @@ DEFAULT_COMMANDS: dict[str, tuple[list[str], str]] = {
     "opencode": (["opencode", "acp"], "opencode-ai"),
 }
 TRANSPORTS = ("headless", "acp")
+# Adapters that bundle their own copy of the CLI they wrap, and the variable that points
+# them at another: csa points them at the CLI it would run headless (one version, one
+# login, one config for both transports). The user's environment or tools.<t>.env wins.
+HEADLESS_BINARY_ENV = {"claude-code": "CLAUDE_CODE_EXECUTABLE"}
 
 
 class AcpTool(Tool):
@@ -39,8 +43,9 @@ class AcpTool(Tool):
     compaction = "rollover"
 
     def __init__(self, name: str, command: list[str], *, family: str = "",
-                 package: str = "", base: Tool | None = None):
+                 package: str = "", base: Tool | None = None, headless: str | None = None):
         self.name = name
+        self.headless = headless  # the headless CLI the adapter should run (its path)
         self.command = list(command)
         self.binary = self.command[0]
         self.base = base
@@ -56,7 +61,13 @@ class AcpTool(Tool):
     new_argv = resume_argv = argv
 
     def env(self) -> dict[str, str]:
-        return self.base.env() if self.base is not None else {}
+        import os
+
+        env = self.base.env() if self.base is not None else {}
+        var = HEADLESS_BINARY_ENV.get(self.name)
+        if var and self.headless and var not in os.environ:
+            env[var] = self.headless
+        return env
 
     def observe(self, event: dict, turn: TurnOutcome) -> None:
         if events.is_acp(event):
@@ -87,7 +98,19 @@ def acp_tool(name: str, cfg) -> AcpTool:
                          f"[\"agent\", \"acp\"] and tools.{key}.transport = \"acp\" in "
                          "~/.config/csa/config.toml")
     return AcpTool(base.name if base else key, command, family=tcfg.family or "",
-                   package=package, base=base)
+                   package=package, base=base, headless=_headless(base, tcfg))
+
+
+def _headless(base: Tool | None, tcfg) -> str | None:
+    """The path of the CLI a built-in runs headless (tools.<t>.binary, else its name on
+    PATH), for an adapter that would otherwise run its own bundled copy; None if absent."""
+    import os
+    import shutil
+
+    if base is None or base.name not in HEADLESS_BINARY_ENV:
+        return None
+    found = shutil.which(os.path.expanduser(tcfg.binary or base.binary))
+    return os.path.realpath(found) if found else None
 
 
 def require_sdk() -> None:
