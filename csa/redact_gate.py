@@ -350,7 +350,8 @@ class Gate:
 # Buffers from this size on are scanned with Hyperscan when it is installed: below it,
 # re's passes cost less than loading the database (a new session redacts its
 # description before its tool starts; see docs/performance.md).
-ACCEL_MIN = 16 * 1024
+# CSA_HYPERSCAN_MIN=0 makes every buffer use it (the tests run the corpus both ways).
+ACCEL_MIN = int(os.environ.get("CSA_HYPERSCAN_MIN") or 16 * 1024)
 
 
 def _inputs(keywords: tuple[tuple[str, int], ...]) -> tuple:

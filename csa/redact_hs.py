@@ -1,20 +1,21 @@
 """Hyperscan as the byte gate's accelerator: one pass finds where each gate regex may match.
 
 The gate (:mod:`csa.redact_gate`) runs ~20 ``re`` passes over every buffer. Here
-each of its regexes gets a Hyperscan version that matches a *superset*: look-behinds
-and negative look-aheads are dropped, the last positive look-ahead is consumed (so
-the candidate ends past the text it checks), and a trailing repeat keeps only its
-minimum count. One Hyperscan scan then gives, per gate regex, the regions (whole
-lines) where it may match; the exact ``re`` regex runs on those lines only, with
-the whole buffer around them for its look-arounds, so the result is exactly the
-pure ``re`` gate's. No Hyperscan (other platforms, ``CSA_NO_HYPERSCAN=1``, a
-pattern it refuses): the gate scans with ``re`` alone.
+each of its regexes gets a Hyperscan version that matches a *superset* and never
+crosses a line break: look-behinds and negative look-aheads are dropped, and the
+last positive look-ahead is consumed up to its first item of variable width or that
+may match a line break. One Hyperscan scan then gives, per gate regex, the lines
+where it may match (a match's end is on the line it starts on); the exact ``re``
+regex runs on those lines only, with the whole buffer around them for its
+look-arounds, so the gate's hits are exactly the pure ``re`` gate's, in the same
+order. No Hyperscan (other platforms, ``CSA_NO_HYPERSCAN=1``, a regex the
+translation or Hyperscan refuses): the gate scans with ``re`` alone.
 
 Example::
 
     >>> from csa.redact_hs import hs_source
     >>> hs_source(rb"ab(?<=xab)(?=[0-9]{4,9})(?P<n1>)")
-    b'\\\\x61\\\\x62(?:(?:[\\\\x30-\\\\x39]){4})'
+    b'\\\\x61\\\\x62(?:(?:[\\\\x30-\\\\x39]){4,9})'
 """
 
 from __future__ import annotations
@@ -204,8 +205,9 @@ def confirmed(rx: re.Pattern[bytes], text: bytes, regions: list[tuple[int, int]]
 def load(inputs: object, make: Callable[[], list[tuple[bytes, int, bool]]]) -> Accelerator | None:
     """An Accelerator for the (regex, gate index, caseless) sources make() returns, or None:
     no Hyperscan here, CSA_NO_HYPERSCAN=1, or a regex it refuses (the gate then scans with
-    re alone). The compiled database is kept like csa.recache keeps re's (same key, same
-    rule: an --ephemeral run writes nothing): compiling costs ~0.1 s, loading ~0.1 ms."""
+    re alone). The compiled database is kept like csa.recache keeps re's, by the same key:
+    compiling costs ~0.2-0.4 s once per machine and rule set, loading it under 1 ms. An
+    --ephemeral run writes nothing, so it uses a database only if one is there."""
     if os.environ.get("CSA_NO_HYPERSCAN"):
         return None
     try:
@@ -226,6 +228,8 @@ def load(inputs: object, make: Callable[[], list[tuple[bytes, int, bool]]]) -> A
             return Accelerator(db, ids)
     except Exception:  # noqa: BLE001 - missing, damaged, foreign: compile instead
         pass
+    if not recache.writable:  # --ephemeral: compiling (~0.4 s) would pay off only past ~50 MB
+        return None
     try:  # a keyword's name and near-word sources often come out the same: one each
         sources = list(dict.fromkeys((hs_source(src), i, caseless) for src, i, caseless in make()))
     except ValueError:  # a construct the superset cannot express: re alone
