@@ -35,13 +35,11 @@ def _key() -> tuple:
     return ("csa-recache-1", tuple(sys.version_info), _constants.MAGIC)
 
 
-def cache_file(inputs: object, kind: str = "re") -> str:
-    """The cache file for what is compiled from `inputs` (kind: "re", or "hs" for
-    csa.redact_hs's Hyperscan database)."""
+def _cache_file(inputs: object) -> str:
     from csa.paths import cache_home
 
     crc = zlib.crc32(repr(inputs).encode())  # marshal output varies with refcounts
-    return str(cache_home() / kind / f"{crc:08x}.marshal")
+    return str(cache_home() / "re" / f"{crc:08x}.marshal")
 
 
 def _parts(pattern: Pattern) -> tuple:
@@ -85,20 +83,12 @@ writable = True
 
 
 def _store(path: str, inputs: object, patterns: tuple, parts: list) -> None:
-    try:
-        data = marshal.dumps((_key(), inputs, patterns, parts))
-    except ValueError:
-        return
-    store_bytes(path, data)
-
-
-def store_bytes(path: str, data: bytes) -> None:
-    """Write a cache file whole (or nothing: read-only dir, --ephemeral run)."""
     if not writable:
         return
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        data = marshal.dumps((_key(), inputs, patterns, parts))
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         with open(fd, "wb") as f:
             f.write(data)
@@ -114,7 +104,7 @@ def compile_all(inputs: object, make: Callable[[], Sequence[Pattern]]) -> list[r
     """`[re.compile(p) for p in make()]` (no flags), from the cache when it holds the
     patterns made from `inputs` (marshallable data: str, bytes, int, tuples, lists...)."""
     try:
-        path = cache_file(inputs)
+        path = _cache_file(inputs)
     except ValueError:  # inputs a repr cannot name (recursion): no cache
         return [re.compile(p) for p in make()]
     found = _load(path, inputs)

@@ -109,22 +109,11 @@ _RAW_PATTERNS = [
 # digit or a capital follows; provider_hit then reads the name and judges the token.
 _TOKEN_CH = rb"[A-Za-z0-9_+/=.~-]"
 _ASSIGNED_TOKEN = (rb"[\\\"'`]{0,8}(?=" + _TOKEN_CH + rb"{14})(?=" + _TOKEN_CH + rb"{0,48}?[0-9A-Z])")
-
-
-def _provider_patterns(token: bytes) -> list[bytes]:
-    return [
-        rb"=>?[ \t]{0,3}" + token,
-        rb":[ \t]{1,3}" + token,  # YAML, INI, prose, JSON with spaces
-        rb'\\":' + token,  # compact JSON printed inside a JSON string
-    ]
-
-
-_PROVIDER_PATTERNS = _provider_patterns(_ASSIGNED_TOKEN)
-# The same condition for Hyperscan, in one look-ahead: 14+ token characters with a
-# digit or capital among the first 49 (csa.redact_hs consumes a final look-ahead).
-_HS_TOKEN = (rb"[\\\"'`]{0,8}(?=" + b"|".join(
-    _TOKEN_CH + b"{%d}[0-9A-Z]" % j + _TOKEN_CH + b"{%d}" % (13 - j) for j in range(14))
-    + b"|" + _TOKEN_CH + rb"{14}(" + _TOKEN_CH + rb"{0,34}[0-9A-Z]))")  # a group: kept whole
+_PROVIDER_PATTERNS = [
+    rb"=>?[ \t]{0,3}" + _ASSIGNED_TOKEN,
+    rb":[ \t]{1,3}" + _ASSIGNED_TOKEN,  # YAML, INI, prose, JSON with spaces
+    rb'\\":' + _ASSIGNED_TOKEN,  # compact JSON printed inside a JSON string
+]
 _NAME_RUN = re.compile(rb"[A-Za-z0-9_.\-]*")
 _NAME_BACK = re.compile(rb"[ \t\\\"'`\]:+?.]{0,8}")  # what may stand between a name and its = or :
 
@@ -202,61 +191,41 @@ def _keyword_alt(kw: str, body: int) -> tuple[str, bytes, bytes] | None:
     return kw[i], raw[i + 1:], cond
 
 
-def _patterns(keywords: tuple[tuple[str, int], ...],
-              hs: list[tuple[bytes, int, bool]] | None = None) -> list[bytes]:
+def _patterns(keywords: tuple[tuple[str, int], ...]) -> list[bytes]:
     """The gate's regexes: one per anchor, then _EXTRA (both on lower-cased bytes), then
-    _RAW_PATTERNS (on the original bytes). hs, when given, receives a (regex, index of the
-    gate regex, caseless) source per keyword for csa.redact_hs (its superset needs each
-    keyword whole, not split at its anchor)."""
-    by_anchor: dict[str, list[tuple[bytes, bytes, bytes]]] = {}
+    _RAW_PATTERNS (on the original bytes)."""
+    by_anchor: dict[str, list[tuple[bytes, bytes]]] = {}
     for kw, body in keywords:
         alt = _keyword_alt(kw, body)
         if alt is not None:
-            by_anchor.setdefault(alt[0], []).append((*alt[1:], kw.encode()))
+            by_anchor.setdefault(alt[0], []).append(alt[1:])
     for n, (anchor, lit, cond) in enumerate(_NAME_WORDS, 1):
         # the empty named group, closed when the condition held, tells a secret name
         # (to be confirmed) from a token
-        word = re.match(rb"\(\?<=([a-z]+)\)", cond)
-        by_anchor.setdefault(anchor, []).append(
-            (lit, cond + b"(?P<n%d>)" % n, word[1] if word else anchor.encode() + lit))
-    near: dict[str, list[tuple[bytes, bytes, bytes]]] = {}
+        by_anchor.setdefault(anchor, []).append((lit, cond + b"(?P<n%d>)" % n))
+    near: dict[str, list[tuple[bytes, bytes]]] = {}
     for n, word in enumerate(NEAR_GATE_WORDS, 1):
         # a secret word or provider name: confirmed when a random-looking token follows
         alt = _keyword_alt(word, 0)
         if alt is not None:
             tail = b"(?!s|iz)" if word == "token" else b""
-            near.setdefault(alt[0], []).append(
-                (alt[1], alt[2] + tail + _NEAR_AHEAD + b"(?P<a%d>)" % n, word.encode()))
+            near.setdefault(alt[0], []).append((alt[1], alt[2] + tail + _NEAR_AHEAD + b"(?P<a%d>)" % n))
     # tokens and assigned names first; the near words only where neither matched
-    low = []
-    for a in sorted(set(by_anchor) | set(near)):
-        parts = [p for p in (by_anchor.get(a, []), near.get(a, [])) if p]
-        low.append(re.escape(a.encode()) + b"(?:" + b"|".join(
-            _trie([(lit, cond) for lit, cond, _w in part]) for part in parts) + b")")
-        if hs is not None:
-            hs += [(re.escape(w) + cond, len(low) - 1, True) for part in parts for _l, cond, w in part]
-    tail = [*_EXTRA, *_RAW_PATTERNS, *_PROVIDER_PATTERNS]
-    if hs is not None:
-        n_low = len(low) + len(_EXTRA)
-        hs += [(p, len(low) + i, i < len(_EXTRA)) for i, p in enumerate(tail)]
-        # the provider patterns' two look-aheads, as one that Hyperscan can consume
-        hs[-len(_PROVIDER_PATTERNS):] = [(p, i, False) for i, p in enumerate(
-            _provider_patterns(_HS_TOKEN), n_low + len(_RAW_PATTERNS))]
-    return [*low, *tail]
+    low = [re.escape(a.encode()) + b"(?:" + b"|".join(
+               _trie(part) for part in (by_anchor.get(a, []), near.get(a, [])) if part) + b")"
+           for a in sorted(set(by_anchor) | set(near))]
+    return [*low, *_EXTRA, *_RAW_PATTERNS, *_PROVIDER_PATTERNS]
 
 
 class Gate:
     """Compiled byte gate for one rule set plus known literal secrets."""
 
     def __init__(self, low: list[re.Pattern[bytes]], raw: list[re.Pattern[bytes]],
-                 known: tuple[bytes, ...], provider: list[re.Pattern[bytes]] = (),
-                 keywords: tuple[tuple[str, int], ...] | None = None):
+                 known: tuple[bytes, ...], provider: list[re.Pattern[bytes]] = ()):
         self._low = low
         self._raw = raw
         self._known = known
         self._provider = provider
-        self._keywords = keywords  # for the Hyperscan accelerator, built on first big buffer
-        self._accel: object = None if keywords is not None else False
 
     @classmethod
     def build(cls, keywords: Iterable[tuple[str, int]], known: Iterable[bytes]) -> Gate:
@@ -264,44 +233,22 @@ class Gate:
         keywords = tuple(keywords)
         # compiled once per machine, not per process (csa.recache): a new session pays
         # this before its tool starts. The key: the keywords and this module's version.
-        compiled = compile_all(_inputs(keywords), lambda: _patterns(keywords))
+        me = os.stat(__file__)
+        inputs = (keywords, NEAR_GATE_WORDS, me.st_mtime_ns, me.st_size)
+        compiled = compile_all(inputs, lambda: _patterns(keywords))
         n_raw, n_prov = len(_RAW_PATTERNS), len(_PROVIDER_PATTERNS)
         return cls(compiled[:-n_raw - n_prov], compiled[-n_raw - n_prov:-n_prov], tuple(known),
-                   compiled[-n_prov:], keywords)
-
-    def _regions(self, buf: bytes) -> dict[int, list[tuple[int, int]]] | None:
-        """Where each regex may match, from one Hyperscan scan (csa.redact_hs), or None:
-        scan with re alone (small buffers, where loading the database would cost more)."""
-        if len(buf) < ACCEL_MIN or self._accel is False:
-            return None
-        if self._accel is None:
-            from csa.redact_hs import load
-
-            keywords = self._keywords
-            self._accel = load(_inputs(keywords), lambda: _hs_sources(keywords)) or False
-            if self._accel is False:
-                return None
-        return self._accel.regions(buf)
+                   compiled[-n_prov:])
 
     def _hits(self, buf: bytes, first: bool) -> list[int]:
-        regions = self._regions(buf)
-        if regions is None:
-            def found(i: int, rx: re.Pattern[bytes], text: bytes) -> Iterable[re.Match]:
-                return rx.finditer(text)
-        else:
-            from csa.redact_hs import confirmed
-
-            def found(i: int, rx: re.Pattern[bytes], text: bytes) -> Iterable[re.Match]:
-                return confirmed(rx, text, regions.get(i, ()))
         hits: list[int] = []
-        n_low = len(self._low)
-        for i, rx in enumerate(self._raw, n_low):
-            for m in found(i, rx, buf):
+        for rx in self._raw:
+            for m in rx.finditer(buf):
                 hits.append(m.start())
                 if first:
                     return hits
-        for i, rx in enumerate(self._provider, n_low + len(self._raw)):
-            for m in found(i, rx, buf):
+        for rx in self._provider:
+            for m in rx.finditer(buf):
                 if provider_hit(buf, m.start()):
                     hits.append(m.start())
                     if first:
@@ -320,11 +267,9 @@ class Gate:
                 if first:
                     return hits
                 i = buf.find(k, i + 1)
-        if regions is not None and not any(i < n_low for i in regions):
-            return hits  # no lower-case regex can match: skip lowering the buffer
         low = buf.lower()
-        for i, rx in enumerate(self._low):
-            for m in found(i, rx, low):
+        for rx in self._low:
+            for m in rx.finditer(low):
                 g = m.lastgroup
                 # each condition's group closes at its end: lastgroup names the branch that matched
                 if g is None or (g[0] == "n" and name_hit(buf, m.start())) or near_hit(buf, m.start()):
@@ -345,25 +290,6 @@ class Gate:
         """Indices of the parts (joined by newlines into buf, part i at starts[i]) that may hold one."""
         hits = self._hits(buf, False)
         return {bisect_right(starts, h) - 1 for h in hits} if hits else set()
-
-
-# Buffers from this size on are scanned with Hyperscan when it is installed: below it,
-# re's passes cost less than loading the database (a new session redacts its
-# description before its tool starts; see docs/performance.md).
-# CSA_HYPERSCAN_MIN=0 makes every buffer use it (the tests run the corpus both ways).
-ACCEL_MIN = int(os.environ.get("CSA_HYPERSCAN_MIN") or 16 * 1024)
-
-
-def _inputs(keywords: tuple[tuple[str, int], ...]) -> tuple:
-    """What the compiled patterns depend on (csa.recache's key): the data and this module."""
-    me = os.stat(__file__)
-    return (keywords, NEAR_GATE_WORDS, me.st_mtime_ns, me.st_size)
-
-
-def _hs_sources(keywords: tuple[tuple[str, int], ...]) -> list[tuple[bytes, int, bool]]:
-    hs: list[tuple[bytes, int, bool]] = []
-    _patterns(keywords, hs)
-    return hs
 
 
 def _url_hit(buf: bytes, at: int) -> bool:

@@ -71,10 +71,10 @@ def test_cache_file_is_private_and_found_by_a_new_process(tmp_path):
 @pytest.mark.parametrize("damage", [b"", b"garbage", None])
 def test_damaged_or_foreign_cache_file_recompiles(damage):
     patterns = [rb"ab+c", rb"(?P<x>d)e"]
-    path = Path(recache.cache_file(("t", 1)))
+    path = Path(recache._cache_file(("t", 1)))
     _cached(("t", 1), patterns)
     if damage is None:  # a valid file of other inputs under this name (a CRC collision)
-        path.write_bytes(Path(recache.cache_file(("t", 2))).read_bytes()
+        path.write_bytes(Path(recache._cache_file(("t", 2))).read_bytes()
                          if _cached(("t", 2), [rb"zz"]) else b"")
     else:
         path.write_bytes(damage)

@@ -175,28 +175,6 @@ def fp_rate(redactor: Redactor) -> tuple[int, int]:
     return sum(1 for ln in lines if redactor.text(ln) != ln), len(lines)
 
 
-def _batches(lines: list[str], size: int = 64 * 1024) -> list[tuple[bytes, list[int]]]:
-    """The lines as the writer gates them: ~64 KB buffers of lines joined by newlines."""
-    out, part, n = [], [], 0
-    for line in lines + [None]:
-        if line is not None:
-            part.append(line)
-            n += len(line) + 1
-        if part and (n >= size or line is None):
-            starts, pos = [], 0
-            for ln in part:
-                starts.append(pos)
-                pos += len(ln.encode("utf-8", "surrogatepass")) + 1
-            out.append(("\n".join(part).encode("utf-8", "surrogatepass"), starts))
-            part, n = [], 0
-    return out
-
-
-def _accelerated(redactor: Redactor) -> bool:
-    """Whether the gate scanned with Hyperscan (csa.redact_hs) in this run."""
-    return bool(redactor._compiled()[1]._accel)
-
-
 def measure(mb: float, runs: int, keep: str | None = None) -> dict:
     """Writer throughput with redaction, side by side with plain orjson, on one corpus
     (keep: move the writer's transcript there instead of deleting it)."""
@@ -228,16 +206,9 @@ def measure(mb: float, runs: int, keep: str | None = None) -> dict:
         for line in lines:
             redactor.text(line)
 
-    batches = _batches(lines)
-
-    def gate() -> None:
-        for buf, starts in batches:
-            redactor.suspects(buf, starts)
-
     res = {"mb": nbytes / 1e6, "lines": len(lines), "planted": len(set(planted)),
            "floor": median_rate(floor, nbytes, runs), "writer": median_rate(writer, nbytes, runs),
-           "redact": median_rate(redact_only, nbytes, runs),
-           "gate_ms": 1000 / median_rate(gate, nbytes, runs), "hyperscan": _accelerated(redactor)}
+           "redact": median_rate(redact_only, nbytes, runs)}
     with open(writer_path, "rb") as f:
         data = f.read()
     found = re.compile(b"|".join(re.escape(s.encode()) for s in set(planted)))
@@ -268,8 +239,6 @@ def main(argv: list[str] | None = None) -> int:
                       ("(b) TranscriptWriter.append_stdout_line", "writer"),
                       ("(c) Redactor.text per line, no writing", "redact")):
         print(f"{name:44s} {r[key]:8.1f} {r[key] / r['floor']:8.2f}x")
-    print(f"gate (Redactor.suspects on 64 KB batches): {r['gate_ms']:.1f} ms/MB, Hyperscan "
-          f"{'on' if r['hyperscan'] else 'off (not installed, or CSA_NO_HYPERSCAN=1)'}")
     print(f"\nwriter output: {r['events']} events (expected {r['lines']}), {r['corrupt']} corrupt, "
           f"{r['leaked']} of {r['planted']} planted secrets found on disk")
     print(f"false positives: {r['fp_changed']} of {r['fp_lines']} stdlib lines changed "
