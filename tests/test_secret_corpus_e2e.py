@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import random
 
-import pytest
 from gone_scan import where
 from secret_corpus import build
 
@@ -28,7 +27,6 @@ def _groups() -> list[list]:
     return [secrets[i::GROUPS] for i in range(GROUPS)]
 
 
-@pytest.mark.slow
 def test_the_corpus_leaves_no_byte_on_disk_by_any_path(tmp_path, project, state_dir):
     groups = _groups()
     for n, group in enumerate(groups):
@@ -50,7 +48,6 @@ def test_the_corpus_leaves_no_byte_on_disk_by_any_path(tmp_path, project, state_
     assert {k: v for k, v in leaks.items() if v} == {}
 
 
-@pytest.mark.slow
 def test_the_corpus_through_an_import(project, state_dir, isolated_env):
     """A real codex rollout whose prompts hold the corpus (one across the importer's
     cut), imported."""
