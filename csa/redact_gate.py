@@ -33,8 +33,7 @@ from functools import lru_cache
 
 from csa.recache import compile_all
 from csa.redact_entropy import GATE_WORDS as NEAR_GATE_WORDS
-from csa.redact_entropy import WORDS
-from csa.redact_entropy import near_hit
+from csa.redact_entropy import WORDS, near_hit
 from csa.redact_names import is_secret_name
 
 _WORD_BYTES = tuple(w.encode() for w in WORDS)  # with the names counted only when assigned

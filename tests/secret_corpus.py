@@ -238,7 +238,7 @@ def _named(g: Callable[..., str], fresh: Callable[[], str]) -> list[tuple[str, s
         ("bare-provider-eq", bare[0], f"datadog = {bare[0]}"),
         ("bare-provider-colon", bare[1], f"twilio: {bare[1]}"),
         ("bare-provider-env", bare[2], f"export SENDGRID={bare[2]}"),
-        ("bare-provider-json", bare[3], '{"okta": "%s", "org": "acme"}' % bare[3]),
+        ("bare-provider-json", bare[3], f'{{"okta": "{bare[3]}", "org": "acme"}}'),
     ]
 
 

@@ -10,7 +10,13 @@ import pytest
 
 from csa.redact import Redactor
 from csa.redact_entropy import looks_random, near_spans
-from csa.secret_rules import ASSIGNED_PROVIDER_WORDS, PROVIDER_WORDS, SHAPES, TOKENS, UPSTREAM_COVERED
+from csa.secret_rules import (
+    ASSIGNED_PROVIDER_WORDS,
+    PROVIDER_WORDS,
+    SHAPES,
+    TOKENS,
+    UPSTREAM_COVERED,
+)
 
 R = Redactor()
 IDS = Path(__file__).parent / "fixtures" / "gitleaks_rule_ids.txt"
@@ -151,9 +157,9 @@ def test_a_bare_provider_assignment_never_reaches_the_transcript(tmp_path):
     from csa.transcript import TranscriptWriter
 
     s = _secret(random.Random(5), "hex")
-    lines = [f"twilio: {s}", f"DATADOG={s}", '{"type":"result","config":{"rollbar": "%s"}}' % s,
-             '{"type":"assistant","text":"cfg {\\"sentry\\":\\"%s\\"}"}' % s,
-             '{"type":"tool_result","content":"stripe = %s"}' % s]
+    lines = [f"twilio: {s}", f"DATADOG={s}", f'{{"type":"result","config":{{"rollbar": "{s}"}}}}',
+             f'{{"type":"assistant","text":"cfg {{\\"sentry\\":\\"{s}\\"}}"}}',
+             f'{{"type":"tool_result","content":"stripe = {s}"}}']
     path = tmp_path / "t.jsonl"
     with TranscriptWriter(path, redactor=Redactor()) as tw:
         for line in lines:
