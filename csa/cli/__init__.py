@@ -49,10 +49,44 @@ class LazyGroup(click.Group):
         if name in self.lazy:
             module, attr, _help = self.lazy[name]
             try:
-                return getattr(importlib.import_module(module), attr)
+                cmd = getattr(importlib.import_module(module), attr)
             except (ImportError, AttributeError):
                 return None
-        return super().get_command(ctx, name)
+        else:
+            cmd = super().get_command(ctx, name)
+        return refuse_repeats(cmd) if cmd is not None else None
+
+
+def refuse_repeats(cmd: click.Command) -> click.Command:
+    """`cmd`, refusing a one-value option given twice (`note --next a --next b`): click
+    would keep the last value and drop the others without a word."""
+    if getattr(cmd, "_csa_refuses_repeats", False):
+        return cmd
+    make_parser = cmd.make_parser
+
+    def make(ctx):
+        parser = make_parser(ctx)
+        parse = parser.parse_args
+
+        def parse_args(args):
+            opts, rest, order = parse(args)
+            seen = set()
+            for param in order:
+                if isinstance(param, click.Option) and not (
+                        param.multiple or param.count or param.is_flag):
+                    if param.name in seen:
+                        raise click.UsageError(
+                            f"{max(param.opts, key=len)} was given more than once; it takes "
+                            "one value (give it once)", ctx=ctx)
+                    seen.add(param.name)
+            return opts, rest, order
+
+        parser.parse_args = parse_args
+        return parser
+
+    cmd.make_parser = make
+    cmd._csa_refuses_repeats = True
+    return cmd
 
     def format_commands(self, ctx, formatter):
         # Short help from the table, so --help does not import every command module.

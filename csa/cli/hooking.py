@@ -6,12 +6,13 @@ import sys
 
 import click
 
+from csa.cli import LazyGroup
 from csa.cli.output import emit_json, json_option
 
 EVENT_NAMES = ("pre-compact", "session-start", "user-prompt-submit")
 
 
-@click.group()
+@click.group(cls=LazyGroup)
 def hooks():
     """Claude Code hooks that keep the session journal across compactions.
 

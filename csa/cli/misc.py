@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
+from csa.cli import LazyGroup
 from csa.cli.output import emit_json, json_option, key_values, table, write_text
 from csa.cli.session import cd_option
 
 
-@click.group("config")
+@click.group("config", cls=LazyGroup)
 def config():
     """Show the effective configuration, or read and edit one key.
 
