@@ -56,16 +56,23 @@ def wall(argv, env, cwd, stdout=subprocess.DEVNULL) -> float:
     return time.perf_counter() - t
 
 
-def wall_rss(argv, env, cwd) -> tuple[float, int]:
-    """Wall time and peak RSS (bytes) of one process, via wait4."""
+def process_usage(argv, env, cwd) -> tuple[float, float, int]:
+    """(wall s, CPU s, peak RSS bytes) of one process and its reaped children, via wait4;
+    SystemExit when it fails. CPU time is what a quiet machine's wall time would be."""
     t = time.perf_counter()
     p = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     _pid, status, usage = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
-        raise RuntimeError(f"{argv} exited {p.returncode}")
-    return time.perf_counter() - t, usage.ru_maxrss * 1024
+        raise SystemExit(f"{' '.join(map(str, argv))} exited {p.returncode}")
+    return time.perf_counter() - t, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+
+
+def wall_rss(argv, env, cwd) -> tuple[float, int]:
+    """Wall time and peak RSS (bytes) of one process."""
+    wall, _cpu, rss = process_usage(argv, env, cwd)
+    return wall, rss
 
 
 def ms(x: float) -> str:

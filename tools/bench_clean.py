@@ -27,6 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
+from bench import process_usage  # noqa: E402
 
 FLOOR = """
 import os, sys
@@ -39,13 +40,8 @@ for name in os.listdir(src):
 
 def timed(argv: list[str], env: dict, cwd: Path) -> tuple[float, float]:
     """(wall s, CPU s of the process and its reaped children)."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    _, status, ru = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(argv)} failed")
-    return time.perf_counter() - t, ru.ru_utime + ru.ru_stime
+    wall, cpu, _rss = process_usage(argv, env, cwd)
+    return wall, cpu
 
 
 def main() -> int:

@@ -18,27 +18,20 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 FAKE_BIN = REPO / "tools" / "fake_clis" / "bin"
+sys.path.insert(0, str(REPO / "tools"))
+from bench import process_usage  # noqa: E402
 
 
 def measure(argv: list[str], env: dict, cwd: Path) -> tuple[float, float]:
     """(wall ms, CPU ms of the process and its reaped children)."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    _, status, ru = os.wait4(proc.pid, 0)
-    wall = (time.perf_counter() - t) * 1000
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}")
-    return wall, (ru.ru_utime + ru.ru_stime) * 1000
+    wall, cpu, _rss = process_usage(argv, env, cwd)
+    return wall * 1000, cpu * 1000
 
 
 def main() -> int:
