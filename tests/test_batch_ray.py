@@ -126,6 +126,12 @@ def test_sixty_tasks_spread_over_the_nodes(world):
     assert len(nodes) > 1, nodes
     first = attempts(env, proj, kids[0]["id"])
     assert first and first[0]["hostname"] and first[0]["node_id"] in nodes
+    # list --tree and top show it as a local batch: one batch session, 60 children under it
+    tree = csa("session", "list", "--tree", env=env, cwd=proj).stdout.splitlines()
+    assert tree[1].split()[-2:] == ["batch", "tasks.jsonl"]
+    assert sum(ln.lstrip().startswith(("├─", "└─")) for ln in tree) == 60
+    top = csa("top", "--once", env=env, cwd=proj)
+    assert top.returncode == 0 and out["batch_session_id"][:10] in top.stdout, top.stderr
     again = batch(str(tasks), "--tool", "claude", env=env, cwd=proj)
     assert json.loads(again.stdout)["counts"] == {"skipped": 60}
 
