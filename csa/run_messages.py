@@ -4,8 +4,8 @@
     'csa: codex failed (exit 1): model overloaded; see: csa session logs -s 01JH4QWERT'
 
 A tool's own error message (from its event stream) is shown once: not when its stderr,
-already relayed as `[tool] ...`, said the same. A tool that dies without a word still
-gets a line saying so, and an interrupted run says how to resume.
+already relayed as `[tool] ...`, or its answer on stdout, said the same. A tool that dies
+without a word still gets a line saying so, and an interrupted run says how to resume.
 """
 
 from __future__ import annotations
@@ -38,6 +38,6 @@ def failure_line(result: RunResult, redactor=None) -> str | None:
     what = "timed out" if result.status == "timeout" else f"failed (exit {result.exit_code})"
     if text:
         return f"csa: {result.tool} {what}: {text}{where}"
-    if shown or result.status == "timeout":
-        return f"csa: {result.tool} {what}{where}"
+    if shown or (result.final_text or "").strip() or result.status == "timeout":
+        return f"csa: {result.tool} {what}{where}"  # its words are on screen already
     return f"csa: {result.tool} {what} without an error message{where}"

@@ -57,6 +57,15 @@ def test_a_crash_without_a_word_still_gets_a_message(env, project):
     assert "csa: codex failed (exit 3) without an error message" in res.stderr, res.stderr
 
 
+def test_a_failure_the_tool_explained_in_its_answer_is_not_called_wordless(env, project):
+    csa("run", "--tool", "claude", "hello", env=env, cwd=project)
+    res = csa("run", "--last", "/compact", env=env, cwd=project)  # too early: claude refuses
+    assert res.returncode == 1
+    assert "Not enough messages to compact." in res.stdout, res.stdout
+    assert "csa: claude-code failed (exit 1); see: csa session logs" in res.stderr, res.stderr
+    assert "without an error message" not in res.stderr
+
+
 def test_failed_runs_do_not_list_as_active(env, project):
     ok = session_id_from(csa("run", "--tool", "codex", "fine", env=env, cwd=project).stderr)
     bad = session_id_from(csa("run", "--tool", "codex", "x", env={**env, "FAKE_EXIT": "1"},
