@@ -56,6 +56,22 @@ class LazyGroup(click.Group):
             cmd = super().get_command(ctx, name)
         return refuse_repeats(cmd) if cmd is not None else None
 
+    def format_commands(self, ctx, formatter):
+        # Short help from the table, so --help does not import every command module.
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy:
+                if importlib.util.find_spec(self.lazy[name][0]) is None:
+                    continue
+                rows.append((name, self.lazy[name][2]))
+            else:
+                cmd = super().get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit=80)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
 
 def refuse_repeats(cmd: click.Command) -> click.Command:
     """`cmd`, refusing a one-value option given twice (`note --next a --next b`): click
@@ -87,22 +103,6 @@ def refuse_repeats(cmd: click.Command) -> click.Command:
     cmd.make_parser = make
     cmd._csa_refuses_repeats = True
     return cmd
-
-    def format_commands(self, ctx, formatter):
-        # Short help from the table, so --help does not import every command module.
-        rows = []
-        for name in self.list_commands(ctx):
-            if name in self.lazy:
-                if importlib.util.find_spec(self.lazy[name][0]) is None:
-                    continue
-                rows.append((name, self.lazy[name][2]))
-            else:
-                cmd = super().get_command(ctx, name)
-                if cmd is not None and not cmd.hidden:
-                    rows.append((name, cmd.get_short_help_str(limit=80)))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
 
 
 class CsaGroup(LazyGroup):

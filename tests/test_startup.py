@@ -1,0 +1,45 @@
+"""Start-up stays lean: what `csa --help`, `csa run` (up to the tool's spawn) and the
+listing commands import (issue 15). Import lists, not timings: timings belong in
+tools/bench.py."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from csa.cli import LAZY_COMMANDS
+from runkit import fake_env
+
+# The csa modules a command imported, printed by the command's own process.
+MODULES_AFTER = """
+import sys
+from csa.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("MODULES", *sorted(m for m in sys.modules if m.startswith("csa")), file=sys.stderr)
+"""
+
+
+def csa_modules(*args: str, env: dict, cwd) -> list[str]:
+    res = subprocess.run([sys.executable, "-c", MODULES_AFTER, *args], env=env, cwd=cwd,
+                         capture_output=True, text=True, timeout=60)
+    return next(line.split()[1:] for line in res.stderr.splitlines()
+                if line.startswith("MODULES")), res.stdout
+
+
+def test_help_lists_every_command_without_importing_its_module(tmp_path, project):
+    modules, out = csa_modules("--help", env=fake_env(tmp_path), cwd=project)
+    assert not [m for m in modules if m.startswith("csa.cli.")], modules
+    for name, (_module, _attr, short) in LAZY_COMMANDS.items():
+        assert f"{name} " in out and short[:30] in out, (name, out)
+
+
+def test_session_help_imports_none_of_its_subcommands_modules(tmp_path, project):
+    from csa.cli.session import SESSION_LAZY
+
+    modules, out = csa_modules("session", "--help", env=fake_env(tmp_path), cwd=project)
+    lazy = {module for module, _attr, _help in SESSION_LAZY.values()}
+    assert not lazy & set(modules), modules
+    assert "search " in out and "Full-text search" in out
