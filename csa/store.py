@@ -160,7 +160,7 @@ class Store:
                git_branch: str | None = None, git_head: str | None = None,
                now_ms: int | None = None,
                build: Callable[[Session, SessionState], None] | None = None,
-               name: str | None = None,
+               name: str | None = None, index: bool = True,
                ) -> tuple[Session, SessionState, SessionLock | None]:
         """Create a session; it appears in sessions/ only once state.toml is durable.
 
@@ -170,6 +170,8 @@ class Store:
         ULID (imports keep their source's time); `build(hidden, state)` fills the hidden
         session (a Session on the build dir) and adjusts the state before the session
         appears (an import's transcript). `name` must be free in the project (csa.names).
+        `index=False` leaves the summary row to the caller's next save (`csa run` writes
+        it after the tool's spawn: the index is a cache, state.toml is already durable).
         """
         if name is not None:
             from csa.names import check_name, names_locked, refuse_taken
@@ -178,12 +180,12 @@ class Store:
             with names_locked(self):
                 refuse_taken(self, name)
                 return self._create(description, parent_session_id, depth, lock_tool, run,
-                                    git_branch, git_head, now_ms, build, name)
+                                    git_branch, git_head, now_ms, build, name, index)
         return self._create(description, parent_session_id, depth, lock_tool, run,
-                            git_branch, git_head, now_ms, build, name)
+                            git_branch, git_head, now_ms, build, name, index)
 
     def _create(self, description, parent_session_id, depth, lock_tool, run, git_branch,
-                git_head, now_ms, build, name):
+                git_head, now_ms, build, name, index):
         self.ensure()
         sid = ids.new_ulid(now_ms)
         hidden = Session(self, sid, dir=self.sessions_dir / f"{NEW_PREFIX}{sid}")
@@ -211,7 +213,8 @@ class Store:
         from csa.fsutil import fsync_dir
 
         fsync_dir(self.sessions_dir)
-        self.index.put(session, state)
+        if index:
+            self.index.put(session, state)
         return session, state, lock
 
     def ephemeral(self, *, description: str, parent_session_id: str | None = None,

@@ -176,10 +176,9 @@ class SummaryIndex:
     def put(self, session: Session, state: SessionState) -> None:
         """Record a state just written (best effort: a failure leaves a stale row, which
         the next query re-checks against the file)."""
-        import sqlite3
-
         if not self.path.exists():
             return  # the next listing builds the whole index
+        import sqlite3
         try:
             st = os.stat(session.state_path)
             _write_rows(self.db(), [_row(state.summary(), st)], [])

@@ -35,6 +35,30 @@ def csa(*args: str, env: dict, cwd: Path, input: str | None = None,
                           stdin=None if input is not None else subprocess.DEVNULL)
 
 
+# Runs csa with an audit hook that lists the top-level modules imported before the tool
+# was spawned.
+BEFORE_SPAWN = """
+import runpy, sys
+seen = []
+def hook(event, args):
+    if event == "subprocess.Popen" and "codex" in str(args[0]) and not seen:
+        seen.append(sorted(m for m in sys.modules if "." not in m))
+        print("BEFORE-SPAWN", *seen[0], file=sys.stderr)
+sys.addaudithook(hook)
+sys.argv = ["csa", *sys.argv[1:]]
+runpy.run_module("csa", run_name="__main__")
+"""
+
+
+def imported_before_spawn(*args: str, env: dict, cwd: Path) -> list[str]:
+    """The top-level modules `csa *args` had imported when it spawned the fake codex."""
+    res = subprocess.run([sys.executable, "-c", BEFORE_SPAWN, *args], env=env, cwd=cwd,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    return next(line.split()[1:] for line in res.stderr.splitlines()
+                if line.startswith("BEFORE-SPAWN"))
+
+
 def spawn(*args: str, env: dict, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen([*CSA, *args], env=env, cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)

@@ -11,7 +11,7 @@ import tomllib
 
 from csa import procs
 from csa.lock import pid_alive, proc_start_time
-from runkit import FAKE_BIN, csa, fake_env, wait_for
+from runkit import FAKE_BIN, csa, fake_env, imported_before_spawn, wait_for
 
 MB = 2**20
 # A process that starts a grandchild holding `mb` MiB (touched, so resident) for `hold` s.
@@ -130,27 +130,9 @@ def test_start_times_read_from_procfs_equal_psutils():
     assert procs._procfs_start_time(p.pid) is None and procs.start_time(p.pid) is None
 
 
-# Runs csa with an audit hook that lists what was imported before the tool was spawned.
-BEFORE_SPAWN = """
-import runpy, sys
-seen = []
-def hook(event, args):
-    if event == "subprocess.Popen" and "codex" in str(args[0]) and not seen:
-        seen.append(sorted(m for m in sys.modules if "." not in m))
-        print("BEFORE-SPAWN", *seen[0], file=sys.stderr)
-sys.addaudithook(hook)
-sys.argv = ["csa", *sys.argv[1:]]
-runpy.run_module("csa", run_name="__main__")
-"""
-
-
 def test_a_run_imports_no_psutil_before_the_tools_spawn(tmp_path, project):
     env = fake_env(tmp_path)
     for _ in range(2):  # the second run has a memory history (the pre-run memory check)
-        res = subprocess.run([sys.executable, "-c", BEFORE_SPAWN, "run", "-q", "--tool",
-                              "codex", "hello"], env=env, cwd=project, capture_output=True,
-                             text=True, timeout=60)
-        assert res.returncode == 0, res.stderr
-        before = next(line.split()[1:] for line in res.stderr.splitlines()
-                      if line.startswith("BEFORE-SPAWN"))
+        before = imported_before_spawn("run", "-q", "--tool", "codex", "hello", env=env,
+                                       cwd=project)
         assert "ulid" in before and "psutil" not in before

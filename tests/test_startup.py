@@ -43,3 +43,23 @@ def test_session_help_imports_none_of_its_subcommands_modules(tmp_path, project)
     lazy = {module for module, _attr, _help in SESSION_LAZY.values()}
     assert not lazy & set(modules), modules
     assert "search " in out and "Full-text search" in out
+
+
+def test_a_run_writes_its_summary_row_after_the_spawn_not_before(tmp_path, project):
+    import sqlite3
+
+    from csa.store import Store
+    from runkit import csa, imported_before_spawn, sessions
+
+    env = fake_env(tmp_path)
+    assert csa("session", "list", env=env, cwd=project).returncode == 0  # the index exists
+    before = imported_before_spawn("run", "-q", "--tool", "codex", "hi", env=env, cwd=project)
+    assert "sqlite3" not in before and "ulid" in before
+    sid = sessions(env, project)[0]["id"]
+    before = imported_before_spawn("run", "-q", "-s", sid, "again", env=env, cwd=project)
+    assert "sqlite3" not in before
+    # ...and the row is there, written from the final state.toml (not left to a listing).
+    store = Store.open(project)
+    db = sqlite3.connect(store.cache_dir / "summaries.db")
+    status, size = db.execute("SELECT status, size FROM s WHERE id = ?", (sid,)).fetchone()
+    assert size == store.session(sid).state_path.stat().st_size and status != "running"

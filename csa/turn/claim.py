@@ -126,7 +126,8 @@ def _take_new(choice: Choice, hooks: Hooks) -> Claim:
     session, state, lock = choice.store.create(
         description=choice.description, parent_session_id=choice.parent, depth=choice.depth,
         lock_tool=tool.name, run=running_record(tool.name), git_branch=branch, git_head=head,
-        name=choice.name, build=with_chosen_id if chosen else None)
+        name=choice.name, build=with_chosen_id if chosen else None,
+        index=False)  # the summary row: record.begin's save, after the tool's spawn
     claim = Claim(choice, hooks, session, state, lock, is_new=True, running=True)
     claim.chosen_id = chosen
     return claim

@@ -47,7 +47,9 @@ def start(turn: Turn) -> None:
         state.last_accessed = utcnow()
         changed = True
     if changed and not turn.ephemeral:
-        claim.session.save(state)
+        # The summary row waits for begin()'s save, after the spawn (fail() writes it
+        # when there is none): the index is a cache, state.toml the truth.
+        claim.session.save(state, index=False)
     claim.running = True
 
 
