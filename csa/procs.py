@@ -159,6 +159,20 @@ def rss(processes: list) -> int:
     return total
 
 
+def own_rss(pid: int) -> int:
+    """Resident memory of `pid` alone, in bytes (0 if it is gone).
+
+    The usage sampler's first sample, taken as the tool starts: /proc/PID/statm's
+    resident pages, which is psutil's memory_info().rss on Linux, without psutil's
+    import (~10 ms of CPU that a quick tool would wait for); psutil elsewhere."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        pass
+    return rss(tree(pid, descendants=False))
+
+
 def tree_rss(pid: int) -> int:
     """Resident memory of `pid` and all its descendants, in bytes (0 if it is gone)."""
     return rss(tree(pid))

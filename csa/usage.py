@@ -94,7 +94,7 @@ class PeakSampler:
     parent map of the whole system), so the tree is walked on the second sample and then
     on every WALK_EVERY-th; the samples between sum the members already known, which is
     a few microseconds each. The first sample, taken as the tool starts, has no
-    descendants to find.
+    descendants to find: it reads the tool's own RSS from procfs (csa.procs.own_rss).
     """
 
     WALK_EVERY = 4
@@ -112,11 +112,12 @@ class PeakSampler:
         from csa import procs
 
         try:
-            if self._samples == 0:
-                self._tree = procs.tree(self.pid, descendants=False)
-            elif self._samples % self.WALK_EVERY == 1:
-                self._tree = procs.tree(self.pid)
-            total = procs.rss(self._tree)
+            if self._samples == 0:  # the tool alone, as it starts (no psutil yet)
+                total = procs.own_rss(self.pid)
+            else:
+                if self._samples % self.WALK_EVERY == 1:
+                    self._tree = procs.tree(self.pid)
+                total = procs.rss(self._tree)
         except Exception:  # noqa: BLE001 - sampling is best effort, the run goes on
             return
         finally:

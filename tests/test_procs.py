@@ -130,6 +130,24 @@ def test_start_times_read_from_procfs_equal_psutils():
     assert procs._procfs_start_time(p.pid) is None and procs.start_time(p.pid) is None
 
 
+def test_own_rss_from_procfs_equals_psutils_and_the_first_sample_needs_no_psutil():
+    import psutil
+
+    p = subprocess.Popen(["sleep", "5"])
+    try:
+        wait_for(lambda: procs.own_rss(p.pid) > 0)
+        assert procs.own_rss(p.pid) == psutil.Process(p.pid).memory_info().rss
+        code = ("import sys; from csa.usage import PeakSampler; s = PeakSampler(int(sys.argv[1]));"
+                " s.sample(); print(s.peak, 'psutil' in sys.modules)")
+        out = subprocess.run([sys.executable, "-c", code, str(p.pid)], capture_output=True,
+                             text=True, timeout=30).stdout.split()
+        assert int(out[0]) > 0 and out[1] == "False", out
+    finally:
+        p.kill()
+        p.wait()
+    assert procs.own_rss(p.pid) == 0
+
+
 def test_a_run_imports_no_psutil_before_the_tools_spawn(tmp_path, project):
     env = fake_env(tmp_path)
     for _ in range(2):  # the second run has a memory history (the pre-run memory check)

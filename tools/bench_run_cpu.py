@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 FAKE_BIN = REPO / "tools" / "fake_clis" / "bin"
 sys.path.insert(0, str(REPO / "tools"))
-from bench import process_usage  # noqa: E402
+from bench import csa_cmd, process_usage  # noqa: E402
 
 
 def measure(argv: list[str], env: dict, cwd: Path) -> tuple[float, float]:
@@ -58,7 +58,7 @@ def _run(tmp: Path, codes: list[str], runs: int) -> int:
             "--dangerously-bypass-approvals-and-sandbox", "hello"]
     floors = {"python -S -c pass": [sys.executable, "-S", "-c", "pass"],
               "python -c pass": [sys.executable, "-c", "pass"], "bare fake codex": bare}
-    run = [sys.executable, "-m", "csa", "run", "-q", "--tool", "codex", "hello"]
+    run = [*csa_cmd(), "run", "-q", "--tool", "codex", "hello"]  # as bench.py runs it
     for c in codes:  # warm bytecode and page caches
         for _ in range(2):
             measure(run, envs[c], project)
