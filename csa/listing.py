@@ -10,13 +10,23 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from csa.errors import UsageError
-from csa.state import PHASES, iso_ms
 from csa.store import Store, iter_project_dirs
 from csa.summaries import SHOWN_RUN_STATUSES, shown_status
 from csa.timeutil import parse_since
 
-STATUSES = (*PHASES, *SHOWN_RUN_STATUSES, "corrupt")
 KNOWN_BY_LOOKUP = 200  # above this many rows, reading every id is cheaper than lookups
+
+
+def statuses() -> tuple[str, ...]:
+    """What --status accepts: a phase, a run status or corrupt."""
+    return (*_phases(), *SHOWN_RUN_STATUSES, "corrupt")
+
+
+def _phases() -> tuple[str, ...]:
+    # Imported for --status only: a plain listing reads index rows, never a SessionState.
+    from csa.state import PHASES
+
+    return PHASES
 
 
 def status_of(row: dict) -> str:
@@ -36,8 +46,8 @@ def list_sessions(store: Store, *, tools: Iterable[str] = (), branch: str | None
     other than --status) so a broken file is noticed. With `tree`, `limit` counts
     trees: the rows of the first `limit` trees of the tree view.
     """
-    if status is not None and status not in STATUSES:
-        raise UsageError(f"invalid --status {status!r}: choose from {', '.join(STATUSES)}")
+    if status is not None and status not in statuses():
+        raise UsageError(f"invalid --status {status!r}: choose from {', '.join(statuses())}")
     if limit is not None and limit < 0:
         raise UsageError("--limit must be 0 or more")
     cutoff = parse_since(since) if since else None
@@ -117,7 +127,7 @@ def _where(tools: set[str], branch: str | None, status: str | None,
     if status == "corrupt":
         return "{a}.corrupt = 1", ()
     terms, params = ["{a}.corrupt = 0"], []
-    if status in PHASES:
+    if status is not None and status in _phases():
         terms.append("{a}.phase = ?")
         params.append(status)
     elif status in ("running", "died"):  # the lock decides: filtered again after the live view
@@ -132,6 +142,8 @@ def _where(tools: set[str], branch: str | None, status: str | None,
         terms.append("{a}.branch = ?")
         params.append(branch)
     if cutoff is not None:  # timestamps are stored to the millisecond: round up to one
+        from csa.state import iso_ms
+
         terms.append("{a}.last_accessed >= ?")
         params.append(iso_ms(cutoff + timedelta(microseconds=-cutoff.microsecond % 1000)))
     where = " AND ".join(terms)
@@ -167,7 +179,7 @@ def _first_trees(rows: list[dict], known: set[str], n: int) -> list[dict]:
 def _keep(r: dict, tools: set[str], branch: str | None, status: str | None,
           cutoff: datetime | None) -> bool:
     if status is not None and r["status"] != status and not (
-            status in PHASES and r.get("phase") == status and r["status"] != "corrupt"):
+            status in _phases() and r.get("phase") == status and r["status"] != "corrupt"):
         return False
     if r.get("corrupt"):
         return status in (None, "corrupt")

@@ -34,11 +34,11 @@ from csa.errors import CsaError, SessionLocked, SessionNotFound
 from csa.fsutil import atomic_write, ensure_dir
 from csa.paths import project_root, project_state_dir, state_base
 from csa.session import Session
-from csa.state import RunRecord, SessionState, iso_ms
 
 if TYPE_CHECKING:
     from csa.lock import SessionLock
     from csa.redact import Redactor
+    from csa.state import RunRecord, SessionState
     from csa.summaries import SummaryIndex
 
 PROJECT_MARKER = "project.toml"
@@ -47,6 +47,9 @@ TRASH_PREFIX = ".trash-"  # a session being removed (renamed out of place first)
 
 
 def corrupt_summary(sid: str, reason: str) -> dict:
+    # csa.state is imported where a state is made or read: a listing reads index rows.
+    from csa.state import iso_ms
+
     return {"id": sid, "name": None, "corrupt": True, "error": reason, "description": "",
             "phase": "corrupt", "forked_from": None, "provider_ids": [],
             "created_at": iso_ms(_ulid_time(sid)), "last_accessed": None, "turn_count": 0,
@@ -238,6 +241,8 @@ class Store:
     def _new_state(self, sid: str, description: str, parent_session_id: str | None,
                    depth: int, git_branch: str | None, git_head: str | None,
                    run: RunRecord | None) -> SessionState:
+        from csa.state import SessionState
+
         state = SessionState.new(sid, description=description, project_path=str(self.root),
                                  parent_session_id=parent_session_id, depth=depth,
                                  git_branch=git_branch, git_head=git_head)

@@ -4,8 +4,11 @@ tools/bench.py."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from csa.cli import LAZY_COMMANDS
 from runkit import fake_env
@@ -63,3 +66,19 @@ def test_a_run_writes_its_summary_row_after_the_spawn_not_before(tmp_path, proje
     db = sqlite3.connect(store.cache_dir / "summaries.db")
     status, size = db.execute("SELECT status, size FROM s WHERE id = ?", (sid,)).fetchone()
     assert size == store.session(sid).state_path.stat().st_size and status != "running"
+
+
+def test_a_plain_listing_reads_index_rows_without_the_state_module(tmp_path, project):
+    from runkit import csa
+
+    env = fake_env(tmp_path)
+    assert csa("run", "-q", "--tool", "codex", "hi", env=env, cwd=project).returncode == 0
+    # Older than the index's racy window (a fresh state.toml is parsed again), then indexed.
+    for path in Path(env["CSA_STATE_DIR"]).rglob("state.toml"):
+        os.utime(path, (time.time() - 60, time.time() - 60))
+    assert csa("session", "list", env=env, cwd=project).returncode == 0
+    for args in (("session", "list", "--limit", "20"), ("session", "list", "--tree")):
+        modules, out = csa_modules(*args, env=env, cwd=project)
+        assert "hi" in out and "csa.state" not in modules, (args, modules)
+    modules, out = csa_modules("session", "list", "--status", "active", env=env, cwd=project)
+    assert "hi" in out  # a filter by phase still knows the phases
