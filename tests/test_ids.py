@@ -78,3 +78,20 @@ def test_making_an_id_does_not_import_importlib_metadata():
     loaded, stand_in_version, real_version, parsed = out.stdout.split()
     assert loaded == "False" and parsed == "True"
     assert stand_in_version == real_version == python_ulid.__version__
+
+
+def test_making_an_id_does_not_import_typing_extensions_and_leaves_the_real_one_importable():
+    """On 3.11 python-ulid imports typing_extensions for `override` alone (~4 ms before a
+    new session's tool starts); csa.ids lends it a stand-in for that import only."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; from csa import ids; sid = ids.new_ulid(); "
+            "print('typing_extensions' in sys.modules); import ulid; "
+            "print(str(ulid.ULID.from_str(sid)) == sid); "
+            "import typing_extensions as t; print(hasattr(t, 'TypedDict'))")
+    repo = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**__import__("os").environ, "PYTHONPATH": str(repo)})
+    assert out.stdout.split() == ["False", "True", "True"]
