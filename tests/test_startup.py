@@ -58,6 +58,7 @@ def test_a_run_writes_its_summary_row_after_the_spawn_not_before(tmp_path, proje
     assert csa("session", "list", env=env, cwd=project).returncode == 0  # the index exists
     before = imported_before_spawn("run", "-q", "--tool", "codex", "hi", env=env, cwd=project)
     assert "sqlite3" not in before and "ulid" in before
+    assert "difflib" not in before and "typing_extensions" not in before  # -q; python-ulid
     sid = sessions(env, project)[0]["id"]
     before = imported_before_spawn("run", "-q", "-s", sid, "again", env=env, cwd=project)
     assert "sqlite3" not in before
@@ -82,3 +83,17 @@ def test_a_plain_listing_reads_index_rows_without_the_state_module(tmp_path, pro
         assert "hi" in out and "csa.state" not in modules, (args, modules)
     modules, out = csa_modules("session", "list", "--status", "active", env=env, cwd=project)
     assert "hi" in out  # a filter by phase still knows the phases
+
+
+def test_short_options_skip_the_long_match_and_errors_read_as_before():
+    from click.testing import CliRunner
+
+    from csa.cli import cli
+
+    runner = CliRunner()
+    res = runner.invoke(cli, ["run", "-qx", "--tool", "codex", "hi"])
+    assert res.exit_code == 2 and "No such option '-x'" in res.output
+    res = runner.invoke(cli, ["run", "--toool", "codex", "hi"])
+    assert res.exit_code == 2 and "--tool" in res.output.split("Did you mean")[1]
+    res = runner.invoke(cli, ["session", "list", "-h"])
+    assert res.exit_code == 0 and "--limit" in res.output
