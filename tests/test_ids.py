@@ -64,18 +64,11 @@ def test_exhausting_a_millisecond_raises(monkeypatch):
 def test_making_an_id_does_not_import_importlib_metadata():
     """python-ulid's own import reads its version through importlib.metadata (~20 ms
     before a new session's tool starts); csa.ids lends it a stand-in for that import."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    code = ("import sys; from csa import ids; sid = ids.new_ulid(); "
-            "print('importlib.metadata' in sys.modules); import ulid; print(ulid.__version__); "
-            "import importlib.metadata as m; print(m.version('python-ulid')); "
-            "print(ids.ulid_timestamp_ms(sid) > 0)")
-    repo = Path(__file__).resolve().parent.parent
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env={**__import__("os").environ, "PYTHONPATH": str(repo)})
-    loaded, stand_in_version, real_version, parsed = out.stdout.split()
+    out = _fresh_process("import sys; from csa import ids; sid = ids.new_ulid(); "
+                         "print('importlib.metadata' in sys.modules); import ulid; "
+                         "print(ulid.__version__); import importlib.metadata as m; "
+                         "print(m.version('python-ulid')); print(ids.ulid_timestamp_ms(sid) > 0)")
+    loaded, stand_in_version, real_version, parsed = out.split()
     assert loaded == "False" and parsed == "True"
     assert stand_in_version == real_version == python_ulid.__version__
 
@@ -83,15 +76,20 @@ def test_making_an_id_does_not_import_importlib_metadata():
 def test_making_an_id_does_not_import_typing_extensions_and_leaves_the_real_one_importable():
     """On 3.11 python-ulid imports typing_extensions for `override` alone (~4 ms before a
     new session's tool starts); csa.ids lends it a stand-in for that import only."""
+    out = _fresh_process("import sys; from csa import ids; sid = ids.new_ulid(); "
+                         "print('typing_extensions' in sys.modules); import ulid; "
+                         "print(str(ulid.ULID.from_str(sid)) == sid); "
+                         "import typing_extensions as t; print(hasattr(t, 'TypedDict'))")
+    assert out.split() == ["False", "True", "True"]
+
+
+def _fresh_process(code: str) -> str:
+    """The stdout of `code` run by a new interpreter on this checkout's csa."""
+    import os
     import subprocess
     import sys
     from pathlib import Path
 
-    code = ("import sys; from csa import ids; sid = ids.new_ulid(); "
-            "print('typing_extensions' in sys.modules); import ulid; "
-            "print(str(ulid.ULID.from_str(sid)) == sid); "
-            "import typing_extensions as t; print(hasattr(t, 'TypedDict'))")
     repo = Path(__file__).resolve().parent.parent
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env={**__import__("os").environ, "PYTHONPATH": str(repo)})
-    assert out.stdout.split() == ["False", "True", "True"]
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env={**os.environ, "PYTHONPATH": str(repo)}).stdout
