@@ -13,7 +13,6 @@ global binary path); every value remembers which file it came from.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,6 +189,8 @@ def _read(path: Path, kind: str = "config") -> tuple[dict, bytes]:
     except OSError as e:  # also csa.safeio.UnsafeFile, whose message names the file
         raise ConfigError(f"cannot read config {path}: {e.strerror}" if e.strerror
                           else str(e)) from e
+    import tomllib  # only when there is a file: most runs have no project config
+
     try:
         return tomllib.loads(data.decode("utf-8")), data
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:

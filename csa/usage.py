@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import threading
-import tomllib
 from pathlib import Path
 
 from csa.fsutil import atomic_write
@@ -27,8 +26,14 @@ def load_stats(project_dir: Path) -> dict[str, list[int]]:
     from csa.safeio import read_text
 
     try:
-        data = tomllib.loads(read_text(project_dir / STATS_FILE, "usage"))
-    except (OSError, CsaError, ValueError, RecursionError):
+        text = read_text(project_dir / STATS_FILE, "usage")
+    except (OSError, CsaError, ValueError):  # none yet (no peak recorded), or unreadable
+        return {}
+    import tomllib  # only when there is a file to parse
+
+    try:
+        data = tomllib.loads(text)
+    except (ValueError, RecursionError):
         return {}
     out: dict[str, list[int]] = {}
     for tool, table in (data.get("tools") or {}).items():

@@ -59,6 +59,7 @@ def test_a_run_writes_its_summary_row_after_the_spawn_not_before(tmp_path, proje
     before = imported_before_spawn("run", "-q", "--tool", "codex", "hi", env=env, cwd=project)
     assert "sqlite3" not in before and "ulid" in before
     assert "difflib" not in before and "typing_extensions" not in before  # -q; python-ulid
+    assert "tomllib" not in before  # no config file, no usage stats yet: nothing to parse
     sid = sessions(env, project)[0]["id"]
     before = imported_before_spawn("run", "-q", "-s", sid, "again", env=env, cwd=project)
     assert "sqlite3" not in before
