@@ -8,8 +8,9 @@
 Each round runs `python -S -c pass` (the floor), then every command once per checkout,
 in turn, so the load is shared alike. All checkouts read one synthetic project (its
 summary index is built once, by the first checkout; its schema is the same). Prints the
-median wall time of each command and its median excess over the same round's floor,
-plus the load average before and after.
+median wall time of each command, its median excess over the same round's floor and its
+median CPU time (user + system, which moves far less with the load), plus the load
+average before and after.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
-from bench import _synth_project, csa_cmd, wall  # noqa: E402
+from bench import _synth_project, csa_cmd, process_usage, wall  # noqa: E402
 
 
 def main() -> int:
@@ -57,23 +58,24 @@ def _run(tmp: Path, codes: list[str], sessions: int, rounds: int) -> int:
     for c in codes:  # warm bytecode and page caches
         for argv in commands.values():
             wall([*csa_cmd(), *argv], envs[c], project)
-    got: dict[str, list[tuple[float, float]]] = {}
+    got: dict[str, list[tuple[float, float, float]]] = {}
     load0 = os.getloadavg()
     for _ in range(rounds):
-        floor = wall(floor_argv, base, project)
-        got.setdefault("python -S -c pass (floor)", []).append((floor, 0.0))
+        floor, cpu, _rss = process_usage(floor_argv, base, project)
+        got.setdefault("python -S -c pass (floor)", []).append((floor, 0.0, cpu))
         for name, argv in commands.items():
             for c in codes:
-                t = wall([*csa_cmd(), *argv], envs[c], project)
-                got.setdefault(f"{name} ({c})", []).append((t, t - floor))
+                t, cpu, _rss = process_usage([*csa_cmd(), *argv], envs[c], project)
+                got.setdefault(f"{name} ({c})", []).append((t, t - floor, cpu))
     load1 = os.getloadavg()
     print(f"{sessions} sessions; load average {load0[0]:.1f} before, {load1[0]:.1f} after; "
           f"{rounds} rounds")
-    print(f"{'what':60} {'wall med':>9} {'wall min':>9} {'- floor':>9}")
+    print(f"{'what':60} {'wall med':>9} {'wall min':>9} {'- floor':>9} {'CPU med':>9}")
     for name, vals in got.items():
         ws = [v[0] * 1000 for v in vals]
         print(f"{name:60} {statistics.median(ws):9.1f} {min(ws):9.1f} "
-              f"{statistics.median(v[1] * 1000 for v in vals):9.1f}")
+              f"{statistics.median(v[1] * 1000 for v in vals):9.1f} "
+              f"{statistics.median(v[2] * 1000 for v in vals):9.1f}")
     return 0
 
 
