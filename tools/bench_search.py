@@ -67,24 +67,44 @@ def corpus(base: Path, project: Path, mb: int, seed: int = 42) -> tuple[list[Pat
     return paths, total
 
 
-def fts_floor(paths: list[Path], db: Path) -> tuple[float, float]:
-    """(wall s, CPU s) for FTS5 alone to index the transcripts' texts; leaves `db`."""
+# FTS5 alone in other shapes, on the same texts (`--ceilings`): how much less work an index
+# that gave something up would do. Each gives up what csa promises or needs (module
+# doc of csa.search and docs/performance.md): (name, options, events per row).
+CEILINGS = [("contentless (content=''): no stored text", "content=''", 1),
+            ("detail=column: no positions", "detail=column", 1),
+            ("detail=none: no positions, no columns", "detail=none", 1),
+            ("8 consecutive events per row", "", 8)]
+
+
+def fts_floor(paths: list[Path], db: Path, options: str = "", per_row: int = 1
+              ) -> tuple[float, float]:
+    """(wall s, CPU s) for FTS5 alone to index the transcripts' texts; leaves `db`. The
+    floor is the default table (full content, detail=full), one text per row."""
     import orjson
 
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode=OFF")
     conn.execute("PRAGMA synchronous=OFF")
-    conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(text, {TOKENIZE})")
+    conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(text, {options + ', ' if options else ''}"
+                 f"{TOKENIZE})")
     t, c = time.perf_counter(), time.process_time()
     conn.execute("BEGIN")
     for path in paths:
         with open(path, "rb") as f:
-            conn.executemany("INSERT INTO t VALUES (?)", (
-                (orjson.loads(line)["event"]["item"]["text"],) for line in f))
+            texts = (orjson.loads(line)["event"]["item"]["text"] for line in f)
+            if per_row > 1:
+                texts = _grouped(texts, per_row)
+            conn.executemany("INSERT INTO t VALUES (?)", ((text,) for text in texts))
     conn.execute("COMMIT")
     took = time.perf_counter() - t, time.process_time() - c
     conn.close()
     return took
+
+
+def _grouped(texts, n: int):
+    """The texts joined by newlines, `n` at a time."""
+    while group := list(itertools.islice(texts, n)):
+        yield "\n".join(group)
 
 
 def queries(n: int, seed: int = 7) -> list[str]:
@@ -107,7 +127,8 @@ def p95(times: list[float]) -> float:
     return sorted(times)[max(0, int(0.95 * len(times)) - 1)]
 
 
-def measure(mb: int, n_queries: int = 100, where: str | None = None) -> dict:
+def measure(mb: int, n_queries: int = 100, where: str | None = None,
+            ceilings: bool = False) -> dict:
     """Every figure of one run (see the module doc)."""
     from csa.search import Index
     from csa.search_query import Filters, find
@@ -122,6 +143,9 @@ def measure(mb: int, n_queries: int = 100, where: str | None = None) -> dict:
         r = {"mb": total / 2**20, "sessions": len(paths), "write_s": time.perf_counter() - t,
              "load_before": os.getloadavg()[0]}
         r["floor_s"], r["floor_cpu_s"] = fts_floor(paths, tmp / "floor.sqlite3")
+        if ceilings:
+            r["ceilings"] = [(name, fts_floor(paths, tmp / f"ceiling{i}.sqlite3", options, n)[1])
+                             for i, (name, options, n) in enumerate(CEILINGS)]
         t, c = time.perf_counter(), time.process_time()
         idx = Index(base)  # a fresh index builds itself from every transcript
         r["build_s"], r["build_cpu_s"] = time.perf_counter() - t, time.process_time() - c
@@ -172,9 +196,12 @@ def rows(r: dict) -> list[tuple[str, str, str, str]]:
     return [
         ("FTS5 insert of the same texts, no csa code (floor)",
          f"{mb / r['floor_s']:.1f} MB/s", f"CPU {mb / r['floor_cpu_s']:.1f} MB/s", ""),
+        *[(f"  FTS5 alone, {name}", f"CPU {mb / cpu:.1f} MB/s",
+           f"{r['floor_cpu_s'] / cpu:.2f}x floor CPU", "") for name, cpu in r.get("ceilings", [])],
         (f"index {mb:.0f} MB of transcripts ({r['sessions']} sessions)",
          f"{mb / r['build_s']:.1f} MB/s",
-         f"CPU {mb / r['build_cpu_s']:.1f} MB/s; {r['floor_s'] / r['build_s']:.2f}x floor",
+         f"CPU {mb / r['build_cpu_s']:.1f} MB/s; {r['floor_s'] / r['build_s']:.2f}x floor, "
+         f"CPU {r['floor_cpu_s'] / r['build_cpu_s']:.2f}x",
          ">= 30 MB/s"),
         ("FTS5 bm25 top 20 + snippet, same texts (floor), median",
          ms(statistics.median(r["floor_q"])), f"p95 {ms(p95(r['floor_q']))}", ""),
@@ -193,8 +220,10 @@ def main() -> int:
     ap.add_argument("--mb", type=int, default=128, help="corpus size in MB")
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--dir", help="where the corpus goes (default: the temp dir)")
+    ap.add_argument("--ceilings", action="store_true",
+                    help="also FTS5 alone in shapes that give something up (CEILINGS)")
     args = ap.parse_args()
-    r = measure(args.mb, args.queries, args.dir)
+    r = measure(args.mb, args.queries, args.dir, args.ceilings)
     for name, value, detail, target in rows(r):
         print(f"{name:<72} {value:>12}  {detail:<36} {target}")
     print(f"load {r['load_before']:.1f} -> {r['load_after']:.1f}, {os.cpu_count()} cores, "
