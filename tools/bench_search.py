@@ -4,12 +4,15 @@ texts in the same run (the floor).
 
     python tools/bench_search.py --mb 128              # about a minute on an idle machine
     python tools/bench_search.py --mb 1024 --dir /var/tmp   # the issue's 1 GB corpus, on disk
+    python tools/bench_search.py --mb 256 --ceilings   # also FTS5 alone in cheaper shapes
     python tools/bench.py --only search                # the same, as rows of the full bench
 
 The corpus: sessions of 4 MB of codex-shaped transcript events, 40 Zipf-distributed words
 each (common words match a large share of the events, so ranking has real work to do).
 Floors: one FTS5 table with the same tokenizer fed the same texts in one transaction (no
 journal, texts read with orjson, no csa code); for queries, that table's own bm25 top 20.
+`--ceilings` adds FTS5 alone in shapes that do less work and give something csa needs up
+(CEILINGS): what no index in SQLite FTS5 could beat here.
 Rates are in MB of transcript per second, wall and CPU (the process's user + system time,
 which a loaded machine inflates far less than wall time).
 """
