@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from csa.redact_entropy import keyed_token, near_spans
 from csa.redact_gate import Gate
-from csa.redact_names import REDACTED_PREFIX, assignment_spans, is_secret_name
+from csa.redact_names import REDACTED_PREFIX, ascii_lower, assignment_spans, is_secret_name
 from csa.secret_rules import COMMAND_FLAGS, SHAPES, TOKENS, Token
 
 __all__ = ["SECRET_VALUE", "Redactor", "config_secrets", "decode_line", "safe_cut"]
@@ -106,6 +106,7 @@ DEFAULT_RULES: tuple[Token, ...] = TOKENS + SHAPES + _command_rules()
 class _Compiled(NamedTuple):
     rules: tuple[_Rule, ...]
     keywords: tuple[tuple[str, int], ...]
+    words: tuple[str, ...]  # every rule keyword once (spans() looks each up once per text)
 
 
 @cache
@@ -125,7 +126,8 @@ def _compile(rules: tuple[Token, ...]) -> _Compiled:
             pattern = "(?s)" + pattern
         group = "secret" if "(?P<secret>" in pattern else 0
         compiled.append(_Rule(pattern, tuple(words), f"[REDACTED:{r.kind}]", group, _CHECKS.get(r.id), not shape and r.id not in _IN_CONTEXT))
-    return _Compiled(tuple(compiled), tuple(gate_keywords))
+    words = tuple(sorted({w for rule in compiled for w in rule.keywords}))
+    return _Compiled(tuple(compiled), tuple(gate_keywords), words)
 
 
 _PLACEHOLDER_PARTS = ("dummy", "placeholder", "changeme", "example", "your_", "your-", "xxxx", "****", "fake", "mock")
@@ -202,12 +204,13 @@ class Redactor:
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """Non-overlapping (start, end, tag) of the secrets in text, in order."""
         comp, _ = self._compiled()
-        low = text.lower() if text.isascii() else "".join(c.lower() if c.isascii() else c for c in text)
+        low = ascii_lower(text)
         found: list[tuple[int, int, int, str]] = []
         if self._known_re is not None:
             found += [(m.start(), m.end(), 0, "[REDACTED:known-secret]") for m in self._known_re.finditer(text)]
+        present = {w for w in comp.words if w in low}
         for rule in comp.rules:
-            if rule.keywords and not any(k in low for k in rule.keywords):
+            if rule.keywords and present.isdisjoint(rule.keywords):
                 continue
             for m in _rx(rule.pattern).finditer(text):
                 s, e = m.span(rule.group)

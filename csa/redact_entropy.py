@@ -28,6 +28,7 @@ import math
 import re
 from collections import Counter
 
+from csa.redact_names import ascii_lower
 from csa.secret_rules import ASSIGNED_PROVIDER_WORDS, NEAR_WORDS, PROVIDER_WORDS
 
 __all__ = ["keyed_token", "looks_random", "near_hit", "near_spans"]
@@ -159,9 +160,7 @@ def _word_positions(text: str) -> list[tuple[int, int]]:
     """(start, end) of every secret word and provider name in text, in order, the longest
     first where several start together (str.find per word: a case-insensitive
     alternation of them is some twenty times slower)."""
-    low = text.lower()
-    if len(low) != len(text):  # "İ" lowers to two code points: keep offsets aligned
-        low = "".join(c.lower() if c.isascii() else c for c in text)
+    low = ascii_lower(text)
     found = []
     for w in WORDS:
         i = low.find(w)

@@ -226,7 +226,7 @@ def _name_at(text: str, pos: int) -> tuple[int, int]:
 
 def assignment_spans(text: str) -> list[tuple[int, int]]:
     """Spans of values assigned to secret-named names, in order, not overlapping."""
-    low = _ascii_lower(text)
+    low = ascii_lower(text)
     spans: list[tuple[int, int]] = []
     done_upto = -1
     for pos in _keyword_positions(low):
@@ -264,7 +264,8 @@ def _keyword_positions(low: str) -> list[int]:
     return out
 
 
-def _ascii_lower(s: str) -> str:
+def ascii_lower(s: str) -> str:
+    """s lower-cased with every offset kept (str.lower, unless a character lowers to two)."""
     low = s.lower()
     if len(low) != len(s):  # e.g. "İ" lowers to two code points; keep offsets aligned
         low = "".join(c.lower() if c.isascii() else c for c in s)
