@@ -30,6 +30,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import NamedTuple
 
 from csa.recache import compile_all
 from csa.redact_entropy import GATE_WORDS as NEAR_GATE_WORDS
@@ -43,8 +44,25 @@ __all__ = ["Gate", "name_hit"]
 # Anchor characters in order of preference (rarest in typical tool output first;
 # measured on the transcript benchmark's corpus). A keyword is filed under the
 # first of these it contains.
-ANCHORS = "jxvkyhgp"
-_BODY = rb"[a-z0-9_\-]"
+ANCHORS = "jxvkyhgpqb"
+# Keywords that _EXTRA finds.
+_EXTRA_KEYWORDS = frozenset({"curl", "redis-cli", "keydb-cli", "smbclient", "rpcclient", "secret_"})
+# For keywords with no anchor letter: the separator in them (``r8_``, ``ico-``, ``sat.``,
+# ``1//``, ``sessionid=``); each is one more pass.
+SEPARATORS = "_-./=?&"
+# Keywords that only _RAW_PATTERNS find (their tokens are upper case: AKIA..., ATATT3...,
+# SSWS, Twilio's SK/AC): no lower-case pass of their own.
+RAW_KEYWORDS = frozenset({"atbb", "atatt3", "asia", "abia", "acca", "a3t", "aiza", "ltai", "eaaa",
+                          "ezak", "eaam", "eaac", "sk", "ac", "ssws", "q~", "dt0c01.", "sl.", "a3-"})
+# The characters of a token body (lower-cased): what rules allow after a prefix, dots,
+# slashes and base64 padding included (glpat-<base64>.01.<...>, whsec_<base64>), and
+# the backslash of a JSON encoder's "\/".
+_BODY = rb"[a-z0-9_\-.+/=%\\]"
+# A cookie or parameter name ending at "=": its value, as the rules take it.
+_VALUE_AHEAD = rb"(?=[^\s'\"`;,&<>\\]{8})"
+# A keyword ending at its anchor: the body look-ahead first (see _keyword_alt); the
+# shortest body any such keyword needs (each rule's own length is checked later).
+_ENDS_AT_ANCHOR = rb"(?=[a-z0-9_\-.+/=%\\]{8})"
 
 # Secret words inside names, per anchor: the word, then (checked inside the regex,
 # so ordinary "key"/"token" words of code and prose cost nothing in Python) an
@@ -93,13 +111,15 @@ _EXTRA = [
 _RAW_PATTERNS = [
     rb"A(?:KIA|SIA|BIA|CCA|3T[A-Z0-9]|3-[A-Z0-9]{6}|Iza|KCp|TATT3|TBB|KID|C[0-9a-f]{32}|GE-SECRET"
     rb"|K(?<=EZAK)[A-Za-z0-9]{20}"
-    rb"|I(?<=LTAI)|A[MCA](?<=EAA.)[A-Za-z0-9]{20}|A(?<=[0-9]:AA)[\w-]{20})",
+    rb"|I(?<=LTAI)|A[MCA](?<=EAA.)[\w-]{20}|A(?<=[0-9]:AA)[\w-]{20})",
     rb"\\u00[2-7][0-9a-fA-F]",
     rb"S(?:K[0-9a-fA-F]{32}|SWS [\w-]{20})",  # Twilio API key, Okta SSWS header
     rb"~(?<=[0-9]Q~)[\w~.-]{30}",  # Azure AD client secret
     # Discord bot token (base64 user id . 6 . 27+), Dynatrace dt0c01., Dropbox sl.
-    rb"\.(?:[\w-]{6}\.[\w-]{27}(?<=[MNO][\w-]{23}\.[\w-]{6}\.[\w-]{27})"
-    rb"|(?<=dt0c01\.)[A-Za-z0-9]{24}|(?<=sl\.)[\w=-]{100})",
+    rb"\.(?:[\w-]{6}\.[\w-]{27}(?:(?<=[MNO][\w-]{23}\.[\w-]{6}\.[\w-]{27})"
+    rb"|(?<=[MNO][\w-]{24}\.[\w-]{6}\.[\w-]{27})|(?<=[MNO][\w-]{25}\.[\w-]{6}\.[\w-]{27}))"
+    rb"|(?<=dt0c01\.)[A-Za-z0-9]{24}|(?<=sl\.)[\w=-]{100}"
+    rb"|(?<=pat[A-Za-z0-9]{14}\.)[a-fA-F0-9]{64})",  # ... and an Airtable PAT
 ]
 # A provider's name assigned a random-looking token with no secret word in sight
 # ("datadog = <32 hex>", "TWILIO: <token>", "stripe => '<token>'"): found from the
@@ -162,8 +182,33 @@ def _trie(items: list[tuple[bytes, bytes]]) -> bytes:
             ends.append(cond)
     alts = [re.escape(bytes([c])) + _group(_trie(sub)) for c, sub in sorted(groups.items())]
     if ends:
-        alts.append(b"|".join(ends) if all(ends) else b"")
+        alts.append(_ends(ends))
     return b"|".join(alts)
+
+
+class _Ends(NamedTuple):
+    """A keyword that ends at its anchor: the character before the anchor, and the
+    rest of the condition (see _keyword_alt)."""
+
+    before: bytes
+    ahead: bytes  # the token's look-ahead, shared with the keywords ending at this anchor
+    cond: bytes
+
+
+def _ends(ends: list) -> bytes:
+    """The alternation of conditions for keywords that end where the trie is; those
+    ending at their anchor share their first checks: the character before the anchor
+    (one look-behind rejects most occurrences: the "is" of "is_function"), then the
+    body look-ahead, then each keyword's own look-behind."""
+    plain = [e for e in ends if not isinstance(e, _Ends)]
+    by_ahead: dict[bytes, list[_Ends]] = {}
+    for e in ends:
+        if isinstance(e, _Ends):
+            by_ahead.setdefault(e.ahead, []).append(e)
+    for ahead, shared in sorted(by_ahead.items()):
+        before = b"".join(sorted({re.escape(e.before) for e in shared}))
+        plain.append(b"(?<=[" + before + b"].)" + ahead + _group(b"|".join(e.cond for e in shared)))
+    return b"|".join(plain) if all(plain) else b""
 
 
 def _group(p: bytes) -> bytes:
@@ -173,31 +218,55 @@ def _group(p: bytes) -> bytes:
 def _keyword_alt(kw: str, body: int) -> tuple[str, bytes, bytes] | None:
     """(anchor, literal after the anchor, conditions) for one lower-case keyword.
 
-    The anchor is the first anchor character with something after it: a keyword
-    that would end at its anchor costs a look-behind at *every* occurrence of that
-    character, so it is left to the rules that run on text gated for other reasons.
+    The anchor is the first anchor letter with something after it: a branch of
+    literals after it is cheap to reject. A keyword that ends at its anchor would
+    cost a look-behind at *every* occurrence of that character, so it is filed so
+    only when a token body must follow (its look-ahead comes first and fails at once
+    almost everywhere: ``eztk`` under ``k``, ``r8_`` under ``_``) or when it is long
+    (``mariadb``). Keywords without an anchor letter fall back to a separator in them
+    (``ico-``, ``sat.``, ``1//``); there a token must start a word, as the rules
+    require (``re_`` is not the end of ``signature_``). None: nothing to anchor on.
     """
-    for a in ANCHORS:
-        i = kw.find(a)
-        if 0 <= i < len(kw) - 1:
-            break
-    else:
-        return None
     raw = kw.encode()
-    cond = b"(?<=" + re.escape(raw) + b")" if i > 0 else b""
-    if body:
-        cond += b"(?=" + _BODY + b"{%d})" % body
-    return kw[i], raw[i + 1:], cond
+    for anchors, fallback in ((ANCHORS, False), (SEPARATORS, True)):
+        start = _word_start(raw) if fallback else b""
+        for a in anchors if not (fallback and kw.endswith("=")) else ():
+            i = kw.find(a)
+            if 0 <= i < len(kw) - 1:
+                cond = b"(?<=" + re.escape(raw) + b")" if i > 0 else b""
+                if body:
+                    cond += b"(?=" + _BODY + b"{%d})" % body
+                return kw[i], raw[i + 1:], start + cond if i > 0 else cond
+        if kw[-1:] in tuple(anchors) and (body >= 8 or len(kw) >= 5):
+            if kw.endswith("="):  # a cookie or parameter name: any value, any name before it
+                ahead, start = _VALUE_AHEAD, b""
+            else:
+                ahead = _ENDS_AT_ANCHOR if body >= 8 else b""
+            return kw[-1], b"", _Ends(raw[-2:-1], ahead, b"(?<=" + re.escape(raw) + b")" + start)
+    return None
+
+
+def _word_start(raw: bytes) -> bytes:
+    """Look-behind: the keyword raw (just matched) starts a word, or follows an escaped
+    \\n, \\t or \\r (text printed inside a JSON string)."""
+    e = re.escape(raw)
+    return b"(?:(?<![a-z0-9]" + e + b")|(?<=\\\\[ntr]" + e + b"))"
 
 
 def _patterns(keywords: tuple[tuple[str, int], ...]) -> list[bytes]:
-    """The gate's regexes: one per anchor, then _EXTRA (both on lower-cased bytes), then
-    _RAW_PATTERNS (on the original bytes)."""
+    """The gate's regexes: one per anchor and separator, then one per keyword that has
+    neither, then _EXTRA (all on lower-cased bytes), then _RAW_PATTERNS (on the original
+    bytes)."""
     by_anchor: dict[str, list[tuple[bytes, bytes]]] = {}
+    alone: list[bytes] = []
     for kw, body in keywords:
+        if not kw or kw in RAW_KEYWORDS or kw in _EXTRA_KEYWORDS:
+            continue
         alt = _keyword_alt(kw, body)
         if alt is not None:
             by_anchor.setdefault(alt[0], []).append(alt[1:])
+        else:
+            alone.append(re.escape(kw.encode()) + (b"(?=" + _BODY + b"{%d})" % body if body else b""))
     for n, (anchor, lit, cond) in enumerate(_NAME_WORDS, 1):
         # the empty named group, closed when the condition held, tells a secret name
         # (to be confirmed) from a token
@@ -208,12 +277,14 @@ def _patterns(keywords: tuple[tuple[str, int], ...]) -> list[bytes]:
         alt = _keyword_alt(word, 0)
         if alt is not None:
             tail = b"(?!s|iz)" if word == "token" else b""
-            near.setdefault(alt[0], []).append((alt[1], alt[2] + tail + _NEAR_AHEAD + b"(?P<a%d>)" % n))
+            more = tail + _NEAR_AHEAD + b"(?P<a%d>)" % n
+            cond = alt[2]._replace(cond=alt[2].cond + more) if isinstance(alt[2], _Ends) else alt[2] + more
+            near.setdefault(alt[0], []).append((alt[1], cond))
     # tokens and assigned names first; the near words only where neither matched
     low = [re.escape(a.encode()) + b"(?:" + b"|".join(
                _trie(part) for part in (by_anchor.get(a, []), near.get(a, [])) if part) + b")"
            for a in sorted(set(by_anchor) | set(near))]
-    return [*low, *_EXTRA, *_RAW_PATTERNS, *_PROVIDER_PATTERNS]
+    return [*low, *sorted(set(alone)), *_EXTRA, *_RAW_PATTERNS, *_PROVIDER_PATTERNS]
 
 
 class Gate:
