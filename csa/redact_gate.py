@@ -95,6 +95,7 @@ _NAME_WORDS: list[tuple[str, bytes, bytes]] = [
     ("p", b"ass", _assigned(b"pass")),
     ("p", b"wd", _assigned(b"pwd")),
     ("p", b"w", b"(?![a-z])" + _assigned(b"pw")),
+    ("x", b"srf", _assigned(b"xsrf")),
 ]
 # Multi-character anchors (cheaper than a frequent single one): secret, credential(s),
 # creds; the Notion-style "secret_" token; curl (its -u user:password).
@@ -105,6 +106,10 @@ _EXTRA = [
     rb"curl\b",
     rb"cli(?:(?<=redis-cli)|(?<=keydb-cli)|ent(?<=smbclient)|ent(?<=rpcclient))",
     rb"bearer[ \t]+[a-z0-9._~+/-]{8}",  # a bare "Bearer <token>" (gitleaks curl-auth-header)
+    # secret words with no anchor letter, as assigned names ({"dsn":"..."}, contraseña=...)
+    b"dsn" + _assigned(b"dsn") + b"(?P<n1>)",
+    b"contrase(?:\xc3[\xb1\x91]a|na)?" + _assigned(b"contrasena"),  # the name is the word
+    b"sess(?:ion)?[_.-]?id" + _assigned(b"sessid", b"sessionid") + b"(?P<n1>)",
 ]
 # On the original bytes (case matters): upper-case token prefixes, and JSON
 # \u00XX escapes of printable characters (they could spell any keyword).
