@@ -46,14 +46,15 @@ __all__ = ["Gate", "name_hit"]
 # first of these it contains.
 ANCHORS = "jxvkyhgpqb"
 # Keywords that _EXTRA finds.
-_EXTRA_KEYWORDS = frozenset({"curl", "redis-cli", "keydb-cli", "smbclient", "rpcclient", "secret_"})
+EXTRA_KEYWORDS = frozenset({"curl", "redis-cli", "keydb-cli", "smbclient", "rpcclient", "secret_", "-us"})
 # For keywords with no anchor letter: the separator in them (``r8_``, ``ico-``, ``sat.``,
 # ``1//``, ``sessionid=``); each is one more pass.
 SEPARATORS = "_-./=?&"
 # Keywords that only _RAW_PATTERNS find (their tokens are upper case: AKIA..., ATATT3...,
 # SSWS, Twilio's SK/AC): no lower-case pass of their own.
 RAW_KEYWORDS = frozenset({"atbb", "atatt3", "asia", "abia", "acca", "a3t", "aiza", "ltai", "eaaa",
-                          "ezak", "eaam", "eaac", "sk", "ac", "ssws", "q~", "dt0c01.", "sl.", "a3-"})
+                          "ezak", "eaam", "eaac", "sk", "ac", "ssws", "q~", "dt0c01.", "sl.", "a3-",
+                          ".acc_", ".acc-", "sat.", "pat."})
 # The characters of a token body (lower-cased): what rules allow after a prefix, dots,
 # slashes and base64 padding included (glpat-<base64>.01.<...>, whsec_<base64>), and
 # the backslash of a JSON encoder's "\/".
@@ -109,7 +110,8 @@ _EXTRA = [
     # secret words with no anchor letter, as assigned names ({"dsn":"..."}, contraseña=...)
     b"dsn" + _assigned(b"dsn") + b"(?P<n1>)",
     b"contrase(?:\xc3[\xb1\x91]a|na)?" + _assigned(b"contrasena"),  # the name is the word
-    b"sess(?:ion)?[_.-]?id" + _assigned(b"sessid", b"sessionid") + b"(?P<n1>)",
+    b"sess(?:ion)?id" + _assigned(b"sessid", b"sessionid") + b"(?P<s1>)",
+    rb"-us[0-9](?<=[0-9a-f]{32}-us[0-9])",  # Mailchimp: <32 hex>-us<datacenter>, not "tool-use"
 ]
 # On the original bytes (case matters): upper-case token prefixes, and JSON
 # \u00XX escapes of printable characters (they could spell any keyword).
@@ -124,7 +126,8 @@ _RAW_PATTERNS = [
     rb"\.(?:[\w-]{6}\.[\w-]{27}(?:(?<=[MNO][\w-]{23}\.[\w-]{6}\.[\w-]{27})"
     rb"|(?<=[MNO][\w-]{24}\.[\w-]{6}\.[\w-]{27})|(?<=[MNO][\w-]{25}\.[\w-]{6}\.[\w-]{27}))"
     rb"|(?<=dt0c01\.)[A-Za-z0-9]{24}|(?<=sl\.)[\w=-]{100}"
-    rb"|(?<=pat[A-Za-z0-9]{14}\.)[a-fA-F0-9]{64})",  # ... and an Airtable PAT
+    rb"|(?<=pat[A-Za-z0-9]{14}\.)[a-fA-F0-9]{64}"  # ... an Airtable PAT,
+    rb"|acc[_-][A-Za-z0-9-]{10}|(?<=[ps]at\.)[\w-]{22}\.)",  # Authress, Harness
 ]
 # A provider's name assigned a random-looking token with no secret word in sight
 # ("datadog = <32 hex>", "TWILIO: <token>", "stripe => '<token>'"): found from the
@@ -265,7 +268,7 @@ def _patterns(keywords: tuple[tuple[str, int], ...]) -> list[bytes]:
     by_anchor: dict[str, list[tuple[bytes, bytes]]] = {}
     alone: list[bytes] = []
     for kw, body in keywords:
-        if not kw or kw in RAW_KEYWORDS or kw in _EXTRA_KEYWORDS:
+        if not kw or kw in RAW_KEYWORDS or kw in EXTRA_KEYWORDS:
             continue
         alt = _keyword_alt(kw, body)
         if alt is not None:
@@ -347,7 +350,9 @@ class Gate:
             for m in rx.finditer(low):
                 g = m.lastgroup
                 # each condition's group closes at its end: lastgroup names the branch that matched
-                if g is None or (g[0] == "n" and name_hit(buf, m.start())) or near_hit(buf, m.start()):
+                # n: an assigned name (else perhaps a secret word before a token); s: a name only
+                if g is None or (g[0] in "ns" and name_hit(buf, m.start())) \
+                        or (g[0] != "s" and near_hit(buf, m.start())):
                     hits.append(m.start())
                     if first:
                         return hits
