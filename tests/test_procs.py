@@ -135,8 +135,11 @@ def test_own_rss_from_procfs_equals_psutils_and_the_first_sample_needs_no_psutil
 
     p = subprocess.Popen(["sleep", "5"])
     try:
-        wait_for(lambda: procs.own_rss(p.pid) > 0)
-        assert procs.own_rss(p.pid) == psutil.Process(p.pid).memory_info().rss
+        # until exec and the loader are done its memory still changes (right after the
+        # fork it is the forked copy's): compare once it is "sleep" and two reads agree
+        proc = psutil.Process(p.pid)
+        wait_for(lambda: proc.cmdline()[:1] == ["sleep"] and procs.own_rss(p.pid) > 0)
+        wait_for(lambda: procs.own_rss(p.pid) == proc.memory_info().rss)
         code = ("import sys; from csa.usage import PeakSampler; s = PeakSampler(int(sys.argv[1]));"
                 " s.sample(); print(s.peak, 'psutil' in sys.modules)")
         out = subprocess.run([sys.executable, "-c", code, str(p.pid)], capture_output=True,
