@@ -6,7 +6,9 @@ the bytes, so keywords are grouped under a few *anchor* characters that are rare
 in ordinary output: each anchor is one regex, ``<anchor>`` followed by a trie of
 the keywords' remaining characters (a branch of literals is cheap to reject),
 with a look-behind for the part of the keyword before the anchor and a
-look-ahead for the token body that must follow. Secret *names* (``token``,
+look-ahead for the token body that must follow. A keyword with none of those
+letters is filed under a separator in it (``_ - . / = ? &``): every rule keyword has a
+way through (tests/test_redact_gate.py). Secret *names* (``token``,
 ``password``...) count only when something is assigned to them, which the
 look-ahead checks and :func:`name_hit` confirms.
 
