@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from typing import Any, NamedTuple
 
-from csa.redact_entropy import keyed_token, near_spans
+from csa.redact_entropy import keyed_token, names_a_word, near_spans
 from csa.redact_gate import Gate
 from csa.redact_names import REDACTED_PREFIX, ascii_lower, assignment_spans, is_secret_name
 from csa.secret_rules import COMMAND_FLAGS, SHAPES, TOKENS, Token
@@ -355,7 +355,10 @@ def _collect(obj: Any, out: list[str], keyed: set[int]) -> None:
     elif isinstance(obj, dict):
         for k, v in obj.items():
             if isinstance(k, str):
-                if isinstance(v, str):
+                # only a key that names a provider or a secret word is joined to its value
+                # (the gate sees {"twilio": "..."} as twilio=...; a secret-named key is
+                # redacted by name anyway): "sessionId=<uuid>" would read as a cookie
+                if isinstance(v, str) and names_a_word(k):
                     keyed.add(len(out))
                 out.append(k)
             _collect(v, out, keyed)
