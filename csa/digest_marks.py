@@ -38,7 +38,18 @@ def is_intervention(text: object) -> bool:
 
 
 def cut(text: object, limit: int = SNIPPET_CHARS) -> str:
-    s = " ".join(str(text or "").split())
+    """text on one line (whitespace runs as one space), cut to limit characters.
+
+    Only a prefix of a long text is folded (an imported tool result can be megabytes):
+    the folded prefix is a prefix of the folded whole, so once it is longer than limit
+    the result is the same."""
+    t = str(text or "")
+    window = 2 * limit + 64
+    while True:
+        s = " ".join(t[:window].split())
+        if len(s) > limit or window >= len(t):
+            break
+        window *= 4
     return s if len(s) <= limit else s[:limit - 1] + "…"
 
 

@@ -7,6 +7,8 @@ import json
 import tomllib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_import import mangle, no_tool_env, place  # noqa: F401 - a fixture
 
 from csa.store import Store
@@ -137,3 +139,13 @@ def test_compaction_in_a_real_claude_store_is_recorded(project, home):
     d = st["digest"]
     assert d["compactions"] == 1 and d["turns"] == 2  # the summary is not a user turn
     assert d["dag"]["roots"] == 1  # the boundary continues the chain (logicalParentUuid)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(st.sampled_from(["a", "bc ", " " * 60, "\n\t", "\u2003word "]), max_size=300).map("".join),
+       st.integers(2, 300))
+def test_cut_folds_only_a_prefix_with_the_same_result(text, limit):
+    from csa.digest_marks import cut
+
+    whole = " ".join(text.split())
+    assert cut(text, limit) == (whole if len(whole) <= limit else whole[:limit - 1] + "…")
