@@ -29,7 +29,7 @@ import re
 from collections import Counter
 from functools import lru_cache
 
-from csa.redact_names import ascii_lower
+from csa.redact_names import ascii_lower, in_own_tag
 from csa.secret_rules import ASSIGNED_PROVIDER_WORDS, NEAR_WORDS, PROVIDER_WORDS
 
 __all__ = ["keyed_token", "looks_random", "near_hit", "near_spans"]
@@ -131,7 +131,7 @@ def near_spans(text: str) -> list[tuple[int, int]]:
         if start == last:
             continue  # "pass" where "password" starts: the longer word was tried
         last = start
-        if start < done or not _is_word_start(text, start) or text.endswith("[REDACTED:", 0, start):
+        if start < done or not _is_word_start(text, start) or in_own_tag(text, start):
             continue  # inside a value already found, inside a word, or the kind in our own tag
         if word_end - start == 5 and text[word_end:word_end + 1] in ("s", "S") \
                 and text[start:word_end].lower() == "token":

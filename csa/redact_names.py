@@ -233,7 +233,7 @@ def assignment_spans(text: str) -> list[tuple[int, int]]:
         if pos < done_upto:
             continue
         start, end = _name_at(text, pos)
-        if text.endswith("[REDACTED:", 0, start):
+        if in_own_tag(text, start):
             continue  # the kind inside our own tag ("[REDACTED:secret-value]")
         raw = text[start:end]
         flag = raw.startswith("-") and (start == 0 or text[start - 1] in " \t\"'=(")
@@ -262,6 +262,13 @@ def _keyword_positions(low: str) -> list[int]:
             i = low.find(kw, i + 1)
     out.sort()
     return out
+
+
+def in_own_tag(text: str, i: int) -> bool:
+    """Whether position i is inside one of csa's own ``[REDACTED:<kind>]`` tags (the
+    "credentials" of "[REDACTED:url-credentials]" is no secret word)."""
+    j = text.rfind(REDACTED_PREFIX + ":", max(0, i - 48), i)
+    return j >= 0 and "]" not in text[j:i]
 
 
 def ascii_lower(s: str) -> str:

@@ -158,6 +158,7 @@ def _tokens(g: Callable[..., str]) -> dict[str, str]:
         "telegram-bot": g(9, D) + ":AA" + g(33, AN + "_-"),
         "teams-webhook": "https://acme.webhook." + "office.com/webhookb2/" + g(8, HEX) + "-" + g(4, HEX) + "@" + g(36, HEX),
         "twilio-key": "S" + "K" + g(32, HEX),
+        "okta-ssws": "SS" + "WS 00" + g(40, AN + "_-"),  # an Okta API token as its header sends it
         "sendgrid": "S" + "G." + g(22, AN + "_-") + "." + g(43, AN + "_-"),
         "sendinblue": "xkey" + "sib-" + g(64, HEX) + "-" + g(16),
         "mailgun": "ke" + "y-" + g(32, HEX),
