@@ -266,9 +266,16 @@ def _keyword_positions(low: str) -> list[int]:
 
 def in_own_tag(text: str, i: int) -> bool:
     """Whether position i is inside one of csa's own ``[REDACTED:<kind>]`` tags (the
-    "credentials" of "[REDACTED:url-credentials]" is no secret word)."""
+    "credentials" of "[REDACTED:url-credentials]" is no secret word). A whole tag only:
+    an unclosed "[REDACTED:" printed before a secret hides nothing."""
     j = text.rfind(REDACTED_PREFIX + ":", max(0, i - 48), i)
-    return j >= 0 and "]" not in text[j:i]
+    if j < 0:
+        return False
+    k = text.find("]", i, i + 48)
+    return k >= 0 and _TAG_KIND.fullmatch(text, j + len(REDACTED_PREFIX) + 1, k) is not None
+
+
+_TAG_KIND = re.compile(r"[a-z0-9-]+")
 
 
 def ascii_lower(s: str) -> str:

@@ -535,3 +535,10 @@ def test_generated_secret_before_a_paren_is_not_taken_for_a_call():
     assert "G0qeuEchsVEo" not in redact("password=G0qeuEchsVEo(see below)")
     assert redact("password=HTTPPasswordMgr()") == "password=HTTPPasswordMgr()"
     assert redact("token=base64.b64encode(raw)") == "token=base64.b64encode(raw)"
+
+
+def test_a_word_inside_our_own_tag_is_no_secret_word_but_an_unclosed_tag_hides_nothing():
+    url = "://A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6@A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"
+    once = redact(url)  # the "credentials" of [REDACTED:url-credentials] names no secret
+    assert once.startswith("://[REDACTED:url-credentials]@") and redact(once) == once
+    assert redact("[REDACTED:x password=hunter2x") == "[REDACTED:x password=[REDACTED:secret-value]"
