@@ -65,7 +65,7 @@ _BODY = rb"[a-z0-9_\-.+/=%\\]"
 _VALUE_AHEAD = rb"(?=[^\s'\"`;,&<>\\]{8})"
 # A keyword ending at its anchor: the body look-ahead first (see _keyword_alt); the
 # shortest body any such keyword needs (each rule's own length is checked later).
-_ENDS_AT_ANCHOR = rb"(?=[a-z0-9_\-.+/=%\\]{8})"
+_ENDS_AT_ANCHOR = b"(?=" + _BODY + b"{8})"
 
 # Secret words inside names, per anchor: the word, then (checked inside the regex,
 # so ordinary "key"/"token" words of code and prose cost nothing in Python) an
