@@ -18,7 +18,8 @@ from hypothesis.errors import Unsatisfiable
 
 from csa.redact import DEFAULT_RULES, Redactor
 from csa.redact_gate import EXTRA_KEYWORDS, RAW_KEYWORDS
-from csa.secret_rules import TOKENS
+from csa.redact_names import is_secret_name
+from csa.secret_rules import SECRET_WORDS, TOKENS
 
 R = Redactor()
 CONTEXTS = ("I used {} yesterday.", 'client = Client(key="{}")', '{{"type":"text","text":"{}"}}',
@@ -81,3 +82,15 @@ def test_every_rule_keyword_has_a_way_through_the_gate(keyword):
     token = word + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(max(body, 40)))
     for context in ("I used {} yesterday.", '{{"text":"ok\\n{}"}}', "{}"):
         assert _gate(context.format(token)), (word, context)
+
+
+@pytest.mark.parametrize("word", sorted(SECRET_WORDS))
+def test_every_secret_name_passes_the_gate_in_json_env_and_prefixed(word):
+    """The object path redacts any secret-named key; a tool's compact JSON line is gated as
+    it came, so the gate must see every secret word as an assigned name (dsn, sessid and
+    contrasena have no anchor letter)."""
+    for form in ('{{"{}":"x1Y2z3W4q"}}', "{}=x1Y2z3W4q", '{{"DB_{}":"x1Y2z3W4q"}}'):
+        text = form.format(word)
+        name = text.split('"')[1] if text.startswith("{") else word
+        if is_secret_name(name):
+            assert _gate(text), text
