@@ -98,3 +98,34 @@ def test_short_options_skip_the_long_match_and_errors_read_as_before():
     assert res.exit_code == 2 and "--tool" in res.output.split("Did you mean")[1]
     res = runner.invoke(cli, ["session", "list", "-h"])
     assert res.exit_code == 0 and "--limit" in res.output
+
+
+EXIT_NOW = """
+import sys, threading, time
+from csa.cli import exit_now
+mode, mark = sys.argv[1], sys.argv[2]
+if mode == "thread":  # a thread that is not a daemon is waited for
+    def work():
+        time.sleep(0.3)
+        with open(mark, "w") as f:
+            f.write("done")
+    threading.Thread(target=work).start()
+import atexit
+atexit.register(lambda: open(mark + ".atexit", "w").close())
+print("buffered", end="")  # stdout is a pipe: block-buffered until the flush
+exit_now({"thread": 3, "message": "csa: gone", "none": None}[mode])
+"""
+
+
+def test_exit_now_flushes_runs_atexit_waits_for_threads_and_keeps_the_status(tmp_path):
+    """csa's processes end through exit_now (no interpreter teardown): nothing printed,
+    registered or still being written by a thread may be lost, and the status is kept."""
+    for mode, status, err in (("thread", 3, ""), ("message", 1, "csa: gone\n"),
+                              ("none", 0, "")):
+        mark = tmp_path / mode
+        res = subprocess.run([sys.executable, "-c", EXIT_NOW, mode, str(mark)],
+                             capture_output=True, text=True, timeout=30)
+        assert (res.returncode, res.stdout, res.stderr) == (status, "buffered", err), mode
+        assert (tmp_path / f"{mode}.atexit").exists(), mode
+        if mode == "thread":
+            assert mark.read_text() == "done"
