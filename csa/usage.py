@@ -109,9 +109,6 @@ class PeakSampler:
         self.peak = 0
         self._tree: list = []
         self._samples = 0
-        # record_peak will need filelock when the tool is done: import it now, in the
-        # background, while the tool starts up (its import costs ~15 ms).
-        threading.Thread(target=_warm_filelock, name="csa-warm-filelock", daemon=True).start()
 
     def sample(self) -> None:
         from csa import procs
@@ -120,6 +117,11 @@ class PeakSampler:
             if self._samples == 0:  # the tool alone, as it starts (no psutil yet)
                 total = procs.own_rss(self.pid)
             else:
+                if self._samples == 1:
+                    # The peak will be recorded (record_peak takes a filelock): import
+                    # filelock now, in the background, while the tool works (~15 ms).
+                    threading.Thread(target=_warm_filelock, name="csa-warm-filelock",
+                                     daemon=True).start()
                 if self._samples % self.WALK_EVERY == 1:
                     self._tree = procs.tree(self.pid)
                 total = procs.rss(self._tree)
@@ -128,6 +130,12 @@ class PeakSampler:
         finally:
             self._samples += 1
         self.peak = max(self.peak, total)
+
+    @property
+    def measured(self) -> bool:
+        """Sampled while the tool ran, not only as it started (a tool done within one
+        tick has only its start-up RSS: no peak worth keeping in the usage stats)."""
+        return self._samples > 1
 
 
 def _warm_filelock() -> None:

@@ -403,3 +403,12 @@ def test_long_prompt_goes_through_stdin(env, project, tmp_path):
     res = csa("run", "--tool", "gemini-cli", "-", env=env, cwd=project, input=prompt)
     assert res.returncode == 2 and "only takes a prompt as an argument" in res.stderr
     assert len(sessions(env, project)) == before  # refused before anything was created
+
+
+def test_a_tool_done_before_its_second_sample_keeps_no_peak(env, project, state_dir):
+    """A tool done within one tick has only its start-up RSS: that goes to its turn_end,
+    not into usage_stats.toml, where it would pull the memory guard's P95 down."""
+    sid = session_id_from(csa("run", "--tool", "codex", "quick", env=env,
+                              cwd=project).stderr)
+    assert transcript(state_dir, project, sid)[-1]["peak_rss_bytes"] > 0
+    assert not (state_dir / str(project).lstrip("/") / "usage_stats.toml").exists()

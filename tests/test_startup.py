@@ -21,7 +21,8 @@ try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-print("MODULES", *sorted(m for m in sys.modules if m.startswith("csa")), file=sys.stderr)
+print("MODULES", *sorted(m for m in sys.modules if m.startswith("csa") or m == "filelock"),
+      file=sys.stderr)
 """
 
 
@@ -68,6 +69,14 @@ def test_a_run_writes_its_summary_row_after_the_spawn_not_before(tmp_path, proje
     db = sqlite3.connect(store.cache_dir / "summaries.db")
     status, size = db.execute("SELECT status, size FROM s WHERE id = ?", (sid,)).fetchone()
     assert size == store.session(sid).state_path.stat().st_size and status != "running"
+
+
+def test_a_quick_run_never_imports_filelock(tmp_path, project):
+    """filelock (~15 ms to import) is for the usage stats, which a tool done within one
+    sample does not update (csa.usage.PeakSampler.measured)."""
+    modules, _out = csa_modules("run", "-q", "--tool", "codex", "hi", env=fake_env(tmp_path),
+                                cwd=project)
+    assert "csa.turn.pipeline" in modules and "filelock" not in modules
 
 
 def test_a_plain_listing_reads_index_rows_without_the_state_module(tmp_path, project):

@@ -30,6 +30,30 @@ def test_any_document_round_trips(doc):
     assert tomllib.loads(dumps(doc)) == doc
 
 
+# A few keys, so that documents share tables and the kept table texts are used.
+few_keys = st.sampled_from(["a", "b", "run", "tools", "x y", "é", ""])
+nested = st.recursive(
+    st.one_of(values, st.just({})),
+    lambda inner: st.one_of(st.dictionaries(few_keys, inner, max_size=4),
+                            st.lists(st.dictionaries(few_keys, inner, max_size=3),
+                                     min_size=1, max_size=2)),
+    max_leaves=14)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(few_keys, nested, max_size=6), min_size=1, max_size=4))
+def test_the_text_is_tomlkits_for_the_whole_document(docs):
+    """dumps renders the top-level values and each table apart (keeping a table's text
+    for the next save): the bytes are still tomlkit's own for the whole document, in any
+    order of values and tables, with empty, super and array tables, call after call."""
+    import tomlkit
+
+    from csa.tomldoc import _plain
+
+    for doc in docs:
+        assert dumps(doc) == tomlkit.dumps(_plain(doc))
+
+
 @settings(max_examples=100, deadline=None)
 @given(desc=text, path=text, summary=text, model=st.one_of(st.none(), text), at=when,
        tokens=st.dictionaries(keys, st.integers(min_value=0, max_value=2**62), max_size=3),

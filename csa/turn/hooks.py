@@ -171,8 +171,9 @@ class BackgroundIndex:
 
 
 class UsageStats:
-    """Samples the tool's process tree RSS; its peak goes to the turn's end and the
-    project's usage stats (the memory guard's P95)."""
+    """Samples the tool's process tree RSS; its peak goes to the turn's end and, for a
+    tool that ran past its first sample, the project's usage stats (the memory guard's
+    P95)."""
 
     def __init__(self):
         self.sampler = None
@@ -189,7 +190,9 @@ class UsageStats:
             turn.peak_rss = self.sampler.peak
 
     def after_turn(self, turn: Turn, result: RunResult) -> None:
-        if turn.peak_rss:
+        # A tool done within one tick (a quick failure, say) has only its start-up RSS
+        # (still in its turn_end): kept, it would pull the memory guard's P95 down.
+        if turn.peak_rss and self.sampler is not None and self.sampler.measured:
             from csa.usage import record_peak
 
             record_peak(turn.store.dir, turn.tool.name, turn.peak_rss)
