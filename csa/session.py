@@ -189,10 +189,11 @@ class Session:
             state = self.reconcile() or state
         return state
 
-    def save(self, state: SessionState, *, index: bool = True) -> None:
+    def save(self, state: SessionState, *, index: bool = True, durable: bool = True) -> None:
         """Atomically replace state.toml (the caller holds the session lock), then its
         summary row (`index=False`: left to the next save; the row is a cache that every
-        query re-checks against state.toml, so a stale one is never believed)."""
+        query re-checks against state.toml, so a stale one is never believed).
+        `durable=False` skips the fsyncs: for what only matters while this boot lasts."""
         from csa.fsutil import atomic_write
 
         if state.meta_session_id != self.id:
@@ -200,7 +201,7 @@ class Session:
                            f"{state.meta_session_id} into it")
         if not self.dir.is_dir():
             raise SessionNotFound(f"Session {self.id} no longer exists")
-        atomic_write(self.state_path, state.to_toml().encode())
+        atomic_write(self.state_path, state.to_toml().encode(), durable=durable)
         if index and not self.ephemeral and self.dir.name == self.id:  # not a build dir
             self.store.index.put(self, state)
 

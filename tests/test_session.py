@@ -55,6 +55,22 @@ def test_load_save_round_trip(store, made):
     assert again.description == "changed" and again.meta_session_id == session.id
 
 
+def test_save_fsyncs_unless_told_the_state_need_not_outlive_the_boot(store, made,
+                                                                     monkeypatch):
+    """record.begin saves the tool's pid with durable=False (a crash of the machine ends
+    the tool too); every other save is fsynced, file and directory."""
+    import csa.fsutil
+
+    session, state = made
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(csa.fsutil.os, "fsync", lambda fd: (synced.append(fd), real(fd)))
+    session.save(state, durable=False)
+    assert synced == [] and session.load().description == "handle test"
+    session.save(state)
+    assert len(synced) == 2
+
+
 def test_save_refuses_another_sessions_state(store, made):
     session, _ = made
     _, other, _ = store.create(description="other")

@@ -165,7 +165,9 @@ def begin(turn: Turn) -> None:
     if turn.ephemeral or run is None:
         return
     run.tool_pid, run.tool_start = proc.pid, tool_start
-    turn.session.save(turn.state)
+    # Not fsynced: the tool's pid is worth knowing only while the tool may run, and a
+    # crash of the machine ends it too (a csa killed leaves the write in the page cache).
+    turn.session.save(turn.state, durable=False)
 
 
 def close_writer(turn: Turn) -> None:
