@@ -11,7 +11,6 @@ csa.session.Session decides where result files live; this module only writes and
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,8 @@ def write_result(path: Path, result: dict[str, Any]) -> None:
 
 def read_result(path: Path) -> dict[str, Any] | None:
     """The result at `path`, or None when there is none (the turn has not finished)."""
+    import tomllib  # not at the top: writing a result (the end of every turn) needs none
+
     from csa.safeio import read_text
 
     try:
