@@ -103,25 +103,42 @@ _NAME_WORDS: list[tuple[str, bytes, bytes]] = [
 # Multi-character anchors (cheaper than a frequent single one): secret, credential(s),
 # creds; the Notion-style "secret_" token; curl (its -u user:password).
 _EXTRA = [
-    rb"cr(?:et_(?<=secret_)(?=[a-z0-9]{30})|(?P<n0>(?:(?<=secr)et|ed)" + _assigned(b"secret", b"cred")
-    + rb")|(?:(?<=secr)et|ed)" + _NEAR_AHEAD + b"(?P<a0>))",
+    # one pass for the words led by "c" (their second bytes differ, so no alternative
+    # hides another): secret, cred(s), the Notion-style "secret_" token; curl (its -u
+    # user:password); redis-cli and the like; contraseña (the name is the word)
+    rb"c(?:r(?:et_(?<=secret_)(?=[a-z0-9]{30})|(?P<n0>(?:(?<=secr)et|ed)" + _assigned(b"secret", b"cred")
+    + rb")|(?:(?<=secr)et|ed)" + _NEAR_AHEAD + b"(?P<a0>))"
+    rb"|url\b|li(?:(?<=redis-cli)|(?<=keydb-cli)|ent(?<=smbclient)|ent(?<=rpcclient))"
+    b"|ontrase(?:\xc3[\xb1\x91]a|na)?" + _assigned(b"contrasena") + b")",
     rb"auth(?:(?P<n00>" + _assigned(b"auth") + rb")|" + _NEAR_AHEAD + b"(?P<a00>))",
-    rb"curl\b",
-    rb"cli(?:(?<=redis-cli)|(?<=keydb-cli)|ent(?<=smbclient)|ent(?<=rpcclient))",
-    rb"bearer[ \t]+[a-z0-9._~+/-]{8}",  # a bare "Bearer <token>" (gitleaks curl-auth-header)
-    # secret words with no anchor letter, as assigned names ({"dsn":"..."}, contraseña=...)
+    # secret words with no anchor letter, as assigned names ({"dsn":"..."})
     b"dsn" + _assigned(b"dsn") + b"(?P<n1>)",
-    b"contrase(?:\xc3[\xb1\x91]a|na)?" + _assigned(b"contrasena"),  # the name is the word
     b"sess(?:ion)?id" + _assigned(b"sessid", b"sessionid") + b"(?P<s1>)",
-    rb"-us[0-9](?<=[0-9a-f]{32}-us[0-9])",  # Mailchimp: <32 hex>-us<datacenter>, not "tool-use"
 ]
-# On the original bytes (case matters): upper-case token prefixes, and JSON
-# \u00XX escapes of printable characters (they could spell any keyword).
+# Tried first in the pass of the anchor they start with (one scan fewer each); they
+# need no confirmation, so when one matches, no alternative after it is hidden.
+# Look-aheads: they consume nothing past the anchor, so they hide no later match either.
+_FIRST = {
+    "b": rb"(?=earer[ \t]+[a-z0-9._~+/-]{8})",  # a bare "Bearer <token>" (gitleaks curl-auth-header)
+    "-": rb"(?=us[0-9](?<=[0-9a-f]{32}-us[0-9]))",  # Mailchimp: <32 hex>-us<datacenter>, not "tool-use"
+}
+# A provider's name assigned a random-looking token with no secret word in sight
+# ("datadog = <32 hex>", "TWILIO: <token>", "stripe => '<token>'"): found from the
+# operator, whatever letters the name has (a name without the anchors above costs
+# nothing more). The look-aheads keep it in C: a run of 14 token characters with a
+# digit or a capital follows; provider_hit then reads the name and judges the token
+# (the empty group "p" asks for that).
+_TOKEN_CH = rb"[A-Za-z0-9_+/=.~-]"
+_ASSIGNED_TOKEN = (rb"[\\\"'`]{0,8}(?=" + _TOKEN_CH + rb"{14})(?=" + _TOKEN_CH + rb"{0,48}?[0-9A-Z])")
+# On the original bytes (case matters): upper-case token prefixes, JSON \u00XX escapes
+# of printable characters (they could spell any keyword), and the provider operators.
 _RAW_PATTERNS = [
     rb"A(?:KIA|SIA|BIA|CCA|3T[A-Z0-9]|3-[A-Z0-9]{6}|Iza|KCp|TATT3|TBB|KID|C[0-9a-f]{32}|GE-SECRET"
     rb"|K(?<=EZAK)[A-Za-z0-9]{20}"
     rb"|I(?<=LTAI)|A[MCA](?<=EAA.)[\w-]{20}|A(?<=[0-9]:AA)[\w-]{20})",
-    rb"\\u00[2-7][0-9a-fA-F]",
+    # one pass for both backslash-led forms: a \u00XX escape, or compact JSON printed inside
+    # a JSON string (\":<token>; a look-ahead, so it hides no escape after it)
+    rb'\\(?:u00[2-7][0-9a-fA-F]|(?=":' + _ASSIGNED_TOKEN + b")(?P<p>))",
     rb"S(?:K[0-9a-fA-F]{32}|SWS [\w-]{20})",  # Twilio API key, Okta SSWS header
     rb"~(?<=[0-9]Q~)[\w~.-]{30}",  # Azure AD client secret
     # Discord bot token (base64 user id . 6 . 27+), Dynatrace dt0c01., Dropbox sl.
@@ -130,18 +147,8 @@ _RAW_PATTERNS = [
     rb"|(?<=dt0c01\.)[A-Za-z0-9]{24}|(?<=sl\.)[\w=-]{100}"
     rb"|(?<=pat[A-Za-z0-9]{14}\.)[a-fA-F0-9]{64}"  # ... an Airtable PAT,
     rb"|acc[_-][A-Za-z0-9-]{10}|(?<=[ps]at\.)[\w-]{22}\.)",  # Authress, Harness
-]
-# A provider's name assigned a random-looking token with no secret word in sight
-# ("datadog = <32 hex>", "TWILIO: <token>", "stripe => '<token>'"): found from the
-# operator, whatever letters the name has (a name without the anchors above costs
-# nothing more). The look-aheads keep it in C: a run of 14 token characters with a
-# digit or a capital follows; provider_hit then reads the name and judges the token.
-_TOKEN_CH = rb"[A-Za-z0-9_+/=.~-]"
-_ASSIGNED_TOKEN = (rb"[\\\"'`]{0,8}(?=" + _TOKEN_CH + rb"{14})(?=" + _TOKEN_CH + rb"{0,48}?[0-9A-Z])")
-_PROVIDER_PATTERNS = [
-    rb"=>?[ \t]{0,3}" + _ASSIGNED_TOKEN,
-    rb":[ \t]{1,3}" + _ASSIGNED_TOKEN,  # YAML, INI, prose, JSON with spaces
-    rb'\\":' + _ASSIGNED_TOKEN,  # compact JSON printed inside a JSON string
+    rb"=>?[ \t]{0,3}" + _ASSIGNED_TOKEN + b"(?P<p>)",
+    rb":[ \t]{1,3}" + _ASSIGNED_TOKEN + b"(?P<p>)",  # YAML, INI, prose, JSON with spaces
 ]
 _NAME_RUN = re.compile(rb"[A-Za-z0-9_.\-]*")
 _NAME_BACK = re.compile(rb"[ \t\\\"'`\]:+?.]{0,8}")  # what may stand between a name and its = or :
@@ -292,20 +299,20 @@ def _patterns(keywords: tuple[tuple[str, int], ...]) -> list[bytes]:
             near.setdefault(alt[0], []).append((alt[1], cond))
     # tokens and assigned names first; the near words only where neither matched
     low = [re.escape(a.encode()) + b"(?:" + b"|".join(
-               _trie(part) for part in (by_anchor.get(a, []), near.get(a, [])) if part) + b")"
-           for a in sorted(set(by_anchor) | set(near))]
-    return [*low, *sorted(set(alone)), *_EXTRA, *_RAW_PATTERNS, *_PROVIDER_PATTERNS]
+               [*([_FIRST[a]] if a in _FIRST else []),
+                *(_trie(part) for part in (by_anchor.get(a, []), near.get(a, [])) if part)]) + b")"
+           for a in sorted(set(by_anchor) | set(near) | set(_FIRST))]
+    return [*low, *sorted(set(alone)), *_EXTRA, *_RAW_PATTERNS]
 
 
 class Gate:
     """Compiled byte gate for one rule set plus known literal secrets."""
 
     def __init__(self, low: list[re.Pattern[bytes]], raw: list[re.Pattern[bytes]],
-                 known: tuple[bytes, ...], provider: list[re.Pattern[bytes]] = ()):
+                 known: tuple[bytes, ...]):
         self._low = low
         self._raw = raw
         self._known = known
-        self._provider = provider
 
     @classmethod
     def build(cls, keywords: Iterable[tuple[str, int]], known: Iterable[bytes]) -> Gate:
@@ -316,20 +323,15 @@ class Gate:
         me = os.stat(__file__)
         inputs = (keywords, NEAR_GATE_WORDS, me.st_mtime_ns, me.st_size)
         compiled = compile_all(inputs, lambda: _patterns(keywords))
-        n_raw, n_prov = len(_RAW_PATTERNS), len(_PROVIDER_PATTERNS)
-        return cls(compiled[:-n_raw - n_prov], compiled[-n_raw - n_prov:-n_prov], tuple(known),
-                   compiled[-n_prov:])
+        n_raw = len(_RAW_PATTERNS)
+        return cls(compiled[:-n_raw], compiled[-n_raw:], tuple(known))
 
     def _hits(self, buf: bytes, first: bool) -> list[int]:
         hits: list[int] = []
         for rx in self._raw:
             for m in rx.finditer(buf):
-                hits.append(m.start())
-                if first:
-                    return hits
-        for rx in self._provider:
-            for m in rx.finditer(buf):
-                if provider_hit(buf, m.start()):
+                # p: an operator; the name before it must be a provider's or secret
+                if m.lastgroup is None or provider_hit(buf, m.start()):
                     hits.append(m.start())
                     if first:
                         return hits
