@@ -100,8 +100,7 @@ _NAME_WORDS: list[tuple[str, bytes, bytes]] = [
     ("p", b"w", b"(?![a-z])" + _assigned(b"pw")),
     ("x", b"srf", _assigned(b"xsrf")),
 ]
-# Multi-character anchors (cheaper than a frequent single one): secret, credential(s),
-# creds; the Notion-style "secret_" token; curl (its -u user:password).
+# Multi-character anchors (cheaper than a frequent single one), one pass each.
 _EXTRA = [
     # one pass for the words led by "c" (their second bytes differ, so no alternative
     # hides another): secret, cred(s), the Notion-style "secret_" token; curl (its -u
