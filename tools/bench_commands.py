@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Whole start-up-bound commands (`--help`, `session list --limit 20`, `--tree --limit 20`,
-`show -s PREFIX`) at N sessions, interleaved across checkouts with a floor in every round.
+"""Whole start-up-bound commands (`--help`, `session list` with all rows and `--limit 20`,
+`--tree --limit 20`, `show -s PREFIX`) at N sessions, interleaved across checkouts with a floor in every round.
 
     python tools/bench_commands.py --sessions 100000 --code /work/main --code .
     python tools/bench_commands.py --sessions 10000 --rounds 9     # this checkout only
@@ -51,7 +51,8 @@ def _run(tmp: Path, codes: list[str], sessions: int, rounds: int) -> int:
     from csa.store import Store
 
     target = sorted(Store(Path(base["CSA_STATE_DIR"]), project).ids())[sessions // 2]
-    commands = {"--help": ["--help"], "list --limit 20": ["session", "list", "--limit", "20"],
+    commands = {"--help": ["--help"], "list (all rows)": ["session", "list"],
+                "list --limit 20": ["session", "list", "--limit", "20"],
                 "list --tree --limit 20": ["session", "list", "--tree", "--limit", "20"],
                 "show -s PREFIX": ["session", "show", "-s", target[:16].lower()]}
     floor_argv = [sys.executable, "-S", "-c", "pass"]
