@@ -108,7 +108,8 @@ _EXTRA = [
     rb"c(?:r(?:et_(?<=secret_)(?=[a-z0-9]{30})|(?P<n0>(?:(?<=secr)et|ed)" + _assigned(b"secret", b"cred")
     + rb")|(?:(?<=secr)et|ed)" + _NEAR_AHEAD + b"(?P<a0>))"
     rb"|url\b|li(?:(?<=redis-cli)|(?<=keydb-cli)|ent(?<=smbclient)|ent(?<=rpcclient))"
-    b"|ontrase(?:\xc3[\xb1\x91]a|na)?" + _assigned(b"contrasena") + b")",
+    # (its ñ as UTF-8, plain, or a JSON \u00f1 escape: json.dumps' default)
+    b"|ontrase(?:\xc3[\xb1\x91]a|na|\\\\u00[df]1a)?" + _assigned(b"contrasena") + b")",
     rb"auth(?:(?P<n00>" + _assigned(b"auth") + rb")|" + _NEAR_AHEAD + b"(?P<a00>))",
     # secret words with no anchor letter, as assigned names ({"dsn":"..."})
     b"dsn" + _assigned(b"dsn") + b"(?P<n1>)",

@@ -65,7 +65,7 @@ def is_secret_name(name: str) -> bool:
 # separator after it: closing quotes (escaped to any depth), then := => = : or
 # '>' (an XML element), or ' value=' (XML <add key="Password" value="...">).
 _NAME_KEYWORDS = ("token", "key", "cookie", "pass", "pw", "secret", "cred", "auth", "dsn", "sess", "contrase")
-_NAME_RUN = re.compile(r"[A-Za-z0-9_.\-]*")
+_NAME_RUN = re.compile(r"[A-Za-z0-9_.\-\u00f1\u00d1]*")  # ñ: WORD_RE splits "contraseña" too
 _SEP = re.compile(
     r"""(?P<q1>[\\"'`\]]{0,8})[ \t]{0,8}(?P<op>:{1,3}=|=>|(?:\?\?|[?+.])?=(?![=~>])|:(?![:=])|>(?=[^<\s])"""
     r"""|(?<=["'])[ \t]+value[ \t]*=)"""

@@ -117,3 +117,21 @@ def test_each_word_of_a_joined_pass_is_still_found(text):
     b: Bearer; -: Mailchimp's -us<n>) each still pass the gate, and the rules redact them."""
     assert R.may_hold(text)
     assert R.text(text) != text
+
+
+@pytest.mark.parametrize("line", ['{"type":"item","text":"contrase\\u00f1a=Tr0ub4dor3"}',
+                                  '{"type":"item","text":"CONTRASE\\u00D1A = Tr0ub4dor3"}',
+                                  '{"contrase\\u00f1a": "Tr0ub4dor3"}',
+                                  '{"type":"item","text":"contraseña = Tr0ub4dor&3"}',
+                                  "CONTRASEÑA=Tr0ub4dor3", "db_contraseña: Tr0ub4dor3"])
+def test_contrasena_with_its_enye_is_redacted_on_disk(tmp_path, line):
+    """The one secret word spelled with a non-ASCII letter: its ñ as UTF-8 or as a JSON
+    \\u00f1 escape (what json.dumps writes by default) passes the gate, and the name
+    around it is read whole (the name run takes ñ, as the word splitter does)."""
+    from csa.transcript import TranscriptWriter
+
+    path = tmp_path / "t.jsonl"
+    writer = TranscriptWriter(path, redactor=R)
+    writer.append_stdout_line(line)
+    writer.close()
+    assert "Tr0ub4dor" not in path.read_text()
