@@ -173,8 +173,15 @@ def _names_a_provider(name: bytes) -> bool:
     return any(w in low for w in _WORD_BYTES)
 
 
+# JSON keys whose name name_hit reads whole and finds benign, which a tool prints on
+# every event (opencode's "sessionID"): known without reading the name.
+_BENIGN_KEYS = frozenset({b'"sessionID"', b'"sessionId"'})
+
+
 def name_hit(buf: bytes, pos: int) -> bool:
     """Whether the assigned name (or --flag) around pos, a secret word's anchor, is secret."""
+    if pos and buf[pos - 1:pos + 10] in _BENIGN_KEYS:
+        return False
     end = _NAME_RUN.match(buf, pos).end()
     lo = max(0, pos - 80)
     start = pos - _NAME_RUN.match(buf[lo:pos][::-1]).end()

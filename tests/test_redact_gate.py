@@ -135,3 +135,16 @@ def test_contrasena_with_its_enye_is_redacted_on_disk(tmp_path, line):
     writer.append_stdout_line(line)
     writer.close()
     assert "Tr0ub4dor" not in path.read_text()
+
+
+@pytest.mark.parametrize("name", ["sessionID", "sessionId", "sessionid", "SESSIONID", "SessionID",
+                                  "x_sessionID", "sessionIDs", "sessionID_secret"])
+@pytest.mark.parametrize("form", ['{{"{}":"ses_abcdef123456"}}', '{{\\"{}\\":\\"ses_abc\\"}}', "{}=abcdef123456"])
+def test_name_hit_shortcut_for_benign_json_keys_agrees_with_the_whole_name(name, form):
+    """name_hit knows opencode's "sessionID" key (on every event) without reading the name;
+    for any name around it, it says what is_secret_name says of the whole name."""
+    from csa.redact_gate import name_hit
+
+    buf = form.format(name).encode()
+    pos = buf.lower().index(b"sess")
+    assert name_hit(buf, pos) == is_secret_name(name)
