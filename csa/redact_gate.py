@@ -130,6 +130,7 @@ _FIRST = {
 # (the empty group "p" asks for that).
 _TOKEN_CH = rb"[A-Za-z0-9_+/=.~-]"
 _ASSIGNED_TOKEN = (rb"[\\\"'`]{0,8}(?=" + _TOKEN_CH + rb"{14})(?=" + _TOKEN_CH + rb"{0,48}?[0-9A-Z])")
+_PROVIDER_EQ = rb"=>?[ \t]{0,3}" + _ASSIGNED_TOKEN + b"(?P<p>)"
 # On the original bytes (case matters): upper-case token prefixes, JSON \u00XX escapes
 # of printable characters (they could spell any keyword), and the provider operators.
 _RAW_PATTERNS = [
@@ -147,7 +148,7 @@ _RAW_PATTERNS = [
     rb"|(?<=dt0c01\.)[A-Za-z0-9]{24}|(?<=sl\.)[\w=-]{100}"
     rb"|(?<=pat[A-Za-z0-9]{14}\.)[a-fA-F0-9]{64}"  # ... an Airtable PAT,
     rb"|acc[_-][A-Za-z0-9-]{10}|(?<=[ps]at\.)[\w-]{22}\.)",  # Authress, Harness
-    rb"=>?[ \t]{0,3}" + _ASSIGNED_TOKEN + b"(?P<p>)",
+    _PROVIDER_EQ,
     rb":[ \t]{1,3}" + _ASSIGNED_TOKEN + b"(?P<p>)",  # YAML, INI, prose, JSON with spaces
 ]
 _NAME_RUN = re.compile(rb"[A-Za-z0-9_.\-]*")
@@ -309,7 +310,15 @@ def _patterns(keywords: tuple[tuple[str, int], ...]) -> list[bytes]:
                [*([_FIRST[a]] if a in _FIRST else []),
                 *(_trie(part) for part in (by_anchor.get(a, []), near.get(a, [])) if part)]) + b")"
            for a in sorted(set(by_anchor) | set(near) | set(_FIRST))]
-    return [*low, *sorted(set(alone)), *_EXTRA, *_RAW_PATTERNS]
+    raw = list(_RAW_PATTERNS)
+    eq = next((p for p in low if p.startswith(b"=(?:")), None)
+    if eq is not None and b"(?P<" not in eq:
+        # the cookie and parameter names ending at "=" share the provider operator's scan:
+        # case-insensitive there, as on the lower-cased bytes, and tried first (they need
+        # no confirmation and consume nothing past the "=")
+        low.remove(eq)
+        raw[raw.index(_PROVIDER_EQ)] = b"=(?:(?i:" + eq[4:-1] + b")|" + _PROVIDER_EQ[1:] + b")"
+    return [*low, *sorted(set(alone)), *_EXTRA, *raw]
 
 
 class Gate:

@@ -148,3 +148,19 @@ def test_name_hit_shortcut_for_benign_json_keys_agrees_with_the_whole_name(name,
     buf = form.format(name).encode()
     pos = buf.lower().index(b"sess")
     assert name_hit(buf, pos) == is_secret_name(name)
+
+
+def _cookie_names() -> list[str]:
+    """The keywords the "=" scan finds (no anchor letter; they end at "=")."""
+    from csa.redact_gate import _keyword_alt
+
+    return sorted(k for k, n in R._compiled()[0].keywords if (_keyword_alt(k, n) or "?")[0] == "=")
+
+
+@pytest.mark.parametrize("name", _cookie_names())
+def test_cookie_and_parameter_names_pass_the_gate_in_any_case(name):
+    """The names ending at "=" (sessionid=, ?code=...) share the provider operator's scan
+    of the original bytes, case-insensitively, as the lower-cased scan found them."""
+    value = "Ab3dEf6hIj9kLm"
+    for text in (f"Cookie: {name}{value}", f"Cookie: {name.upper()}{value}", f"x {name.title()}{value}"):
+        assert R.may_hold(text), text
