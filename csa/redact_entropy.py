@@ -29,7 +29,7 @@ import re
 from collections import Counter
 from functools import lru_cache
 
-from csa.redact_names import ascii_lower, in_own_tag
+from csa.redact_names import NAME_MAX, ascii_lower, in_own_tag
 from csa.secret_rules import ASSIGNED_PROVIDER_WORDS, NEAR_WORDS, PROVIDER_WORDS
 
 __all__ = ["keyed_token", "looks_random", "near_hit", "near_spans"]
@@ -42,6 +42,7 @@ _PROVIDERS = frozenset(PROVIDER_WORDS) | frozenset(ASSIGNED_PROVIDER_WORDS)
 _RUN = re.compile(r"[A-Za-z0-9_+/=.~-]{14,}")
 _RUN_B = re.compile(rb"[A-Za-z0-9_+/=.~-]{14,}")
 _NAME_B = re.compile(rb"[A-Za-z0-9_.-]*")
+_LEAD = re.compile(r"[=+\-./~]*")  # before a token's value: "=value", "--value"
 _PARTS = re.compile(r"[_./+=~-]+")
 # A part of a name, path or version, not of a generated token: "python3", "x86",
 # "getAccessToken", "11", "2fa", "64bit", "b64encode", "utf8mb4".
@@ -49,12 +50,13 @@ _WORDY = re.compile(r"[A-Za-z]+[0-9]{0,4}|[0-9]+|[0-9]{1,4}[a-z]{1,4}|[A-Za-z]+[
 _NAME_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 WINDOW = 64  # characters after the word in which the token must start
 MIN_LEN = 14
+LONGEST = 512  # a longer run is text (or a blob), not a token
 
 
 def looks_random(tok: str) -> bool:
     """Whether tok (a run of token characters) looks generated rather than written."""
     n = len(tok)
-    if n < MIN_LEN or n > 512 or tok[0] in "/.~=+-" or tok.startswith("[REDACTED"):
+    if n < MIN_LEN or n > LONGEST or tok[0] in "/.~=+-" or tok.startswith("[REDACTED"):
         return False
     digits = upper = lower = 0
     for c in tok:
@@ -127,6 +129,9 @@ def near_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     done = 0
     last = -1
+    # The last maximal run of token characters and its token's end: every word inside
+    # one run shares them (a line that is one long run stays linear, not quadratic).
+    run = (-1, -1, -1)
     for start, word_end in _word_positions(text):
         if start == last:
             continue  # "pass" where "password" starts: the longer word was tried
@@ -140,21 +145,32 @@ def near_spans(text: str) -> list[tuple[int, int]]:
             continue  # a provider's host or path: ids and commit hashes follow, not keys
         for r in _RUN.finditer(text, word_end, _window_end(text, word_end)):
             s = r.start()
-            e = _RUN.match(text, s).end()  # a token may run past the window: take all of it
-            run = text[s:e]
-            s += len(run) - len(run.lstrip("=+-./~"))  # "=value": the value
-            k = text.find("=", s, e)
+            if not run[0] <= s < run[1]:  # a token may run past the window: take all of it
+                run = _run_at(text, s)
+            e = run[1]
+            s = _LEAD.match(text, s, e).end()  # "=value": the value
+            k = text.find("=", s, min(e, s + 40))
             if 0 < k - s < 40 and e - k > MIN_LEN and _NAME_PART.fullmatch(text, s, k) \
                     and all(_WORDY.fullmatch(p) for p in _PARTS.split(text[s:k]) if p):
                 s = k + 1  # the rest of the name, then its value: "DATADOG_API=<value>"
             if not _close(text[word_end:s]) or "[REDACTED" in text[word_end:s]:
                 break  # too far, another field, or this word's value is already taken
-            tok = text[s:e].rstrip(".-=") if not text[s:e].endswith("==") else text[s:e]
-            if looks_random(tok) and not text.startswith("[REDACTED", s):
-                spans.append((s, s + len(tok)))
-                done = s + len(tok)
+            end = e if e - s >= 2 and text.startswith("==", e - 2) else max(run[2], s)
+            if MIN_LEN <= end - s <= LONGEST and looks_random(text[s:end]) \
+                    and not text.startswith("[REDACTED", s):
+                spans.append((s, end))
+                done = end
                 break
     return spans
+
+
+def _run_at(text: str, s: int) -> tuple[int, int, int]:
+    """(s, end of the run of token characters from s, that end less its trailing . - =)."""
+    e = _RUN.match(text, s).end()
+    j = e
+    while j > s and text[j - 1] in ".-=":
+        j -= 1
+    return s, e, j
 
 
 def _word_positions(text: str) -> list[tuple[int, int]]:
@@ -195,7 +211,9 @@ def names_a_word(key: str) -> bool:
 def near_hit(buf: bytes, pos: int) -> bool:
     """The byte gate's check at pos (inside a secret word or provider name in buf):
     whether a random-looking token follows closely."""
-    end = _NAME_B.match(buf, pos).end()
+    end = _NAME_B.match(buf, pos, pos + NAME_MAX).end()
+    if end - pos >= NAME_MAX:
+        return True  # no name: the careful path judges the line (in linear time)
     for r in _RUN_B.finditer(buf, end, end + 2 * WINDOW):
         if not _close_b(buf[end:r.start()]):
             return False

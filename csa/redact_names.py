@@ -65,6 +65,7 @@ def is_secret_name(name: str) -> bool:
 # separator after it: closing quotes (escaped to any depth), then := => = : or
 # '>' (an XML element), or ' value=' (XML <add key="Password" value="...">).
 _NAME_KEYWORDS = ("token", "key", "cookie", "pass", "pw", "secret", "cred", "auth", "dsn", "sess", "contrase")
+NAME_MAX = 256  # a name run longer than this (a line of "secret_secret_...") is no name
 _NAME_RUN = re.compile(r"[A-Za-z0-9_.\-\u00f1\u00d1]*")  # ñ: WORD_RE splits "contraseña" too
 _SEP = re.compile(
     r"""(?P<q1>[\\"'`\]]{0,8})[ \t]{0,8}(?P<op>:{1,3}=|=>|(?:\?\?|[?+.])?=(?![=~>])|:(?![:=])|>(?=[^<\s])"""
@@ -212,9 +213,9 @@ def _value_span(text: str, name_start: int, name_end: int, name: str, flag: bool
     return (vs, ve) if ok else None
 
 
-def _name_at(text: str, pos: int) -> tuple[int, int]:
-    """(start, end) of the name run around pos; an escaped \\n/\\t/\\r before it is not part of it."""
-    end = _NAME_RUN.match(text, pos).end()
+def _name_at(text: str, pos: int, end: int) -> tuple[int, int]:
+    """(start, end) of the name run around pos (it ends at `end`); an escaped \\n/\\t/\\r
+    before it is not part of it."""
     lo = max(0, pos - 80)
     start = pos - _NAME_RUN.match(text[lo:pos][::-1]).end()
     if start < pos and text[start - 1:start] == "\\" and text[start] in "ntr":
@@ -229,10 +230,15 @@ def assignment_spans(text: str) -> list[tuple[int, int]]:
     low = ascii_lower(text)
     spans: list[tuple[int, int]] = []
     done_upto = -1
+    run_end = -1  # the end of the last name run: every keyword inside one run shares it
     for pos in _keyword_positions(low):
         if pos < done_upto:
             continue
-        start, end = _name_at(text, pos)
+        if pos >= run_end:
+            run_end = _NAME_RUN.match(text, pos).end()
+        if run_end - pos > NAME_MAX:
+            continue  # a name is judged by its last NAME_MAX characters ("secret_secret_...")
+        start, end = _name_at(text, pos, run_end)
         if in_own_tag(text, start):
             continue  # the kind inside our own tag ("[REDACTED:secret-value]")
         raw = text[start:end]

@@ -220,7 +220,9 @@ TOKENS: tuple[Token, ...] = (
     _t("mapbox-secret-token", "mapbox", "sk.eyj{16}", rf"sk\.eyJ[{W}-]{{20,}}\.[{W}-]{{20,}}", "csa:mapbox secret"),
     _t("okta-api-token", "okta", "ssws {16}", r"(?<=SSWS )00[\w=-]{40}", "gitleaks:okta-access-token"),
     # -- structure rather than provider ----------------------------------------
-    _t("jwt", "jwt", "eyj{8}", r"eyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w+/=-]*"),
+    # (the header at most 1,024 characters: each "eyJ" of a long word is a start, and an
+    # unbounded header made a line of them quadratic; real headers are under 300)
+    _t("jwt", "jwt", "eyj{8}", r"eyJ[\w-]{5,1024}\.eyJ[\w-]{5,}\.[\w+/=-]*"),
     _t("aws-session-token", "aws", "fwogzxivyxdz iqojb3jpz2lu", rf"(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)[{B64}=]{{100,}}",
        "csa:aws session token"),
     _t("azure-storage-account-key", "azure", "accountkey={16}", rf"(?i:AccountKey)=(?P<secret>[{B64}]{{86}}==)",

@@ -542,3 +542,19 @@ def test_a_word_inside_our_own_tag_is_no_secret_word_but_an_unclosed_tag_hides_n
     once = redact(url)  # the "credentials" of [REDACTED:url-credentials] names no secret
     assert once.startswith("://[REDACTED:url-credentials]@") and redact(once) == once
     assert redact("[REDACTED:x password=hunter2x") == "[REDACTED:x password=[REDACTED:secret-value]"
+
+
+@pytest.mark.parametrize("unit", ["curl -u ", "mysql -u root ", "eyJ", "password=", "secret_",
+                                  "key=", "token: ", "secret_key="])
+def test_a_long_line_of_one_repeated_cue_takes_seconds_not_minutes(unit):
+    """Each occurrence of a cue (a command, a secret word, a token prefix) starts a
+    match; a rule or a name/token run that scanned to the line's end from each one made a
+    line of them quadratic: 256 KB of "curl -u " took 3 minutes, "password=" 13 s, and
+    the relay, blocked on it, stalls the tool behind a full pipe. Linear now (well under
+    a second each here); the bound is generous for a loaded machine."""
+    import time
+
+    line = (unit * (256_000 // len(unit) + 1))[:256_000]
+    t = time.perf_counter()
+    R.text(line)
+    assert time.perf_counter() - t < 8.0, unit
