@@ -66,6 +66,8 @@ def is_secret_name(name: str) -> bool:
 # '>' (an XML element), or ' value=' (XML <add key="Password" value="...">).
 _NAME_KEYWORDS = ("token", "key", "cookie", "pass", "pw", "secret", "cred", "auth", "dsn", "sess", "contrase")
 NAME_MAX = 256  # a name run longer than this (a line of "secret_secret_...") is no name
+VALUE_MAX = 4096  # an assigned value is judged by this much of it (a longer one is
+#                   redacted whole when its head is a secret)
 _NAME_RUN = re.compile(r"[A-Za-z0-9_.\-\u00f1\u00d1]*")  # ñ: WORD_RE splits "contraseña" too
 _SEP = re.compile(
     r"""(?P<q1>[\\"'`\]]{0,8})[ \t]{0,8}(?P<op>:{1,3}=|=>|(?:\?\?|[?+.])?=(?![=~>])|:(?![:=])|>(?=[^<\s])"""
@@ -74,6 +76,7 @@ _SEP = re.compile(
 )
 _FLAG_SEP = re.compile(r"""(?P<op>=|[ \t]+)(?P<q2>\\{0,3}["'`])?""")
 _BARE = re.compile(r"""[^\s"'`,;&|<>(){}\[\]\\]+""")
+_BARE_REST = re.compile(_BARE.pattern[:-1] + "*")
 _QUOTED = {q: re.compile(rf"[^{q}\\\r\n]*") for q in "\"'`"}
 _AUTH_SCHEME = re.compile(r"(?i)(?:" + "|".join(re.escape(s) for s in AUTH_SCHEMES) + r")[ \t]+")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -135,15 +138,17 @@ def _quoted_value_ok(value: str, name: str) -> bool:
     return low != name.lower() and len(set(low)) > 1
 
 
-def _line_end(text: str, i: int) -> int:
-    """End of the (possibly JSON-escaped) line at i."""
-    return min(j for j in (text.find("\n", i), text.find("\\n", i), text.find("\\r", i), len(text)) if j >= 0)
+def _line_end(text: str, i: int, lim: int | None = None) -> int:
+    """End of the (possibly JSON-escaped) line at i (at most `lim`)."""
+    lim = len(text) if lim is None else lim
+    return min(j for j in (text.find("\n", i, lim), text.find("\\n", i, lim),
+                           text.find("\\r", i, lim), lim) if j >= 0)
 
 
-def _whole_value(text: str, vs: int, quote: str | None, opened: str) -> int:
+def _whole_value(text: str, vs: int, quote: str | None, opened: str, lim: int) -> int:
     """End of a header-like value: its closing quote, the quote the whole header was
-    written in (``-H 'Authorization: ...'``), else the end of the line."""
-    eol = _line_end(text, vs)
+    written in (``-H 'Authorization: ...'``), else the end of the line (at most `lim`)."""
+    eol = _line_end(text, vs, lim)
     quote = quote or opened
     if quote:
         q = text.find(quote, vs, eol)
@@ -157,46 +162,58 @@ def _value_span(text: str, name_start: int, name_end: int, name: str, flag: bool
     if not m:
         return None
     vs = m.end()
+    # Every scan stops VALUE_MAX characters on: from each secret word of a long line
+    # of them, a scan to its end made the line quadratic ("apikey=-" x 36,000: minutes).
+    # A value found longer is judged by its head, and redacted to its end (_whole).
+    lim = min(len(text), vs + VALUE_MAX)
     q2 = m.group("q2")
     low_name = name.lower()
     if m.group("op") == ">":  # <password>v</password>
-        ve = text.find("<", vs)
-        ve = len(text) if ve < 0 else ve
+        ve = text.find("<", vs, lim)
+        ve = lim if ve < 0 else ve
         value = text[vs:ve].strip()
-        return (vs, ve) if value and _quoted_value_ok(value, name) else None
+        if not (value and _quoted_value_ok(value, name)):
+            return None
+        return vs, (ve if ve < lim or lim == len(text) else _found(text.find("<", lim), text))
     if low_name in WHOLE_VALUE_NAMES or low_name.endswith("cookie"):
-        before = text[:name_start].rstrip(" \t")[-2:]
+        before = text[max(0, name_start - 64):name_start].rstrip(" \t")[-2:]
         opened = '\\"' if before.endswith('\\"') else before[-1:] if before[-1:] in ("'", '"') else ""
-        ve = _whole_value(text, vs, q2[-1] if q2 else None, opened)
+        quote = q2[-1] if q2 else None
+        ve = _whole_value(text, vs, quote, opened, lim)
         scheme = _AUTH_SCHEME.match(text, vs, ve)
         if scheme and ve > scheme.end():
             vs = scheme.end()  # "Bearer <credentials>": the credentials are the secret
         value = text[vs:ve]
-        return (vs, ve) if value.strip() and _quoted_value_ok(value.strip(), name) else None
+        if not (value.strip() and _quoted_value_ok(value.strip(), name)):
+            return None
+        return vs, (ve if ve < lim else _whole_value(text, lim, quote, opened, len(text)))
     if q2:
-        ve = _QUOTED[q2[-1]].match(text, vs).end()
+        ve = _QUOTED[q2[-1]].match(text, vs, lim).end()
         scheme = _AUTH_SCHEME.match(text, vs, ve)
         if scheme:
             vs = scheme.end()
-        return (vs, ve) if _quoted_value_ok(text[vs:ve], name) else None
-    scheme = _AUTH_SCHEME.match(text, vs)
+        if not _quoted_value_ok(text[vs:ve], name):
+            return None
+        return vs, (ve if ve < lim else _QUOTED[q2[-1]].match(text, ve).end())
+    scheme = _AUTH_SCHEME.match(text, vs, lim)
     if scheme and text.startswith(REDACTED_PREFIX, scheme.end()):
         return None  # "Bearer [REDACTED...]": its credentials are already gone (idempotent)
-    if scheme and _BARE.match(text, scheme.end()):
+    if scheme and _BARE.match(text, scheme.end(), lim):
         vs = scheme.end()
-    bm = _BARE.match(text, vs)
+    bm = _BARE.match(text, vs, lim)
     if not bm:
         return None
     ve = bm.end()
     value = text[vs:ve]
-    if value.lower() in PLACEHOLDERS or value.startswith(REDACTED_PREFIX):
+    if value.startswith(REDACTED_PREFIX) or (len(value) < 64 and value.lower() in PLACEHOLDERS):
         return None
     # A YAML/.env/INI line: the value runs to the end of the line (minus a
     # comment), so a multi-word passphrase is covered entirely.
-    esc = text.rfind("\\n", 0, name_start)
-    line_start = max(text.rfind("\n", 0, name_start) + 1, esc + 2 if esc >= 0 else 0)
+    back = max(0, name_start - VALUE_MAX)  # (a line longer than that is no .env line)
+    esc = text.rfind("\\n", back, name_start)
+    line_start = max(text.rfind("\n", back, name_start) + 1, esc + 2 if esc >= 0 else back)
     if _LINE_LEAD.fullmatch(text, line_start, name_start):
-        rest = text[vs:_line_end(text, ve)]
+        rest = text[vs:_line_end(text, ve, lim)]
         for mark in (" #", "\t#", " ;"):
             k = rest.find(mark)
             if k >= 0:
@@ -210,7 +227,13 @@ def _value_span(text: str, name_start: int, name_end: int, name: str, flag: bool
         ok = len(value) >= 3 and value[0] not in "$%<{*#" and len(set(value)) > 1
     else:
         ok = _bare_value_ok(value, name, text[ve:ve + 1], spaced_eq)
-    return (vs, ve) if ok else None
+    if not ok:
+        return None
+    return vs, (ve if ve < lim else _BARE_REST.match(text, ve).end())
+
+
+def _found(i: int, text: str) -> int:
+    return len(text) if i < 0 else i
 
 
 def _name_at(text: str, pos: int, end: int) -> tuple[int, int]:
