@@ -558,3 +558,17 @@ def test_a_long_line_of_one_repeated_cue_takes_seconds_not_minutes(unit):
     t = time.perf_counter()
     R.text(line)
     assert time.perf_counter() - t < 8.0, unit
+
+
+@pytest.mark.parametrize("form", ["API_KEY={} tail", 'password="{}" after', "Cookie: sid={}; x=1",
+                                  "<password>{}</password>", "export DB_PASSWORD={}"])
+def test_a_value_longer_than_the_judged_head_is_redacted_to_its_end(form):
+    """A value is judged by its first VALUE_MAX characters (a line of names each followed
+    by one long run stays linear); one judged a secret is still redacted whole."""
+    from csa.redact_names import VALUE_MAX
+
+    rng = random.Random(5)
+    value = "".join(rng.choice(string.ascii_letters + string.digits)
+                    for _ in range(VALUE_MAX + 1500))
+    out = R.text(form.format(value))
+    assert value[:20] not in out and value[-20:] not in out, out[-80:]
