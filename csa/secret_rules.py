@@ -338,14 +338,16 @@ AUTH_SCHEMES = (
 # "-pSECRET" glued (mysql family), "-p SECRET" (sshpass, docker login), "-a"
 # (redis-cli), "-w" (ldap*), "-P" (sqlcmd, bcp), "--password[=| ]" (anything).
 COMMAND_FLAGS: tuple[tuple[str, str, str], ...] = (
-    # (keywords, command regex, flag regex with the secret group)
-    ("mysql mariadb", r"(?:mysql\w*|mariadb[\w-]*)", r"(?<=\s)-p(?P<secret>[^\s'\"-][^\s'\"]*)"),
+    # (keywords, command regex, flag regex with the secret group). A command's open
+    # repetitions are bounded: each occurrence on a line starts a match, and an unbounded
+    # run ("mariadb-mariadb-...") made a line of them take minutes (csa.redact checks).
+    ("mysql mariadb", r"(?:mysql\w{0,32}|mariadb[\w-]{0,32})", r"(?<=\s)-p(?P<secret>[^\s'\"-][^\s'\"]*)"),
     ("sshpass", r"sshpass", r"(?<=\s)-p\s+(?P<secret>[^\s-]\S*)"),
     ("docker|login podman|login nerdctl|login helm|registry|login buildah|login skopeo|login oras|login",
      r"(?:docker|podman|nerdctl|helm|buildah|skopeo|oras)\s+(?:\w+\s+)?login",
      r"(?<=\s)(?:-p|--password)[\s=]+(?P<secret>[^\s-]\S*)"),
     ("redis-cli keydb-cli", r"(?:redis|keydb)-cli", r"(?<=\s)-a\s+(?P<secret>[^\s-]\S*)"),
-    ("ldapsearch ldapmodify ldapadd ldapdelete ldappasswd ldapwhoami", r"ldap\w+", r"(?<=\s)-w\s+(?P<secret>[^\s-]\S*)"),
+    ("ldapsearch ldapmodify ldapadd ldapdelete ldappasswd ldapwhoami", r"ldap\w{1,32}", r"(?<=\s)-w\s+(?P<secret>[^\s-]\S*)"),
     ("sqlcmd bcp osql", r"(?:sqlcmd|bcp|osql)", r"(?<=\s)-P\s*(?P<secret>[^\s-]\S*)"),
     ("smbclient rpcclient", r"(?:smbclient|rpcclient)", r"(?<=\s)(?:-U|--user)[ =]?[^\s%]+%(?P<secret>\S+)"),
     ("openssl -pass", r"openssl", r"-pass(?:in|out)?\s+(?:pass|env):?(?P<secret>\S+)"),

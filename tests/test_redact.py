@@ -544,7 +544,7 @@ def test_a_word_inside_our_own_tag_is_no_secret_word_but_an_unclosed_tag_hides_n
     assert redact("[REDACTED:x password=hunter2x") == "[REDACTED:x password=[REDACTED:secret-value]"
 
 
-@pytest.mark.parametrize("unit", ["curl -u ", "mysql -u root ", "eyJ", "password=", "secret_", "apikey=-",
+@pytest.mark.parametrize("unit", ["curl -u ", "mysql -u root ", "mariadb-", "eyJ", "password=", "secret_", "apikey=-",
                                   "key=", "token: ", "secret_key="])
 def test_a_long_line_of_one_repeated_cue_takes_seconds_not_minutes(unit):
     """Each occurrence of a cue (a command, a secret word, a token prefix) starts a
