@@ -174,7 +174,7 @@ def _value_span(text: str, name_start: int, name_end: int, name: str, flag: bool
         value = text[vs:ve].strip()
         if not (value and _quoted_value_ok(value, name)):
             return None
-        return vs, (ve if ve < lim or lim == len(text) else _found(text.find("<", lim), text))
+        return vs, (ve if ve < lim else _found(text.find("<", lim), text))
     if low_name in WHOLE_VALUE_NAMES or low_name.endswith("cookie"):
         before = text[max(0, name_start - 64):name_start].rstrip(" \t")[-2:]
         opened = '\\"' if before.endswith('\\"') else before[-1:] if before[-1:] in ("'", '"') else ""
@@ -233,6 +233,7 @@ def _value_span(text: str, name_start: int, name_end: int, name: str, flag: bool
 
 
 def _found(i: int, text: str) -> int:
+    """A str.find result as an end: the text's end when not found."""
     return len(text) if i < 0 else i
 
 
