@@ -216,22 +216,22 @@ def _index_rows_to_fix(session: Session) -> int:
     """How many of the session's index rows the current rules would change."""
     import sqlite3
 
-    from csa.search import index_path
+    from csa.search import index_files
 
-    path = index_path(session.store.base)
-    if not path.exists():
-        return 0
     redact = session.store.redactor.text
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    changed = 0
+    for path in index_files(session.store.base):  # the session is in one of them
         try:
-            rows = conn.execute("SELECT text FROM events WHERE sess = (SELECT rowid FROM "
-                                "sessions WHERE id=?)", (session.id,))
-            return sum(redact(t) != t for (t,) in rows if isinstance(t, str))
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                rows = conn.execute("SELECT text FROM events WHERE sess = (SELECT rowid "
+                                    "FROM sessions WHERE id=?)", (session.id,))
+                changed += sum(redact(t) != t for (t,) in rows if isinstance(t, str))
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            pass
+    return changed
 
 
 def _after(store: Store, sessions: list[Session]) -> None:

@@ -12,347 +12,154 @@ budget retention evicted is still found by, also after a reindex). It is updated
 turn costs only its own lines. A missing, corrupt or outdated index is rebuilt
 automatically, by one process at a time (a filelock on `index.sqlite3.lock`; SQLite's
 own locking serializes the incremental writers); an index problem never fails a run.
+
+A large history is rebuilt into several files (shards: `index.sqlite3`,
+`index.sqlite3.1`, ...), one per core up to SHARDS_MAX, filled in parallel (FTS5 writes
+one table on one core); each session's rows live in one shard (csa.search_shard), and a
+query asks every shard and merges (csa.search_query). Every file records the rebuild
+that made it: files of different rebuilds (a crash between the renames) are an unsound
+index, rebuilt on next use. Sessions indexed after the rebuild go to the first file.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import sqlite3
 from pathlib import Path
 
-import orjson
-
-from csa import catalogue
 from csa.errors import disk_full, is_disk_full
-from csa.search_build import AHEAD_BYTES, NewEvents, ahead
+from csa.search_shard import Shard, connect
 from csa.session import Session
-from csa.store import Store, iter_project_dirs
+from csa.store import Store
 
 INDEX_FILE = "index.sqlite3"
 # 2: secure_delete and incremental auto-vacuum from creation (deleted sessions leave no
 # bytes in free pages). 3: session rowids on rows, spans, session type, continued_from,
-# source times for imports, digest rows. An older index is rebuilt on first use.
-SCHEMA_VERSION = 3
+# source times for imports, digest rows. 4: shards (meta: build, shards, shard). An
+# older index is rebuilt on first use.
+SCHEMA_VERSION = 4
 REBUILD_WAIT_S = 600.0  # a rebuild of 1 GB of transcripts takes minutes
-
-# A rebuild writes a new file nobody else reads until it is renamed into place: the
-# journal in memory, fsync once at the end, nothing deleted yet (csa.search_build).
-BULK_PRAGMAS = ("PRAGMA journal_mode=MEMORY", "PRAGMA synchronous=OFF",
-                "PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS sessions (
-    id TEXT PRIMARY KEY, project TEXT NOT NULL, description TEXT, tools TEXT, branch TEXT,
-    phase TEXT, digest TEXT, created_at TEXT, last_accessed TEXT,
-    indexed_offset INTEGER NOT NULL DEFAULT 0, indexed_seq INTEGER NOT NULL DEFAULT -1,
-    file_id TEXT, last_tool TEXT, kind TEXT, continued_from TEXT, digest_text_sha TEXT
-);
-CREATE TABLE IF NOT EXISTS spans (sess INTEGER NOT NULL, lo INTEGER NOT NULL,
-                                  hi INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS spans_by_session ON spans (sess, hi);
-CREATE VIRTUAL TABLE IF NOT EXISTS events USING fts5(
-    sess UNINDEXED, tool UNINDEXED, type UNINDEXED, ts UNINDEXED, seq UNINDEXED, text,
-    tokenize = 'unicode61 remove_diacritics 2'
-);
-"""
-# Rows: `sess` is the session's rowid in `sessions` (its id and project are kept once
-# there, not on every row); `spans` records the rowid range each update inserted, so a
-# query can skip the rest of a session's matches (one hit per session: csa.search_query)
-# and forget deletes by range. `text` comes last: reading `sess` of a row never walks a
-# long text's overflow pages. seq -1: the description row, -2: the digest rows.
-INSERT = "INSERT INTO events (rowid, text, sess, tool, type, ts, seq) VALUES (?,?,?,?,?,?,?)"
 
 
 def index_path(base: Path) -> Path:
     return base / INDEX_FILE
 
 
+def shard_path(base: Path, k: int) -> Path:
+    """The k-th file of the index: `index.sqlite3`, then `index.sqlite3.1`, ..."""
+    return base / (INDEX_FILE if k == 0 else f"{INDEX_FILE}.{k}")
+
+
+def index_files(base: Path) -> list[Path]:
+    """Every index file present under `base` (shards of any rebuild), first one first.
+
+        >>> index_files(base)
+        [PosixPath('.../index.sqlite3'), PosixPath('.../index.sqlite3.1')]
+    """
+    found = [p for p in base.glob(f"{INDEX_FILE}.*") if p.suffix[1:].isdigit()]
+    first = [index_path(base)] if index_path(base).exists() else []
+    return first + sorted(found, key=lambda p: int(p.suffix[1:]))
+
+
 class Index:
-    """An open index connection; rebuilds itself when the file is missing or broken."""
+    """An open index (all its shards); rebuilds itself when missing, broken or mixed."""
 
     def __init__(self, base: Path, *, rebuild: bool = False):
         self.base = base
         self.path = index_path(base)
         self.rebuilt = False
-        self.conn = self._open(rebuild)
+        self.shards: list[Shard] = self._open(rebuild)
 
-    def _open(self, rebuild: bool) -> sqlite3.Connection:
-        conn = None if rebuild else self._sound()
-        if conn is not None:
-            return conn
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The first shard's connection: the whole index when it is one file."""
+        return self.shards[0].conn
+
+    @property
+    def conns(self) -> list[sqlite3.Connection]:
+        return [s.conn for s in self.shards]
+
+    def _open(self, rebuild: bool) -> list[Shard]:
+        shards = None if rebuild else self._sound()
+        if shards is not None:
+            return shards
         # Missing, broken, outdated or asked for: one process rebuilds, the others wait for
-        # it (SQLite's own locking cannot cover deleting and recreating the file).
+        # it (SQLite's own locking cannot cover deleting and recreating the files).
         from csa.mutex import hold
 
         with hold(self.path.with_name(f"{INDEX_FILE}.lock"), timeout=REBUILD_WAIT_S,
                   busy=f"the search index {self.path} is still being rebuilt by another csa "
                        "process; retry when it has finished"):
-            conn = None if rebuild else self._sound()  # rebuilt while we waited?
-            if conn is None:
+            shards = None if rebuild else self._sound()  # rebuilt while we waited?
+            if shards is None:
                 from csa.search_build import rebuild as rebuild_index
 
-                rebuild_index(self)
+                rebuild_index(self.base)
                 self.rebuilt = True
-                conn = self._connect()
-        return conn
+                shards = self._sound()
+                if shards is None:
+                    raise sqlite3.DatabaseError(f"the rebuilt search index {self.path} "
+                                                "cannot be opened")
+        return shards
 
-    def _sound(self) -> sqlite3.Connection | None:
-        """A connection to an existing index of the current schema, else None."""
-        if not self.path.exists():
-            return None
-        conn = None
+    def _sound(self) -> list[Shard] | None:
+        """The shards of an existing index of the current schema, all of one rebuild."""
+        shards: list[Shard] = []
         try:
-            conn = self._connect()
-            version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if version is not None and int(version[0]) == SCHEMA_VERSION:
-                return conn
-        except (sqlite3.DatabaseError, ValueError):
-            pass
-        if conn is not None:
-            conn.close()
-        return None
+            first = self._shard(0)
+            if first is None:
+                return None
+            shards.append(first)
+            meta = first.meta()
+            if int(meta.get("schema", -1)) != SCHEMA_VERSION:
+                raise ValueError("outdated")
+            for k in range(1, int(meta["shards"])):
+                shard = self._shard(k)
+                if shard is None:
+                    raise ValueError("missing shard")
+                shards.append(shard)
+                theirs = shard.meta()
+                if theirs.get("build") != meta["build"] or theirs.get("shard") != str(k):
+                    raise ValueError("a shard of another rebuild")
+            return shards
+        except (sqlite3.DatabaseError, ValueError, KeyError):
+            for shard in shards:
+                shard.close()
+            return None
 
-    def _connect(self, path: Path | None = None, *, bulk: bool = False) -> sqlite3.Connection:
-        """A connection to the index at `path` (default: its place). `bulk`: for a
-        rebuild into a new file (csa.search_build): no journal, no fsync, a big cache."""
-        self.base.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = path or self.path
-        new = not path.exists()
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-        if new:
-            os.chmod(path, 0o600)
-            # Must precede the first table; lets forget() hand freed pages back to the OS.
-            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
-        if bulk:
-            for pragma in BULK_PRAGMAS:
-                conn.execute(pragma)
-        else:
-            # Freed pages are zeroed, so a forgotten session's text is not left in the file.
-            conn.execute("PRAGMA secure_delete=ON")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(SCHEMA)
-        if bulk:
-            # No merging while segments pile up: the rebuild merges them all once at the end.
-            conn.execute("INSERT INTO events(events, rank) VALUES ('automerge', 0)")
-        return conn
-
-    def fill_all(self) -> None:
-        """Index every session of every project under the state base, in one transaction:
-        FTS5 writes its pending terms as a new segment at each commit, so a commit per
-        session would leave a segment per session to merge."""
-        self.conn.execute("BEGIN")
-        for project_dir, root in iter_project_dirs(self.base):
-            store = Store.for_project_dir(self.base, project_dir, root)
-            for session in store.sessions():
-                self.update_session(session)
-        self.conn.execute("COMMIT")
+    def _shard(self, k: int) -> Shard | None:
+        path = shard_path(self.base, k)
+        return Shard(path, connect(self.base, path)) if path.exists() else None
 
     def close(self) -> None:
-        self.conn.close()
-
-    # -- writing -------------------------------------------------------------------------
+        for shard in self.shards:
+            shard.close()
 
     def update_session(self, session: Session) -> int:
-        """Index what is new in one session; returns the number of events added."""
-        conn, sid = self.conn, session.id
-        try:
-            state = session.read_state()
-        except Exception:  # noqa: BLE001 - a corrupt session is simply not indexed
-            return 0
-        tpath = session.transcript_path
-        row = conn.execute("SELECT indexed_offset, indexed_seq, file_id, last_tool, "
-                           "description, tools, rowid, digest_text_sha FROM sessions "
-                           "WHERE id=?", (sid,)).fetchone()
-        offset, last_seq, file_id, last_tool, old_desc, old_tools, sess, old_sha = \
-            row if row else (0, -1, None, None, None, None, None, None)
-        try:
-            st = os.stat(tpath)
-            current_id = f"{st.st_dev}:{st.st_ino}"
-        except FileNotFoundError:
-            st, current_id = None, None
-        own = not conn.in_transaction  # a rebuild holds one transaction for every session
-        if own:
-            conn.execute("BEGIN IMMEDIATE")
-        try:
-            # Explicit rowids above every existing one: the span is exactly this update's
-            # rows, whatever the deletes below free.
-            lo = self._next_rowid()
-            self._ids = itertools.count(lo)
-            if row is not None and st is not None and (current_id != file_id
-                                                       or st.st_size < offset):
-                # The transcript was replaced: an eviction stub leaves the rows to eviction
-                # (csa.forget removes them); anything else (restored, rewritten) starts over.
-                if not catalogue.is_eviction_stub(tpath):
-                    self._delete_rows(sess, " AND seq >= 0")
-                    last_seq = -1
-                offset = 0
-            sess = self._upsert_session(state, str(session.store.root),
-                                        (offset, last_seq, current_id, last_tool))
-            if old_desc != state.description or old_tools != ",".join(state.tool_names):
-                self._describe(sess, state)
-            self._digest_rows(sess, state, old_sha)
-            added = 0
-            if st is not None and st.st_size > offset:
-                added, (offset, last_seq, last_tool) = self._append(
-                    sess, tpath, (offset, last_seq, last_tool or state.last_tool()),
-                    st.st_size - offset)
-            conn.execute("UPDATE sessions SET indexed_offset=?, indexed_seq=?, last_tool=?, "
-                         "file_id=? WHERE id=?", (offset, last_seq, last_tool, current_id, sid))
-            hi = next(self._ids) - 1
-            if hi >= lo:
-                conn.execute("INSERT INTO spans VALUES (?,?,?)", (sess, lo, hi))
-            if own:
-                conn.execute("COMMIT")
-            return added
-        except BaseException:
-            if own:
-                conn.execute("ROLLBACK")
-            raise
-
-    def _append(self, sess: int, tpath: Path, progress: tuple, new_bytes: int):
-        """Insert the transcript's events after `progress` (offset, last seq, last tool);
-        returns (rows added, the new progress)."""
-        scan = NewEvents(tpath, *progress, sess, self._ids)
-        # Much to read (a rebuild, an import): parse in a thread while SQLite tokenizes
-        # and inserts (it lets go of the GIL meanwhile).
-        batches = ahead(scan.batches()) if new_bytes > AHEAD_BYTES else scan.batches()
-        added = 0
-        for rows in batches:
-            self.conn.executemany(INSERT, rows)
-            added += len(rows)
-        return added, (scan.offset, scan.last_seq, scan.last_tool)
-
-    def _next_rowid(self) -> int:
-        return self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM events_content"
-                                 ).fetchone()[0]
-
-    def _delete_rows(self, sess: int | None, cond: str = "") -> int:
-        """Delete a session's rows (those matching `cond` too) range by range."""
-        if sess is None:
-            return 0
-        removed = 0
-        for lo, hi in self.conn.execute("SELECT lo, hi FROM spans WHERE sess=?",
-                                        (sess,)).fetchall():
-            removed += self.conn.execute("DELETE FROM events WHERE rowid BETWEEN ? AND ? "
-                                         f"AND sess=?{cond}", (lo, hi, sess)).rowcount
-        return removed
-
-    def _upsert_session(self, state, project: str, progress: tuple) -> int:
-        """The session's row; returns its rowid (the `sess` of its event rows)."""
-        from csa.search_meta import continued_from, session_kind
-
-        sid = state.meta_session_id
-        offset, last_seq, current_id, last_tool = progress
-        link = continued_from(state)
-        self.conn.execute(
-            "INSERT INTO sessions (id, project, description, tools, branch, phase, digest, "
-            "created_at, last_accessed, indexed_offset, indexed_seq, file_id, last_tool, "
-            "kind, continued_from) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT(id) DO UPDATE SET "
-            "project=excluded.project, description=excluded.description, "
-            "tools=excluded.tools, branch=excluded.branch, phase=excluded.phase, "
-            "digest=excluded.digest, last_accessed=excluded.last_accessed, "
-            "kind=excluded.kind, continued_from=excluded.continued_from",
-            (sid, project, state.description, ",".join(state.tool_names), state.git_branch,
-             state.phase, _digest_json(state.extra.get("digest")), _iso(state.created_at),
-             _iso(state.last_accessed), offset, last_seq, current_id, last_tool,
-             session_kind(state), orjson.dumps(link).decode() if link else None))
-        return self.conn.execute("SELECT rowid FROM sessions WHERE id=?", (sid,)).fetchone()[0]
-
-    def _describe(self, sess: int, state) -> None:
-        """The description row (seq -1), replaced when the description or tools change."""
-        self._delete_rows(sess, " AND seq = -1")
-        if state.description:
-            self.conn.execute(INSERT, (next(self._ids), state.description, sess, state.last_tool(),
-                                       "description", _iso(state.created_at), -1))
-
-    def _digest_rows(self, sess: int, state, old_sha: str | None) -> None:
-        """The plaintext digest's row (seq -2), replaced when the digest changed: what an
-        evicted session is still found by, here and after a reindex."""
-        import hashlib
-
-        from csa.search_meta import digest_text
-
-        text = digest_text(state)
-        sha = hashlib.sha256(text.encode()).hexdigest() if text else None
-        if sha == old_sha:
-            return
-        self._delete_rows(sess, " AND seq = -2")
-        if text:
-            self.conn.execute(INSERT, (next(self._ids), text, sess, state.last_tool(), "digest",
-                                       _iso(state.last_accessed), -2))
-        self.conn.execute("UPDATE sessions SET digest_text_sha=? WHERE rowid=?", (sha, sess))
+        """Index what is new in one session, in the shard holding it (a session new to
+        the index: the first); returns the number of events added."""
+        shards = self.shards
+        home = next((s for s in shards[1:] if s.has(session.id)), shards[0])
+        # Rows numbered above every shard's: newest first means newest indexed.
+        floor = 1 + max(s.max_rowid() for s in shards) if len(shards) > 1 else 1
+        return home.update_session(session, floor)
 
     def forget(self, sids: list[str], *, transcript_only: bool = False) -> int:
-        """Remove the sessions' rows (only their transcript rows with `transcript_only`)
-        and leave none of their text anywhere in the index files; returns rows removed.
-
-        One transaction for all of `sids`. FTS5 before SQLite 3.42 keeps a deleted
-        row's terms in its segment b-trees until they are merged, so there the index is
-        optimized (merged: its cost grows with the whole index) after the delete; from
-        3.42 FTS5's own secure-delete option removes them at once. secure_delete zeroes
-        the freed pages, the incremental vacuum returns them, and the WAL (holding old
-        page images) is checkpointed and truncated.
-        """
-        if not sids:
-            return 0
-        conn = self.conn
+        """Remove the sessions' rows from every shard holding them, leaving none of their
+        text in any index file (csa.search_shard.Shard.forget); returns rows removed."""
         removed = 0
-        # SQLite >= 3.42 can remove a row's terms at delete time; older ones need a merge.
-        secure = sqlite3.sqlite_version_info >= (3, 42, 0)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if secure:
-                conn.execute("INSERT INTO events(events, rank) VALUES ('secure-delete', 1)")
-            for sid in sids:
-                found = conn.execute("SELECT rowid FROM sessions WHERE id=?", (sid,)).fetchone()
-                if found is None:
-                    continue
-                removed += self._delete_rows(found[0], " AND seq >= 0" if transcript_only
-                                             else "")
-                if not transcript_only:
-                    conn.execute("DELETE FROM spans WHERE sess=?", found)
-                    conn.execute("DELETE FROM sessions WHERE rowid=?", found)
-            if removed and not secure:
-                conn.execute("INSERT INTO events(events) VALUES ('optimize')")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        self.purge_free_pages()
+        for shard in self.shards:
+            mine = sids if len(self.shards) == 1 else [s for s in sids if shard.has(s)]
+            if mine:
+                removed += shard.forget(mine, transcript_only=transcript_only)
         return removed
 
-    def purge_free_pages(self) -> None:
-        """Return free pages to the OS and empty the WAL (old page images live there)."""
-        conn = self.conn
-        try:
-            conn.execute("PRAGMA incremental_vacuum")
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        except sqlite3.OperationalError:  # busy: the next forget or checkpoint does it
-            pass
-
-
-def _iso(dt) -> str | None:
-    from csa.state import iso_ms
-
-    return iso_ms(dt)
+    def count(self, table: str) -> int:
+        return sum(c.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                   for c in self.conns)
 
 
 # -- library entry points ----------------------------------------------------------------
-
-
-def _digest_json(digest) -> str | None:
-    """The digest as JSON for the index; None when absent or not representable (a
-    hand-edited state.toml: integers beyond 64 bits)."""
-    if not digest:
-        return None
-    try:
-        return orjson.dumps(digest, default=str).decode()
-    except TypeError:  # orjson.JSONEncodeError
-        return None
 
 
 def forget_sessions(base: Path, sids: list[str], *, transcript_only: bool = False) -> int:
@@ -395,8 +202,21 @@ def reindex(base: Path) -> dict:
     """Drop the index and rebuild it from every transcript under the state base."""
     idx = Index(base, rebuild=True)
     try:
-        sessions = idx.conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
-        events = idx.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        sessions, events = idx.count("sessions"), idx.count("events")
+        shards = len(idx.shards)
     finally:
         idx.close()
-    return {"sessions": sessions, "events": events, "path": str(index_path(base))}
+    return {"sessions": sessions, "events": events, "path": str(index_path(base)),
+            "shards": shards}
+
+
+def shard_count() -> int:
+    """Shards of a large rebuild: one per core this process may use, 2 to SHARDS_MAX."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(2, min(cores, SHARDS_MAX))
+
+
+SHARDS_MAX = 4

@@ -2,7 +2,7 @@
 in most of the corpus), with the session's type and the conversation it continues.
 
     >>> hits = search_store(store, "flaky test", kinds=["chat"], since="2026-11-01T00:00:00.000Z")
-    >>> hits = find(index.conn, "flaky test", Filters(project="/src/app", kinds=["chat"]), 10)
+    >>> hits = find(index.conns, "flaky test", Filters(project="/src/app", kinds=["chat"]), 10)
     >>> hits[0]["session_id"], hits[0]["session_type"], hits[0]["snippet"]
 
 A session matches through many rows (its prompt, the tool's echo, its answer, the turn's
@@ -11,6 +11,12 @@ Ranking reads the matches in bm25 order and keeps each session's first. Newest f
 walks matches down by rowid and, once a session is seen, jumps below the rowid range its
 rows were inserted in (`spans`), so a word in a million rows of a few sessions costs a
 few steps per session, not one per row.
+
+An index of several files (shards, csa.search) is asked file by file: each answers
+with up to `limit` sessions (a session lives in one file), merged by score or by rowid
+(rows are numbered across files, oldest session first). bm25 weighs a word by how rare
+it is in its own file: shards of about equal bytes of whole sessions give close but not
+identical scores to one table's.
 """
 
 from __future__ import annotations
@@ -80,7 +86,7 @@ def search_store(store, query: str, *, all_projects: bool = False, tool: str | N
             _catch_up(idx, store, all_projects)
         filters = Filters(project=None if all_projects else str(store.root), kinds=kinds,
                           tool=tool, event_types=event_types, since=since, until=until)
-        hits = find(idx.conn, query, filters, limit)
+        hits = find(idx.conns, query, filters, limit)
         gone = sorted({h["session_id"] for h in hits
                        if not Store(store.base, Path(h["project"])).session(h["session_id"])
                        .exists()})
@@ -104,32 +110,52 @@ def _catch_up(idx, store, all_projects: bool) -> None:
     if all_projects:
         stores = [Store.for_project_dir(store.base, d, r)
                   for d, r in iter_project_dirs(store.base)]
-    known = dict(idx.conn.execute("SELECT id, indexed_offset FROM sessions").fetchall())
+    known = {sid: offset for conn in idx.conns
+             for sid, offset in conn.execute("SELECT id, indexed_offset FROM sessions")}
     for st in stores:
         for session in st.sessions():
             if known.get(session.id) != session.transcript_size():
                 idx.update_session(session)
 
 
-def find(conn: sqlite3.Connection, query: str, filters: Filters, limit: int) -> list[dict]:
-    """Up to `limit` hits, one per session (see the module doc)."""
+def find(conns: list[sqlite3.Connection] | sqlite3.Connection, query: str, filters: Filters,
+         limit: int) -> list[dict]:
+    """Up to `limit` hits, one per session, from the index's files (see the module doc)."""
     if limit <= 0:
         return []
-    sessions = _Sessions(conn, filters)
+    conns = [conns] if isinstance(conns, sqlite3.Connection) else conns
+    sessions = [_Sessions(conn, filters) for conn in conns]
     for q in (query, quote_terms(query)):
         try:
-            ranked = rankable(conn, q)
-            chosen = _ranked(conn, q, filters, sessions, limit) if ranked else None
+            ranked = rankable(conns, q)
+            chosen = _ranked_all(conns, q, filters, sessions, limit) if ranked else None
             if chosen is None:
                 ranked = False
-                chosen = _newest(conn, q, filters, sessions, limit)
-            return [_hit(conn, q, sessions, sess, rowid, score, ranked)
-                    for sess, (rowid, score) in chosen.items()]
+                chosen = [(k, sess, rowid, 0.0) for k, conn in enumerate(conns)
+                          for sess, (rowid, _) in
+                          _newest(conn, q, filters, sessions[k], limit).items()]
+                chosen.sort(key=lambda c: -c[2])
+            return [_hit(conns[k], q, sessions[k], sess, rowid, score, ranked)
+                    for k, sess, rowid, score in chosen[:limit]]
         except sqlite3.OperationalError as e:
             if "interrupt" in str(e):
                 raise
             continue
     return []
+
+
+def _ranked_all(conns, q: str, filters: Filters, sessions: list, limit: int) -> list | None:
+    """(file, session, rowid, score) of the best rows by bm25, or None past
+    RANK_BUDGET_S (one budget for all the files)."""
+    deadline = time.monotonic() + RANK_BUDGET_S
+    chosen = []
+    for k, conn in enumerate(conns):
+        mine = _ranked(conn, q, filters, sessions[k], limit, deadline)
+        if mine is None:
+            return None
+        chosen += [(k, sess, rowid, score) for sess, (rowid, score) in mine.items()]
+    chosen.sort(key=lambda c: c[3])
+    return chosen
 
 
 class _Sessions:
@@ -156,11 +182,11 @@ def _where(filters: Filters) -> tuple[str, list]:
     return " AND ".join(["events MATCH ?", *conds]), args
 
 
-def _ranked(conn, q: str, filters: Filters, sessions: _Sessions, limit: int) -> dict | None:
-    """Each wanted session's best row by bm25, or None past RANK_BUDGET_S."""
+def _ranked(conn, q: str, filters: Filters, sessions: _Sessions, limit: int,
+            deadline: float) -> dict | None:
+    """Each wanted session's best row by bm25, or None past `deadline`."""
     where, args = _where(filters)
     chosen: dict[int, tuple[int, float]] = {}
-    deadline = time.monotonic() + RANK_BUDGET_S
     conn.set_progress_handler(lambda: time.monotonic() > deadline, 20_000)
     try:
         for rowid, sess, score in conn.execute(
@@ -219,17 +245,21 @@ def _hit(conn, q: str, sessions: _Sessions, sess: int, rowid: int, score: float,
             "continued_from": orjson.loads(link) if link else None}
 
 
-def rankable(conn: sqlite3.Connection, query: str) -> bool:
-    """False when a word of `query` occurs in more than RANK_MAX_MATCHES rows (a look at
-    the newest matches only: well under a millisecond)."""
+def rankable(conns: list[sqlite3.Connection], query: str) -> bool:
+    """False when a word of `query` occurs in more than RANK_MAX_MATCHES rows of all the
+    files together (a look at the newest matches only: well under a millisecond)."""
     for word in list(dict.fromkeys(re.findall(r"\w+", query.lower())))[:8]:
-        try:
-            if conn.execute("SELECT rowid FROM events WHERE events MATCH ? ORDER BY "
-                            "rowid DESC LIMIT 1 OFFSET ?",
-                            (f'"{word}"', RANK_MAX_MATCHES)).fetchone():
+        left = RANK_MAX_MATCHES
+        for conn in conns:
+            try:
+                found = conn.execute("SELECT count(*) FROM (SELECT rowid FROM events WHERE "
+                                     "events MATCH ? ORDER BY rowid DESC LIMIT ?)",
+                                     (f'"{word}"', left + 1)).fetchone()[0]
+            except sqlite3.OperationalError:
+                return True  # the query itself will say what is wrong with it
+            if found > left:
                 return False
-        except sqlite3.OperationalError:
-            return True  # the query itself will say what is wrong with it
+            left -= found
     return True
 
 

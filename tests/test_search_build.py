@@ -73,10 +73,10 @@ def test_a_crash_midway_leaves_the_old_index_and_the_next_rebuild_succeeds(proje
     Index(store.base).close()
     before = index_path(store.base).read_bytes()
 
-    def boom(self):
+    def boom(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Index, "fill_all", boom)
+    monkeypatch.setattr(search_build, "fill", boom)
     with pytest.raises(KeyboardInterrupt):
         Index(store.base, rebuild=True)
     assert index_path(store.base).read_bytes() == before  # untouched in place
