@@ -195,7 +195,25 @@ def fill(shard, base: Path, entries: list[tuple]) -> None:
 def _in_parallel(jobs: list[tuple]) -> None:
     """build_shard for each job, the first here and the others at once in fresh Python
     processes (`python -m csa.search_build`: no copy of this process, its threads or its
-    connections, and no re-run of whatever script imported csa)."""
+    connections, and no re-run of whatever script imported csa). A shard whose process
+    could not start or failed is built here afterwards: its error, if it has one, is
+    raised here as itself."""
+    procs = [(job, _start(job)) for job in jobs[1:]]
+    try:
+        build_shard(*jobs[0])
+        for job, proc in procs:
+            if proc is None or proc.wait() != 0:
+                _unlink(job[1])  # whatever the failed process left
+                build_shard(*job)
+    finally:
+        for _, proc in procs:
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def _start(job: tuple):
+    """A process building `job`'s shard (the job pickled on its stdin), or None."""
     import pickle
     import subprocess
     import sys
@@ -206,45 +224,19 @@ def _in_parallel(jobs: list[tuple]) -> None:
     # The same csa as this process's, wherever sys.path found it.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(csa.__file__).parent.parent),
                                                       env.get("PYTHONPATH")]))
-    procs = []
+    proc = None
     try:
-        for job in jobs[1:]:
-            proc = subprocess.Popen([sys.executable, "-m", "csa.search_build"], env=env,
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            procs.append(proc)
+        proc = subprocess.Popen([sys.executable, "-m", "csa.search_build"], env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        with proc.stdin:
             proc.stdin.write(pickle.dumps(job))
-            proc.stdin.close()
-        build_shard(*jobs[0])
-        for proc in procs:
-            out = proc.stdout.read()
-            if proc.wait() != 0:
-                raise (pickle.loads(out) if out else RuntimeError(
-                    f"a search index shard builder stopped (exit status {proc.returncode}); "
-                    "run `csa session reindex` again"))
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
-
-
-def _worker() -> int:
-    """A shard builder process: the job (pickled) on stdin; on failure, the error
-    (pickled) on stdout and status 1."""
-    import pickle
-    import sys
-
-    try:
-        build_shard(*pickle.loads(sys.stdin.buffer.read()))
-        return 0
-    except BaseException as e:  # noqa: BLE001 - handed to the parent
-        try:
-            out = pickle.dumps(e)
-        except Exception:  # noqa: BLE001 - an error that cannot be pickled
-            out = pickle.dumps(RuntimeError(f"building a search index shard failed: {e!r}"))
-        sys.stdout.buffer.write(out)
-        return 1
+        return proc
+    except OSError:  # no interpreter to start, or it died before reading its job
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+        return None
 
 
 def _unlink(path) -> None:
@@ -304,5 +296,8 @@ def ahead(items: Iterable[T], depth: int = 4) -> Iterator[T]:
         worker.join()
 
 
-if __name__ == "__main__":
-    raise SystemExit(_worker())
+if __name__ == "__main__":  # a shard builder process (_start): the job on stdin
+    import pickle
+    import sys
+
+    build_shard(*pickle.loads(sys.stdin.buffer.read()))

@@ -89,10 +89,14 @@ def test_shards_hold_disjoint_sessions_and_answer_as_one_file(project, state_dir
 def test_a_parallel_rebuild_builds_the_shards_in_other_processes(project, state_dir, sharded,
                                                                  monkeypatch):
     monkeypatch.setattr(search_build, "PARALLEL_BYTES", 0)
+    here = []
+    real = search_build.build_shard
+    monkeypatch.setattr(search_build, "build_shard", lambda *job: here.append(job) or real(*job))
     store = Store.open()
     sids = _corpus(store, random.Random(9), 4)
     idx = Index(store.base)
     assert idx.rebuilt and len(idx.shards) == 2
+    assert [job[2]["shard"] for job in here] == [0]  # the second in another process
     assert set().union(*_placement(idx)) == set(sids)
     meta = [s.meta() for s in idx.shards]
     assert meta[0]["build"] == meta[1]["build"] and [m["shard"] for m in meta] == ["0", "1"]
@@ -100,6 +104,24 @@ def test_a_parallel_rebuild_builds_the_shards_in_other_processes(project, state_
         conn.execute("INSERT INTO events(events) VALUES ('integrity-check')")
     idx.close()
     assert not list(store.base.glob("*.new"))
+
+
+@pytest.mark.parametrize("python", ["/bin/false", "/nonexistent/python3"])
+def test_a_shard_whose_process_fails_is_built_here(project, state_dir, sharded, monkeypatch,
+                                                   python):
+    monkeypatch.setattr(search_build, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(sys, "executable", python)
+    here = []
+    real = search_build.build_shard
+    monkeypatch.setattr(search_build, "build_shard", lambda *job: here.append(job) or real(*job))
+    store = Store.open()
+    sids = _corpus(store, random.Random(8), 4)
+    idx = Index(store.base)
+    assert [job[2]["shard"] for job in here] == [0, 1]
+    assert len(idx.shards) == 2 and set().union(*_placement(idx)) == set(sids)
+    for conn in idx.conns:
+        conn.execute("INSERT INTO events(events) VALUES ('integrity-check')")
+    idx.close()
 
 
 def test_updates_go_to_the_sessions_shard_and_new_sessions_to_the_first(project, state_dir,
