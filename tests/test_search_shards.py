@@ -49,11 +49,15 @@ def _placement(idx: Index) -> list[set[str]]:
     return [{sid for (sid,) in c.execute("SELECT id FROM sessions")} for c in idx.conns]
 
 
-def _answers(store: Store, queries: list[str]) -> dict:
+def _answers(store: Store, queries: list[str], newest: bool = False) -> dict:
+    """Each query's hits; `newest`: every query answered newest first (unranked)."""
     idx = Index(store.base)
+    old = search_query.RANK_MAX_MATCHES
+    search_query.RANK_MAX_MATCHES = -1 if newest else old
     try:
         return {q: find(idx.conns, q, Filters(project=str(store.root)), 100) for q in queries}
     finally:
+        search_query.RANK_MAX_MATCHES = old
         idx.close()
 
 
@@ -66,7 +70,10 @@ def test_shards_hold_disjoint_sessions_and_answer_as_one_file(project, state_dir
     queries = [*WORDS, "amber basalt", '"cobalt dune"', "ember OR fjord", "line",
                *(" ".join(rng.sample(WORDS, rng.randint(1, 3))) for _ in range(8))]
     single = _answers(store, queries)
+    single_newest = _answers(store, queries, newest=True)
     assert len(index_files(store.base)) == 1 and any(single.values())
+    assert all(h["ranked"] for q in queries for h in single[q])
+    assert not any(h["ranked"] for q in queries for h in single_newest[q])
 
     monkeypatch.setattr(search_build, "SHARD_BYTES", 0)
     monkeypatch.setattr(search, "shard_count", lambda: 2)
@@ -79,8 +86,8 @@ def test_shards_hold_disjoint_sessions_and_answer_as_one_file(project, state_dir
     for q in queries:
         one, many = single[q], sharded[q]
         assert {h["session_id"] for h in many} == {h["session_id"] for h in one}, q
-        if one and not one[0]["ranked"]:
-            assert many == one  # newest first: rows are numbered alike in both layouts
+    # Newest first: rows are numbered alike in both layouts, so the answers are identical.
+    assert _answers(store, queries, newest=True) == single_newest
     # The library entry point agrees too, through every shard.
     assert {h["session_id"] for h in search.search(store, "garnet", limit=50)} == \
         {h["session_id"] for h in single["garnet"]}
