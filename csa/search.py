@@ -39,6 +39,7 @@ INDEX_FILE = "index.sqlite3"
 # older index is rebuilt on first use.
 SCHEMA_VERSION = 4
 REBUILD_WAIT_S = 600.0  # a rebuild of 1 GB of transcripts takes minutes
+SHARDS_MAX = 4  # files of a large index, filled in parallel (see shard_count)
 
 
 def index_path(base: Path) -> Path:
@@ -218,5 +219,3 @@ def shard_count() -> int:
         cores = os.cpu_count() or 1
     return max(2, min(cores, SHARDS_MAX))
 
-
-SHARDS_MAX = 4

@@ -93,41 +93,39 @@ def test_shards_hold_disjoint_sessions_and_answer_as_one_file(project, state_dir
         {h["session_id"] for h in single["garnet"]}
 
 
-def test_a_parallel_rebuild_builds_the_shards_in_other_processes(project, state_dir, sharded,
-                                                                 monkeypatch):
+def _rebuild_in_parallel(store: Store, monkeypatch, seed: int) -> tuple[Index, list, list]:
+    """(the index, its sessions, the shards this process built) of a parallel rebuild;
+    every file checked by FTS5's integrity check."""
     monkeypatch.setattr(search_build, "PARALLEL_BYTES", 0)
     here = []
     real = search_build.build_shard
-    monkeypatch.setattr(search_build, "build_shard", lambda *job: here.append(job) or real(*job))
-    store = Store.open()
-    sids = _corpus(store, random.Random(9), 4)
+    monkeypatch.setattr(search_build, "build_shard",
+                        lambda *job: here.append(job[2]["shard"]) or real(*job))
+    sids = _corpus(store, random.Random(seed), 4)
     idx = Index(store.base)
     assert idx.rebuilt and len(idx.shards) == 2
-    assert [job[2]["shard"] for job in here] == [0]  # the second in another process
     assert set().union(*_placement(idx)) == set(sids)
-    meta = [s.meta() for s in idx.shards]
-    assert meta[0]["build"] == meta[1]["build"] and [m["shard"] for m in meta] == ["0", "1"]
     for conn in idx.conns:
         conn.execute("INSERT INTO events(events) VALUES ('integrity-check')")
+    return idx, sids, here
+
+
+def test_a_parallel_rebuild_builds_the_shards_in_other_processes(project, state_dir, sharded,
+                                                                 monkeypatch):
+    idx, _, here = _rebuild_in_parallel(Store.open(), monkeypatch, 9)
+    assert here == [0]  # the second in another process
+    meta = [s.meta() for s in idx.shards]
+    assert meta[0]["build"] == meta[1]["build"] and [m["shard"] for m in meta] == ["0", "1"]
     idx.close()
-    assert not list(store.base.glob("*.new"))
+    assert not list(idx.base.glob("*.new"))
 
 
 @pytest.mark.parametrize("python", ["/bin/false", "/nonexistent/python3"])
 def test_a_shard_whose_process_fails_is_built_here(project, state_dir, sharded, monkeypatch,
                                                    python):
-    monkeypatch.setattr(search_build, "PARALLEL_BYTES", 0)
     monkeypatch.setattr(sys, "executable", python)
-    here = []
-    real = search_build.build_shard
-    monkeypatch.setattr(search_build, "build_shard", lambda *job: here.append(job) or real(*job))
-    store = Store.open()
-    sids = _corpus(store, random.Random(8), 4)
-    idx = Index(store.base)
-    assert [job[2]["shard"] for job in here] == [0, 1]
-    assert len(idx.shards) == 2 and set().union(*_placement(idx)) == set(sids)
-    for conn in idx.conns:
-        conn.execute("INSERT INTO events(events) VALUES ('integrity-check')")
+    idx, _, here = _rebuild_in_parallel(Store.open(), monkeypatch, 8)
+    assert here == [0, 1]
     idx.close()
 
 
