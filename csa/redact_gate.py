@@ -32,12 +32,19 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from csa.recache import compile_all
 from csa.redact_entropy import GATE_WORDS as NEAR_GATE_WORDS
 from csa.redact_entropy import WORDS, near_hit
 from csa.redact_names import is_secret_name
+
+if TYPE_CHECKING:
+    from csa.redact_prefilter import Prefilter
+
+# Inputs shorter than this skip the prefilter (Hyperscan's import and set-up are not worth
+# it for a description or a short turn; the regexes alone are quick there).
+PREFILTER_MIN = 16 * 1024
 
 _WORD_BYTES = tuple(w.encode() for w in WORDS)  # with the names counted only when assigned
 
@@ -329,6 +336,10 @@ class Gate:
         self._low = low
         self._raw = raw
         self._known = known
+        # the regexes in csa.redact_prefilter's order (theirs: low first), and whether each
+        # runs on lower-cased bytes
+        self._all = [(rx, True) for rx in low] + [(rx, False) for rx in raw]
+        self._pre: Prefilter | None | bool = None  # built on the first large input; False: none here
 
     @classmethod
     def build(cls, keywords: Iterable[tuple[str, int]], known: Iterable[bytes]) -> Gate:
@@ -342,15 +353,9 @@ class Gate:
         n_raw = len(_RAW_PATTERNS)
         return cls(compiled[:-n_raw], compiled[-n_raw:], tuple(known))
 
-    def _hits(self, buf: bytes, first: bool) -> list[int]:
+    def _literal_hits(self, buf: bytes, first: bool) -> list[int]:
+        """URL credentials (at their "@") and the known secrets."""
         hits: list[int] = []
-        for rx in self._raw:
-            for m in rx.finditer(buf):
-                # p: an operator; the name before it must be a provider's or secret
-                if m.lastgroup is None or provider_hit(buf, m.start()):
-                    hits.append(m.start())
-                    if first:
-                        return hits
         at = buf.find(b"@")
         while at >= 0:
             if _url_hit(buf, at):
@@ -365,14 +370,23 @@ class Gate:
                 if first:
                     return hits
                 i = buf.find(k, i + 1)
+        return hits
+
+    def _hits(self, buf: bytes, first: bool) -> list[int]:
+        hits: list[int] = []
+        for rx in self._raw:
+            for m in rx.finditer(buf):
+                if _raw_ok(buf, m):
+                    hits.append(m.start())
+                    if first:
+                        return hits
+        hits += self._literal_hits(buf, first)
+        if first and hits:
+            return hits
         low = buf.lower()
         for rx in self._low:
             for m in rx.finditer(low):
-                g = m.lastgroup
-                # each condition's group closes at its end: lastgroup names the branch that matched
-                # n: an assigned name (else perhaps a secret word before a token); s: a name only
-                if g is None or (g[0] in "ns" and name_hit(buf, m.start())) \
-                        or (g[0] != "s" and near_hit(buf, m.start())):
+                if _low_ok(buf, m):
                     hits.append(m.start())
                     if first:
                         return hits
@@ -384,12 +398,42 @@ class Gate:
 
     def any(self, buf: bytes) -> bool:
         """Whether buf may contain a secret."""
+        if len(buf) >= PREFILTER_MIN and self._prefilter() is not None:
+            return bool(self.suspects(buf, [0]))
         return bool(self._hits(buf, True))
 
     def suspects(self, buf: bytes, starts: list[int]) -> set[int]:
         """Indices of the parts (joined by newlines into buf, part i at starts[i]) that may hold one."""
-        hits = self._hits(buf, False)
-        return {bisect_right(starts, h) - 1 for h in hits} if hits else set()
+        pre = self._prefilter() if len(buf) >= PREFILTER_MIN else None
+        if pre is None:
+            hits = self._hits(buf, False)
+            return {bisect_right(starts, h) - 1 for h in hits} if hits else set()
+        found = {bisect_right(starts, h) - 1 for h in self._literal_hits(buf, False)}
+        return pre.suspects(buf, starts, found, _confirmed)
+
+    def _prefilter(self) -> Prefilter | None:
+        if self._pre is None:
+            from csa.redact_prefilter import Prefilter
+
+            self._pre = Prefilter.build(self._all) or False
+        return self._pre or None
+
+
+def _confirmed(buf: bytes, m: re.Match, lowered: bool) -> bool:
+    return _low_ok(buf, m) if lowered else _raw_ok(buf, m)
+
+
+def _raw_ok(buf: bytes, m: re.Match) -> bool:
+    # p: an operator; the name before it must be a provider's or secret
+    return m.lastgroup is None or provider_hit(buf, m.start())
+
+
+def _low_ok(buf: bytes, m: re.Match) -> bool:
+    # each condition's group closes at its end: lastgroup names the branch that matched
+    # n: an assigned name (else perhaps a secret word before a token); s: a name only
+    g = m.lastgroup
+    return g is None or (g[0] in "ns" and name_hit(buf, m.start())) \
+        or (g[0] != "s" and near_hit(buf, m.start()))
 
 
 def _url_hit(buf: bytes, at: int) -> bool:

@@ -3,7 +3,8 @@ all, so a rule whose secret the gate misses never runs on the transcript's hot p
 
 Checked per rule, with strings generated from the rule's own pattern (ASCII, as real
 tokens are) in prose, code, JSON and after an escaped newline, and per keyword with a
-random token body after it.
+random token body after it. Every test runs twice: with the gate's regexes over the whole
+input, and through its Hyperscan prefilter (csa.redact_prefilter) on every input.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
+from csa import redact_gate
 from csa.redact import DEFAULT_RULES, Redactor
 from csa.redact_gate import EXTRA_KEYWORDS, RAW_KEYWORDS
 from csa.redact_names import is_secret_name
@@ -30,6 +32,14 @@ TOKEN_CHARS = st.characters(codec="ascii", min_codepoint=33, max_codepoint=126,
 # between lines of other output.
 SHAPE_CHARS = st.characters(codec="ascii", min_codepoint=32, max_codepoint=126) | st.sampled_from("\n\t\r")
 SHAPE_CONTEXTS = ("{}", "I ran:\n{}\nok")
+
+
+@pytest.fixture(scope="module", autouse=True, params=["regexes", "prefilter"])
+def gate_mode(request):
+    mp = pytest.MonkeyPatch()
+    mp.setattr(redact_gate, "PREFILTER_MIN", 0 if request.param == "prefilter" else 1 << 62)
+    yield request.param
+    mp.undo()
 
 
 def _gate(text: str) -> bool:
