@@ -72,17 +72,20 @@ class Prefilter:
         matches and ok(buf, match, lowered) confirms it."""
         low = None
         n, size = len(starts), len(buf)
-        heads, regexes = self._heads, self._regexes
-        done = [0] * len(heads)  # per regex: offsets below this were looked at
-        for k, lo, hi in self._ends(buf):
+        heads, regexes, widths, sources = self._heads, self._regexes, self._widths, self._sources
+        # per loosened regex: offsets below this were looked at (its matches come in the
+        # order of their ends, so the places they reach back to come in order too)
+        done = [0] * len(widths)
+        for hi, e in sorted(self._ends(buf)):
+            k = sources[e]
             rx, lowered = regexes[k]
             if lowered and low is None:
                 low = buf.lower()
             text = low if lowered else buf
             head = heads[k]
-            # the regex's matches begin where its literal head does, between lo and the
-            # loosened match's end (the ends come in order, so no place is tried twice)
-            at = text.find(head, lo if lo > done[k] else done[k], hi)
+            lo = hi - widths[e]
+            # the regex's matches begin where its literal head does, in [lo, hi)
+            at = text.find(head, lo if lo > done[e] else done[e], hi)
             while at >= 0:
                 part = bisect_right(starts, at) - 1
                 if part not in found:
@@ -90,21 +93,19 @@ class Prefilter:
                     m = rx.match(text, at, starts[part + 2] - 1 if part + 2 < n else size)
                     if m and ok(buf, m, lowered):
                         found.add(part)
-                done[k] = at + 1
                 at = text.find(head, at + 1, hi)
-            if hi - len(head) + 1 > done[k]:
-                done[k] = hi - len(head) + 1
+            done[e] = hi - len(head) + 1
         return found
 
-    def _ends(self, buf: bytes) -> list[tuple[int, int, int]]:
-        """(gate regex, lo, hi) for each loosened match ending at hi: the regex it loosens
-        may have a match beginning in [lo, hi) there (no match of it begins elsewhere)."""
-        out: list[tuple[int, int, int]] = []
+    def _ends(self, buf: bytes) -> list[tuple[int, int]]:
+        """(end, loosened regex) of every loosened match: the gate regex it loosens may have
+        a match beginning in the loosened regex's width before that end (and nowhere else).
+        Hyperscan does not promise to report them in order."""
+        out: list[tuple[int, int]] = []
         add = out.append
-        widths, sources = self._widths, self._sources
 
         def seen(expr, _lo, hi, _flags, _ctx):
-            add((sources[expr], hi - widths[expr], hi))
+            add((hi, expr))
 
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
