@@ -154,13 +154,13 @@ def _load_or_compile(hyperscan, patterns: tuple[tuple[bytes, bool], ...]):
         return None
     db, widths, sources = made
     if recache.writable:
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        from csa.fsutil import atomic_write
+
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-            with open(fd, "wb") as f:
-                f.write(marshal.dumps((key, widths, sources, hyperscan.dumpb(db))))
-            os.replace(tmp, path)
-        except OSError:
-            tmp.unlink(missing_ok=True)
+            # a cache: no fsync (a torn or missing file is compiled again)
+            atomic_write(path, marshal.dumps((key, widths, sources, hyperscan.dumpb(db))),
+                         durable=False)
+        except OSError:  # read-only or full cache dir: compile every time
+            pass
     return db, widths, sources
